@@ -1,0 +1,43 @@
+# actiond — build, test, demo. `make test` and `make demo` work on a machine that has only Swift:
+# they install the Debian packages they need first (idempotent; sudo only when not root).
+
+SWIFT      ?= swift
+CONFIG     ?= release
+PREFIX     ?= /usr/local
+DESTDIR    ?=
+BIN        := .build/$(CONFIG)/actiond
+APT_PKGS   := libavformat-dev libavcodec-dev libswscale-dev libavutil-dev libopenblas-dev pkg-config ffmpeg
+SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# Tests run optimised: kernels, flow and decoding are too slow unoptimised to test at real sizes.
+TESTFLAGS  := -c $(CONFIG) -Xswiftc -enable-testing
+
+.PHONY: deps build test demo bench-decode clean
+
+deps:
+	@missing=""; for p in $(APT_PKGS); do \
+	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	    echo "make deps: installing$$missing"; \
+	    $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	else echo "make deps: all packages present"; fi
+
+build: deps
+	$(SWIFT) build -c $(CONFIG)
+
+test: deps
+	$(SWIFT) build $(TESTFLAGS) --build-tests
+	ACTIOND_BIN=$(CURDIR)/$(BIN) $(SWIFT) test $(TESTFLAGS) --skip-build
+
+demo: build
+	@rm -rf demo-out && mkdir -p demo-out
+	$(BIN) testclip demo-out/clip.mp4 --size 320x240 --fps 25 --seconds 4
+	$(BIN) probe demo-out/clip.mp4 --count
+	$(BIN) frames demo-out/clip.mp4 --fps 2 --size 160x120 --out demo-out/frames
+	@echo "demo: frames written to demo-out/frames/"; ls demo-out/frames
+
+bench-decode: build
+	tools/bench-decode.sh
+
+clean:
+	rm -rf .build demo-out

@@ -1,0 +1,2 @@
+// OpenBLAS (CBLAS interface). Only the Kernels module imports this.
+#include <cblas.h>
