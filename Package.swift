@@ -20,7 +20,14 @@ let package = Package(
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
 
         .target(name: "Media", dependencies: ["CFFmpeg"]),
+        .target(name: "Kernels", dependencies: ["COpenBLAS"]),
 
-        .executableTarget(name: "actiond", dependencies: ["Media", argumentParser]),
+        .executableTarget(name: "actiond", dependencies: [
+            "Media",
+            "Kernels",
+            argumentParser,
+        ]),
+
+        .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
     ]
 )
