@@ -28,6 +28,7 @@ let package = Package(
             argumentParser,
         ]),
 
+        .testTarget(name: "MediaTests", dependencies: ["Media"]),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
     ]
 )
