@@ -30,5 +30,7 @@ let package = Package(
 
         .testTarget(name: "MediaTests", dependencies: ["Media"]),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
+        // Runs the built executable end to end (swift build --build-tests builds it too).
+        .testTarget(name: "actiondTests", dependencies: ["Media"]),
     ]
 )
