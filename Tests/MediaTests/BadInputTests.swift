@@ -23,7 +23,7 @@ final class BadInputTests: XCTestCase {
 
     func testEmptyFile() throws {
         let path = dir.appendingPathComponent("empty.mp4")
-        FileManager.default.createFile(atPath: path.path, contents: Data())
+        XCTAssertTrue(FileManager.default.createFile(atPath: path.path, contents: Data()))
         let error = TestMedia.expectError(.emptyFile) { try VideoDecoder(path.path) }
         XCTAssertEqual(error?.summary, "cannot open '\(path.path)': the file is empty (0 bytes)")
         try assertStillUsable()

@@ -1,7 +1,7 @@
 // Frame counts, timestamps and pixel content of real encoded files, per container/codec, checked against the
 // frames we wrote and against ffprobe.
 import Foundation
-import Media
+@testable import Media
 import XCTest
 
 final class DecoderTests: XCTestCase {
@@ -146,5 +146,22 @@ final class DecoderTests: XCTestCase {
         let frame = try XCTUnwrap(try decoder.nextFrame())
         XCTAssertEqual(frame.time, 2.52, accuracy: 1e-6)
         XCTAssertEqual(TestPattern.index(in: try Scaler(width: 320, height: 240).convert(frame)), 63)
+    }
+}
+
+final class EncoderFallbackTests: XCTestCase {
+    /// With no libx264 in the FFmpeg build, H.264 requests are served by the MPEG-4 encoder and the file
+    /// still decodes frame-exact.
+    func testFallsBackToMPEG4WithoutLibx264() throws {
+        let original = VideoEncoder.encoderLookup
+        VideoEncoder.encoderLookup = { $0 == "libx264" ? nil : original($0) }
+        defer { VideoEncoder.encoderLookup = original }
+        let path = try TestMedia.directory().appendingPathComponent("fallback.mp4")
+        let encoder = try TestMedia.clip(path, frames: 20, codec: .h264)
+        XCTAssertEqual(encoder.encoderName, "mpeg4")
+        let decoder = try VideoDecoder(path.path)
+        XCTAssertEqual(decoder.info.codec, "mpeg4")
+        let (frames, _) = try TestMedia.decodeAll(path.path)
+        XCTAssertEqual(frames.compactMap { $0.index }, Array(0..<20))
     }
 }
