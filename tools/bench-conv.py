@@ -18,6 +18,7 @@ import time
 
 
 def median_ms(fn, runs, warmup):
+    """(median, min) wall time of `fn` in ms; min is the better estimate on a machine others are loading."""
     for _ in range(warmup):
         fn()
     samples = []
@@ -25,7 +26,7 @@ def median_ms(fn, runs, warmup):
         start = time.perf_counter()
         fn()
         samples.append((time.perf_counter() - start) * 1e3)
-    return statistics.median(samples)
+    return statistics.median(samples), min(samples)
 
 
 def torch_ms(layer, runs, warmup):
@@ -36,7 +37,7 @@ def torch_ms(layer, runs, warmup):
     w = torch.randn(layer["out_channels"], layer["in_channels"] // layer["group"], *layer["kernel"]) * 0.1
     b = torch.randn(layer["out_channels"]) * 0.1
     if layer["pads_begin"] != layer["pads_end"]:
-        return float("nan")
+        return float("nan"), float("nan")
     conv = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}[rank]
 
     def run():
@@ -73,6 +74,17 @@ def ort_ms(layer, threads, runs, warmup):
     return median_ms(lambda: session.run(None, feed), runs, warmup)
 
 
+def worker(kind, threads, runs, warmup):
+    """Times every layer read from stdin (one JSON object a line) with one framework; prints ms a line."""
+    if kind == "torch":
+        import torch
+        torch.set_num_threads(threads)
+    for line in sys.stdin:
+        layer = json.loads(line)
+        ms = torch_ms(layer, runs, warmup) if kind == "torch" else ort_ms(layer, threads, runs, warmup)
+        print(*ms, flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bin", default=".build/release/actiond")
@@ -82,10 +94,11 @@ def main():
     parser.add_argument("--model")
     parser.add_argument("--layer")
     parser.add_argument("--no-torch", action="store_true", help="skip torch (ORT only)")
+    parser.add_argument("--worker", choices=["torch", "ort"], help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.worker:
+        return worker(args.worker, args.threads, args.runs, args.warmup)
 
-    import torch
-    torch.set_num_threads(args.threads)
     command = [args.bin, "bench", "conv", "--json", "--threads", str(args.threads), "--runs", str(args.runs),
                "--warmup", str(args.warmup)]
     if args.model:
@@ -94,25 +107,39 @@ def main():
         command += ["--layer", args.layer]
     ours = [json.loads(line) for line in subprocess.run(command, check=True, capture_output=True,
                                                          text=True).stdout.splitlines() if line.startswith("{")]
-    print(f"bench-conv: {args.threads} thread(s), median of {args.runs}; torch {torch.__version__}; "
-          f"ratio = ours / theirs (< 1 is faster)")
-    print(f"{'model':12} {'layer':26} {'n':>2} {'GFLOP':>6} {'ours ms':>9} {'torch ms':>9} {'ort ms':>9} "
-          f"{'/torch':>7} {'/ort':>6}")
+    # Each framework runs in its own process, one after the other, so no thread pool spins while another
+    # framework is timed.
+    layers_text = "".join(json.dumps(layer) + "\n" for layer in ours)
+    theirs = {}
+    for kind in ([] if args.no_torch else ["torch"]) + ["ort"]:
+        result = subprocess.run([sys.executable, __file__, "--worker", kind, "--threads", str(args.threads),
+                                 "--runs", str(args.runs), "--warmup", str(args.warmup)],
+                                input=layers_text, check=True, capture_output=True, text=True)
+        theirs[kind] = [tuple(float(x) for x in line.split()) for line in result.stdout.splitlines()]
+    nan = [(float("nan"), float("nan"))] * len(ours)
+    torch_times, ort_times = theirs.get("torch", nan), theirs["ort"]
+
+    print(f"bench-conv: {args.threads} thread(s), {args.runs} runs; median (min) ms; ratio of medians (of mins) = "
+          f"ours / theirs, < 1: ours faster")
+    print(f"{'model':12} {'layer':24} {'n':>2} {'GFLOP':>6} {'ours':>15} {'torch':>15} {'ort':>15} "
+          f"{'/torch':>12} {'/ort':>12}")
     totals = {}
-    for layer in ours:
-        t = float("nan") if args.no_torch else torch_ms(layer, args.runs, args.warmup)
-        o = ort_ms(layer, args.threads, args.runs, args.warmup)
-        ms, n = layer["ms"], layer["count"]
-        total = totals.setdefault(layer["model"], [0.0, 0.0, 0.0])
-        total[0] += n * ms
-        total[1] += n * t
-        total[2] += n * o
-        print(f"{layer['model']:12} {layer['layer']:26} {n:>2} {layer['gflop']:6.2f} {ms:9.2f} {t:9.2f} {o:9.2f} "
-              f"{ms / t:7.2f} {ms / o:6.2f}", flush=True)
+
+    def pair(a, b, digits=2):
+        return f"{a:.{digits}f} ({b:.{digits}f})"
+    for layer, t, o in zip(ours, torch_times, ort_times):
+        us, n = (layer["ms"], layer["min_ms"]), layer["count"]
+        total = totals.setdefault(layer["model"], [0.0] * 6)
+        for i, v in enumerate(us + t + o):
+            total[i] += n * v
+        print(f"{layer['model']:12} {layer['layer']:24} {n:>2} {layer['gflop']:6.2f} {pair(*us):>15} "
+              f"{pair(*t):>15} {pair(*o):>15} {pair(us[0] / t[0], us[1] / t[1]):>12} "
+              f"{pair(us[0] / o[0], us[1] / o[1]):>12}")
     print()
-    for model, (ms, t, o) in totals.items():
-        print(f"total {model:12} ours {ms:8.1f} ms  torch {t:8.1f} ms  ort {o:8.1f} ms  "
-              f"ours/torch {ms / t:5.2f}  ours/ort {ms / o:5.2f}")
+    for model, v in totals.items():
+        print(f"total {model:12} ours {pair(v[0], v[1], 1)} ms  torch {pair(v[2], v[3], 1)} ms  "
+              f"ort {pair(v[4], v[5], 1)} ms  ours/torch {pair(v[0] / v[2], v[1] / v[3])}  "
+              f"ours/ort {pair(v[0] / v[4], v[1] / v[5])}")
 
 
 if __name__ == "__main__":

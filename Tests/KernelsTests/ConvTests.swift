@@ -71,6 +71,14 @@ final class ConvTests: XCTestCase {
         }
     }
 
+    func testSmallOutputsSplitByChannelBlocks() {
+        // Few pixels and many output channels: run splits output channels across workers.
+        let g = ConvGeometry(inChannels: 8, outChannels: 40, kernel: [3, 3], padsBegin: [1, 1], padsEnd: [1, 1])
+        check(g, batch: 1, spatial: [5, 6], withResidual: true, activation: .relu, seed: 21)
+        let p = ConvGeometry(inChannels: 8, outChannels: 48, kernel: [1, 1, 1])
+        check(p, batch: 1, spatial: [2, 3, 3], withResidual: true, activation: .relu, seed: 22)
+    }
+
     func testSweep2D() {
         var seed: UInt64 = 100
         for (k, s, d, pb, pe) in [

@@ -7,10 +7,10 @@
 /// Three strategies, picked from the geometry:
 /// - pointwise (1×1(×1), unit strides, no pads): the input already is the sgemm B operand; no lowering;
 /// - depthwise (one input and one output channel per group): a direct loop per plane, no sgemm;
-/// - lowered: im2col + sgemm. For big outputs the output pixels are cut into tiles; each worker lowers one
-///   tile into its own cache-sized slab of the workspace and multiplies it with a single-threaded sgemm
-///   straight into the output, then applies bias/residual/activation while the tile is still in cache.
-///   The full column matrix (for a 3×3×3 conv ~27× the input) is never built.
+/// - lowered: im2col + sgemm on tiles. The output pixels are cut into tiles; each worker lowers one tile into
+///   its own cache-sized slab of the workspace and multiplies it with a single-threaded sgemm straight into
+///   the output, then applies bias/residual/activation while the tile is still in cache. The full column
+///   matrix (for a 3×3×3 conv 27× the input) is never built, and a call has a single parallel region.
 public final class PackedConv: @unchecked Sendable {
     public let geometry: ConvGeometry
     /// Weights as [group][outChannels/group][inChannels/group · kernelVolume]: ONNX's layout is already the
@@ -54,23 +54,38 @@ public final class PackedConv: @unchecked Sendable {
         bias?.deallocate()
     }
 
-    /// Output pixels per tile, and whether the problem is small enough to lower whole instead.
-    private func tiling(outPlane: Int) -> (columns: Int, whole: Bool) {
-        let depth = geometry.inChannelsPerGroup * geometry.kernelVolume
-        let columns = max(Self.minimumTileColumns, (Self.tileFloats / max(1, depth) + 15) & ~15)
-        // Tiling pays only when every worker gets a few tiles; small outputs lower whole and split the sgemm.
-        return (columns, outPlane <= 2 * columns * KernelThreads.maxWorkers)
+    /// How `run` cuts the work: tiles of `columns` output pixels, each split into `channelBlocks` blocks of
+    /// output channels. Many tiles → one block per tile; few (a small output) → several channel blocks, so every
+    /// worker still has work (each lowers the small tile itself instead of waiting for a shared one).
+    struct Tiling {
+        var columns: Int
+        var tilesPerPlane: Int
+        var channelBlocks: Int
     }
 
-    /// Floats of scratch `run` needs for this input size.
+    func tiling(outPlane: Int, batch: Int) -> Tiling {
+        let g = geometry
+        let depth = g.inChannelsPerGroup * g.kernelVolume
+        let target = max(Self.minimumTileColumns, (Self.tileFloats / max(1, depth) + 15) & ~15)
+        let tilesPerPlane = (outPlane + target - 1) / target
+        let columns = (outPlane + tilesPerPlane - 1) / tilesPerPlane  // even tiles, none nearly empty
+        let tiles = batch * g.group * tilesPerPlane
+        let workers = KernelThreads.workers
+        var blocks = 1
+        if tiles < 2 * workers {
+            blocks = min((2 * workers + tiles - 1) / tiles, max(1, g.outChannelsPerGroup / 16))
+        }
+        return Tiling(columns: columns, tilesPerPlane: tilesPerPlane, channelBlocks: blocks)
+    }
+
+    /// Floats of scratch `run` needs for this input size (a column slab per worker; none for 1×1 or depthwise).
     public func workspaceCount(batch: Int, inputSpatial: [Int]) -> Int {
         switch strategy {
         case .pointwise, .depthwise: return 0
         case .lowered:
             let outPlane = geometry.outputSpatial(for: inputSpatial).reduce(1, *)
             let depth = geometry.inChannelsPerGroup * geometry.kernelVolume
-            let (columns, whole) = tiling(outPlane: outPlane)
-            return whole ? depth * outPlane : KernelThreads.maxWorkers * depth * columns
+            return KernelThreads.maxWorkers * depth * tiling(outPlane: outPlane, batch: max(1, batch)).columns
         }
     }
 
@@ -80,27 +95,22 @@ public final class PackedConv: @unchecked Sendable {
         residual: UnsafePointer<Float>? = nil, activation: ConvActivation = .none,
         workspace: UnsafeMutablePointer<Float>
     ) {
-        let g = geometry
-        let ax = g.axes(inputSpatial: inputSpatial)
+        let ax = geometry.axes(inputSpatial: inputSpatial)
         let outPlane = ax[0].output * ax[1].output * ax[2].output
         if outPlane == 0 || batch == 0 { return }
         switch strategy {
         case .depthwise:
             runDepthwise(ax, batch: batch, input: input, output: output, residual: residual, activation: activation)
         case .pointwise, .lowered:
-            let (columns, whole) = tiling(outPlane: outPlane)
-            if whole {
-                runWhole(ax, batch: batch, input: input, output: output, residual: residual, activation: activation,
-                         workspace: workspace)
-            } else {
-                runTiled(ax, columns: columns, batch: batch, input: input, output: output, residual: residual,
-                         activation: activation, workspace: workspace)
-            }
+            runTiled(ax, batch: batch, input: input, output: output, residual: residual, activation: activation,
+                     workspace: workspace)
         }
     }
 
-    /// Lower everything (unless pointwise), one sgemm per group split across workers, one output pass.
-    private func runWhole(
+    /// One parallel region per call: each worker takes a contiguous run of (image, group, tile, channel block)
+    /// items, lowers the tile into its slab (once per tile), multiplies with a single-threaded sgemm straight
+    /// into the output, and applies bias/residual/activation while the result is in cache.
+    private func runTiled(
         _ ax: [WindowAxis], batch: Int, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
         residual: UnsafePointer<Float>?, activation: ConvActivation, workspace: UnsafeMutablePointer<Float>
     ) {
@@ -108,69 +118,43 @@ public final class PackedConv: @unchecked Sendable {
         let inPlane = ax[0].input * ax[1].input * ax[2].input
         let outPlane = ax[0].output * ax[1].output * ax[2].output
         let cinG = g.inChannelsPerGroup, coutG = g.outChannelsPerGroup, depth = cinG * g.kernelVolume
-        for n in 0..<batch {
-            for grp in 0..<g.group {
-                let src = input + (n * g.inChannels + grp * cinG) * inPlane
-                let dst = output + (n * g.outChannels + grp * coutG) * outPlane
-                let columns: UnsafePointer<Float>
-                if strategy == .pointwise {
-                    columns = src
-                } else {
-                    Im2col.lower(ax, channels: cinG, input: src, columns: workspace)
-                    columns = UnsafePointer(workspace)
-                }
-                Gemm.sgemm(
-                    m: coutG, n: outPlane, k: depth, a: weights + grp * coutG * depth, lda: depth,
-                    b: columns, ldb: outPlane, c: dst, ldc: outPlane)
-            }
-        }
-        OutputPass.apply(
-            batch: batch, channels: g.outChannels, planeSize: outPlane, output: output, bias: bias,
-            residual: residual, activation: activation)
-    }
-
-    /// Tiles of `columns` output pixels, dealt round-robin to the workers; see the type comment.
-    private func runTiled(
-        _ ax: [WindowAxis], columns: Int, batch: Int, input: UnsafePointer<Float>,
-        output: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>?, activation: ConvActivation,
-        workspace: UnsafeMutablePointer<Float>
-    ) {
-        let g = geometry
-        let inPlane = ax[0].input * ax[1].input * ax[2].input
-        let outPlane = ax[0].output * ax[1].output * ax[2].output
-        let cinG = g.inChannelsPerGroup, coutG = g.outChannelsPerGroup, depth = cinG * g.kernelVolume
-        let tilesPerPlane = (outPlane + columns - 1) / columns
-        let tiles = batch * g.group * tilesPerPlane
-        let workers = min(KernelThreads.workers, tiles)
+        let plan = tiling(outPlane: outPlane, batch: batch)
+        let tilesPerPlane = plan.tilesPerPlane, blocks = plan.channelBlocks, columns = plan.columns
+        let items = batch * g.group * tilesPerPlane * blocks
+        let workers = min(KernelThreads.workers, items)
         let pointwise = strategy == .pointwise
         let weights = self.weights, bias = self.bias
+        let fuse = bias != nil || residual != nil || activation != .none
         Parallel.forWorkers(workers) { worker in
             let slab = workspace + worker * depth * columns
-            var tile = worker
-            while tile < tiles {
+            var lowered = -1
+            for item in (items * worker / workers)..<(items * (worker + 1) / workers) {
+                let tile = item / blocks, block = item % blocks
                 let image = tile / (g.group * tilesPerPlane), grp = (tile / tilesPerPlane) % g.group
                 let first = (tile % tilesPerPlane) * columns, count = min(columns, outPlane - first)
+                let ocFirst = coutG * block / blocks, ocCount = coutG * (block + 1) / blocks - ocFirst
+                if count <= 0 || ocCount <= 0 { continue }
                 let src = input + (image * g.inChannels + grp * cinG) * inPlane
-                let dst = output + (image * g.outChannels + grp * coutG) * outPlane + first
+                let offset = (image * g.outChannels + grp * coutG + ocFirst) * outPlane + first
+                let a = weights + (grp * coutG + ocFirst) * depth
                 if pointwise {
-                    Gemm.singleThreaded(
-                        m: coutG, n: count, k: depth, a: weights + grp * coutG * depth, lda: depth,
-                        b: src + first, ldb: inPlane, c: dst, ldc: outPlane)
+                    Gemm.singleThreaded(m: ocCount, n: count, k: depth, a: a, lda: depth, b: src + first,
+                                        ldb: inPlane, c: output + offset, ldc: outPlane)
                 } else {
-                    Im2col.lowerTile(ax, channels: cinG, input: src, first: first, count: count, columns: slab)
-                    Gemm.singleThreaded(
-                        m: coutG, n: count, k: depth, a: weights + grp * coutG * depth, lda: depth,
-                        b: slab, ldb: count, c: dst, ldc: outPlane)
+                    if lowered != tile {
+                        Im2col.lowerTile(ax, channels: cinG, input: src, first: first, count: count, columns: slab)
+                        lowered = tile
+                    }
+                    Gemm.singleThreaded(m: ocCount, n: count, k: depth, a: a, lda: depth, b: slab, ldb: count,
+                                        c: output + offset, ldc: outPlane)
                 }
-                if bias != nil || residual != nil || activation != .none {
-                    let offset = (image * g.outChannels + grp * coutG) * outPlane + first
-                    for oc in 0..<coutG {
+                if fuse {
+                    for oc in 0..<ocCount {
                         OutputPass.applyPlane(
-                            dst + oc * outPlane, count, bias?[grp * coutG + oc] ?? 0,
+                            output + offset + oc * outPlane, count, bias?[grp * coutG + ocFirst + oc] ?? 0,
                             residual.map { $0 + offset + oc * outPlane }, activation)
                     }
                 }
-                tile += workers
             }
         }
     }
@@ -231,56 +215,9 @@ public final class PackedConv: @unchecked Sendable {
     }
 }
 
-/// Lowering of a convolution's input to the column matrix [channels · kernelVolume, outPlane] that sgemm
+/// Lowering of a convolution's input to the column matrix [channels · kernelVolume, pixels] that sgemm
 /// multiplies; taps falling in the padding read as 0.
-enum Im2col {
-    static func lower(
-        _ ax: [WindowAxis], channels: Int, input: UnsafePointer<Float>, columns: UnsafeMutablePointer<Float>
-    ) {
-        let (d, h, w) = (ax[0], ax[1], ax[2])
-        let inPlane = d.input * h.input * w.input, outPlane = d.output * h.output * w.output
-        let kVol = d.kernel * h.kernel * w.kernel
-        Parallel.forRanges(channels * kVol, work: channels * kVol * outPlane) { rows in
-            for row in rows {
-                let c = row / kVol, tap = row % kVol
-                let kd = tap / (h.kernel * w.kernel), kh = (tap / w.kernel) % h.kernel, kw = tap % w.kernel
-                let plane = input + c * inPlane
-                var out = columns + row * outPlane
-                // Output columns whose tap lands inside the input along W: [owFirst, owLast).
-                let offset = kw * w.dilation - w.padBegin
-                var owFirst = 0
-                if offset < 0 { owFirst = min(w.output, (-offset + w.stride - 1) / w.stride) }
-                var owLast = w.output
-                if w.input - offset <= 0 {
-                    owLast = 0
-                } else {
-                    owLast = min(w.output, (w.input - offset + w.stride - 1) / w.stride)
-                }
-                owFirst = min(owFirst, owLast)
-                for od in 0..<d.output {
-                    let id = od * d.stride - d.padBegin + kd * d.dilation
-                    let dInside = id >= 0 && id < d.input
-                    for oh in 0..<h.output {
-                        let ih = oh * h.stride - h.padBegin + kh * h.dilation
-                        if !dInside || ih < 0 || ih >= h.input {
-                            out.update(repeating: 0, count: w.output)
-                        } else {
-                            let line = plane + (id * h.input + ih) * w.input + offset
-                            if owFirst > 0 { out.update(repeating: 0, count: owFirst) }
-                            if w.stride == 1 {
-                                (out + owFirst).update(from: line + owFirst, count: owLast - owFirst)
-                            } else {
-                                for ow in owFirst..<owLast { out[ow] = line[ow * w.stride] }
-                            }
-                            if owLast < w.output { (out + owLast).update(repeating: 0, count: w.output - owLast) }
-                        }
-                        out += w.output
-                    }
-                }
-            }
-        }
-    }
-}
+enum Im2col {}
 
 extension Im2col {
     /// Lowers only output pixels [first, first + count) (flat over D·H·W) into `columns`, row stride `count`.
@@ -356,45 +293,49 @@ enum OutputPass {
         }
     }
 
-    @inline(__always)
+    /// out[i] = act(out[i] + b + res[i]). Plain loops per activation, which LLVM vectorises; closures over
+    /// SIMD types here were not specialised and cost half as much as the sgemm.
     static func applyPlane(
         _ out: UnsafeMutablePointer<Float>, _ count: Int, _ b: Float, _ res: UnsafePointer<Float>?,
         _ activation: ConvActivation
     ) {
         switch activation {
-        case .none: loop(out, count, b, res) { $0 }
-        case .relu: loop(out, count, b, res) { pointwiseMax($0, .zero) }
+        case .none:
+            if let res {
+                for i in 0..<count { out[i] = out[i] + b + res[i] }
+            } else if b != 0 {
+                for i in 0..<count { out[i] += b }
+            }
+        case .relu:
+            if let res {
+                for i in 0..<count {
+                    let v = out[i] + b + res[i]
+                    out[i] = v > 0 ? v : 0
+                }
+            } else {
+                for i in 0..<count {
+                    let v = out[i] + b
+                    out[i] = v > 0 ? v : 0
+                }
+            }
         case .clip(let low, let high):
-            loop(out, count, b, res) { pointwiseMin(pointwiseMax($0, .init(repeating: low)), .init(repeating: high)) }
+            if let res {
+                for i in 0..<count {
+                    let v = out[i] + b + res[i]
+                    out[i] = v < low ? low : (v > high ? high : v)
+                }
+            } else {
+                for i in 0..<count {
+                    let v = out[i] + b
+                    out[i] = v < low ? low : (v > high ? high : v)
+                }
+            }
         default:
             for i in 0..<count {
                 var v = out[i] + b
                 if let res { v += res[i] }
                 out[i] = activation.apply(v)
             }
-        }
-    }
-
-    /// out[i] = f(out[i] + b + res[i]) in 16-lane blocks, scalar tail through the same `f`.
-    @inline(__always)
-    static func loop(
-        _ out: UnsafeMutablePointer<Float>, _ count: Int, _ b: Float, _ res: UnsafePointer<Float>?,
-        _ f: (SIMD16<Float>) -> SIMD16<Float>
-    ) {
-        let bias = SIMD16<Float>(repeating: b)
-        var i = 0
-        let raw = UnsafeMutableRawPointer(out)
-        while i + 16 <= count {
-            var v = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self) + bias
-            if let res { v += UnsafeRawPointer(res + i).loadUnaligned(as: SIMD16<Float>.self) }
-            raw.storeBytes(of: f(v), toByteOffset: i * 4, as: SIMD16<Float>.self)
-            i += 16
-        }
-        while i < count {
-            var v = SIMD16<Float>(repeating: out[i] + b)
-            if let res { v += SIMD16<Float>(repeating: res[i]) }
-            out[i] = f(v)[0]
-            i += 1
         }
     }
 }
