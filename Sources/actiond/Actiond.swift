@@ -32,4 +32,5 @@ struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure throughput on this machine; prints medians.",
         subcommands: [BenchDecode.self])
+        subcommands: [BenchConv.self])
 }
