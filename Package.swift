@@ -21,13 +21,23 @@ let package = Package(
 
         .target(name: "Media", dependencies: ["CFFmpeg"]),
         .target(name: "Kernels", dependencies: ["COpenBLAS"]),
+        .target(name: "Tensor"),
+        .target(name: "Inference", dependencies: ["Tensor", "Kernels"]),
+        .target(name: "ONNX", dependencies: ["Inference", "Tensor"]),
 
         .executableTarget(name: "actiond", dependencies: [
             "Media",
             "Kernels",
+            "Tensor",
+            "Inference",
+            "ONNX",
             argumentParser,
         ]),
 
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
+        .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
+        .testTarget(name: "InferenceTests", dependencies: ["Inference", "Tensor", "Kernels"]),
+        // Fixtures are found through #filePath, so the (large) model files are not copied into a bundle.
+        .testTarget(name: "ONNXTests", dependencies: ["ONNX", "Inference", "Tensor"], exclude: ["Fixtures"]),
     ]
 )
