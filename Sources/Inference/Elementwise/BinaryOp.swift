@@ -6,14 +6,25 @@ public protocol BinaryFunction {
     static func apply(_ a: Float, _ b: Float) -> Float
     /// Integer form (shape arithmetic); nil when the op is float-only.
     static func apply(_ a: Int64, _ b: Int64) -> Int64?
+    /// Pow accepts an integer exponent with a float base (converted once per run into the workspace).
+    static var acceptsIntegerRightOperand: Bool { get }
+}
+
+extension BinaryFunction {
+    public static var acceptsIntegerRightOperand: Bool { false }
 }
 
 public final class BinaryOp<Function: BinaryFunction>: Operator {
+    public private(set) var workspaceBytes = 0
     public init(_ node: NodeSpec) throws {}
 
     public func infer(_ inputs: [ValueType?], constants: [Tensor?]) throws -> [ValueType] {
         let a = try inputs.required(0)
         let b = try inputs.required(1)
+        if Function.acceptsIntegerRightOperand, a.dtype == .float32, b.dtype == .int64 || b.dtype == .int32 {
+            workspaceBytes = b.count * 4
+            return [ValueType(.float32, try broadcastShape(a.shape, b.shape))]
+        }
         guard a.dtype == b.dtype else { throw OpError("operand dtypes differ: \(a.dtype) and \(b.dtype)") }
         switch a.dtype {
         case .float32: break
@@ -26,8 +37,15 @@ public final class BinaryOp<Function: BinaryFunction>: Operator {
 
     public func run(_ inputs: [TensorRef?], _ outputs: [TensorRef], workspace: UnsafeMutableRawPointer) {
         let a = inputs[0]!
-        let b = inputs[1]!
+        var b = inputs[1]!
         let out = outputs[0]
+        if out.dtype == .float32 && b.dtype != .float32 {
+            let converted = workspace.assumingMemoryBound(to: Float.self)
+            for i in 0..<b.count {
+                converted[i] = b.dtype == .int64 ? Float(b.int64s[i]) : Float(b.data.assumingMemoryBound(to: Int32.self)[i])
+            }
+            b = TensorRef(data: workspace, type: ValueType(.float32, b.shape))
+        }
         switch out.dtype {
         case .float32:
             FastBroadcast.binary(a.floats, a.shape, b.floats, b.shape, out.floats, out.shape) {

@@ -9,4 +9,5 @@ public enum Pow: BinaryFunction {
         return powf(a, b)
     }
     public static func apply(_ a: Int64, _ b: Int64) -> Int64? { nil }
+    public static var acceptsIntegerRightOperand: Bool { true }
 }
