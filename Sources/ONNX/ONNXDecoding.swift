@@ -12,7 +12,7 @@ public struct ONNXModel: Sendable {
     public var graph: GraphSpec
 
     /// Opset versions of the default domain this engine implements.
-    public static let supportedOpsets = 7...22
+    public static let supportedOpsets = 6...22
 }
 
 /// ONNX TensorProto.DataType values the decoder understands.

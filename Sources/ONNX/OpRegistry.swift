@@ -72,6 +72,8 @@ public enum OpRegistry {
         "Dropout": { try DropoutOp($0) },
         "Range": { try RangeOp($0) },
         "Pad": { try PadOp($0) },
+        "Resize": { try ResizeOp($0) },
+        "Upsample": { try ResizeOp($0) },
     ]
 
     /// Op types this engine implements (default ONNX domain).
