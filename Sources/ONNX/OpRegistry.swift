@@ -73,6 +73,8 @@ public enum OpRegistry {
         "Range": { try RangeOp($0) },
         "Pad": { try PadOp($0) },
         "Resize": { try ResizeOp($0) },
+        "LSTM": { try LSTMOp($0) },
+        "GRU": { try GRUOp($0) },
         "Upsample": { try ResizeOp($0) },
     ]
 
