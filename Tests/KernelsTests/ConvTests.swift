@@ -1,6 +1,6 @@
 // PackedConv (the fast path) against ReferenceConv over shape sweeps, and ReferenceConv against hand-computed
 // values so the ground truth itself is checked.
-import Kernels
+@testable import Kernels
 import XCTest
 
 final class ConvTests: XCTestCase {
@@ -27,13 +27,21 @@ final class ConvTests: XCTestCase {
             packed.run(batch: batch, inputSpatial: spatial, input: input, output: &actual, residual: residual,
                        activation: activation, workspace: &workspace)
         }
-        switch (bias, residual) {
-        case let (b?, r?): call(b, r)
-        case let (b?, nil): call(b, nil)
-        case let (nil, r?): call(nil, r)
-        case (nil, nil): call(nil, nil)
+        // Twice: default tiling (small shapes lower whole), then tiny tiles that start mid-row.
+        for (tileFloats, minimumColumns) in [(PackedConv.tileFloats, PackedConv.minimumTileColumns), (64, 16)] {
+            let saved = (PackedConv.tileFloats, PackedConv.minimumTileColumns)
+            (PackedConv.tileFloats, PackedConv.minimumTileColumns) = (tileFloats, minimumColumns)
+            defer { (PackedConv.tileFloats, PackedConv.minimumTileColumns) = saved }
+            actual = [Float](repeating: .nan, count: outCount)
+            switch (bias, residual) {
+            case let (b?, r?): call(b, r)
+            case let (b?, nil): call(b, nil)
+            case let (nil, r?): call(nil, r)
+            case (nil, nil): call(nil, nil)
+            }
+            assertClose(actual, expected, "\(g) batch \(batch) spatial \(spatial) act \(activation) tile \(tileFloats)",
+                        file: file, line: line)
         }
-        assertClose(actual, expected, "\(g) batch \(batch) spatial \(spatial) act \(activation)", file: file, line: line)
     }
 
     func testReferenceMatchesHandComputed1D() {
@@ -111,6 +119,21 @@ final class ConvTests: XCTestCase {
                                      dilations: d, padsBegin: pb, padsEnd: pe)
                 check(g, batch: 2, spatial: [17], seed: seed)
             }
+        }
+    }
+
+    func testDepthwise() {
+        var seed: UInt64 = 700
+        for (k, s, d, pb, pe, spatial) in [
+            ([3, 3], [1, 1], [1, 1], [1, 1], [1, 1], [9, 11]), ([3, 3], [2, 2], [1, 1], [1, 0], [1, 1], [9, 10]),
+            ([5, 5], [1, 1], [2, 1], [4, 2], [4, 2], [8, 8]), ([3, 3, 3], [1, 2, 2], [1, 1, 1], [1, 1, 1], [1, 1, 1],
+                                                               [4, 7, 9]),
+            ([7], [3], [1], [3], [2], [30]),
+        ] {
+            seed += 1
+            let g = ConvGeometry(inChannels: 5, outChannels: 5, group: 5, kernel: k, strides: s, dilations: d,
+                                 padsBegin: pb, padsEnd: pe)
+            check(g, batch: 2, spatial: spatial, withResidual: true, activation: .clip(-0.3, 0.4), seed: seed)
         }
     }
 

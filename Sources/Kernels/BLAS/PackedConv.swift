@@ -3,12 +3,28 @@
 
 /// A convolution whose weights are packed once; `run` is the fast path, tested against `ReferenceConv`.
 /// Immutable after init, so one instance may serve concurrent `run` calls with distinct workspaces.
+///
+/// Three strategies, picked from the geometry:
+/// - pointwise (1×1(×1), unit strides, no pads): the input already is the sgemm B operand; no lowering;
+/// - depthwise (one input and one output channel per group): a direct loop per plane, no sgemm;
+/// - lowered: im2col + sgemm. For big outputs the output pixels are cut into tiles; each worker lowers one
+///   tile into its own cache-sized slab of the workspace and multiplies it with a single-threaded sgemm
+///   straight into the output, then applies bias/residual/activation while the tile is still in cache.
+///   The full column matrix (for a 3×3×3 conv ~27× the input) is never built.
 public final class PackedConv: @unchecked Sendable {
     public let geometry: ConvGeometry
     /// Weights as [group][outChannels/group][inChannels/group · kernelVolume]: ONNX's layout is already the
     /// row-major A operand of the per-group sgemm, so packing is a copy that outlives the model's buffers.
     private let weights: UnsafeMutablePointer<Float>
     private let bias: UnsafeMutablePointer<Float>?
+    private let strategy: Strategy
+
+    enum Strategy { case pointwise, depthwise, lowered }
+
+    /// Target floats of one worker's column slab: about half of a 2 MB L2, leaving room for OpenBLAS's packs.
+    /// (Tests shrink these to force the tiled path on small shapes.)
+    nonisolated(unsafe) static var tileFloats = 1 << 17
+    nonisolated(unsafe) static var minimumTileColumns = 64
 
     public init(_ g: ConvGeometry, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?) {
         precondition(g.group > 0 && g.inChannels % g.group == 0 && g.outChannels % g.group == 0,
@@ -23,6 +39,14 @@ public final class PackedConv: @unchecked Sendable {
         } else {
             self.bias = nil
         }
+        if g.kernel.allSatisfy({ $0 == 1 }) && g.strides.allSatisfy({ $0 == 1 })
+            && g.padsBegin.allSatisfy({ $0 == 0 }) && g.padsEnd.allSatisfy({ $0 == 0 }) {
+            strategy = .pointwise
+        } else if g.inChannelsPerGroup == 1 && g.outChannelsPerGroup == 1 {
+            strategy = .depthwise
+        } else {
+            strategy = .lowered
+        }
     }
 
     deinit {
@@ -30,17 +54,24 @@ public final class PackedConv: @unchecked Sendable {
         bias?.deallocate()
     }
 
-    /// A 1×1(×1) conv with unit strides and no padding reads the input directly as the sgemm B operand.
-    private var isPointwise: Bool {
-        geometry.kernel.allSatisfy { $0 == 1 } && geometry.strides.allSatisfy { $0 == 1 }
-            && geometry.padsBegin.allSatisfy { $0 == 0 } && geometry.padsEnd.allSatisfy { $0 == 0 }
+    /// Output pixels per tile, and whether the problem is small enough to lower whole instead.
+    private func tiling(outPlane: Int) -> (columns: Int, whole: Bool) {
+        let depth = geometry.inChannelsPerGroup * geometry.kernelVolume
+        let columns = max(Self.minimumTileColumns, (Self.tileFloats / max(1, depth) + 15) & ~15)
+        // Tiling pays only when every worker gets a few tiles; small outputs lower whole and split the sgemm.
+        return (columns, outPlane <= 2 * columns * KernelThreads.maxWorkers)
     }
 
     /// Floats of scratch `run` needs for this input size.
     public func workspaceCount(batch: Int, inputSpatial: [Int]) -> Int {
-        if isPointwise { return 0 }
-        let outPlane = geometry.outputSpatial(for: inputSpatial).reduce(1, *)
-        return geometry.inChannelsPerGroup * geometry.kernelVolume * outPlane
+        switch strategy {
+        case .pointwise, .depthwise: return 0
+        case .lowered:
+            let outPlane = geometry.outputSpatial(for: inputSpatial).reduce(1, *)
+            let depth = geometry.inChannelsPerGroup * geometry.kernelVolume
+            let (columns, whole) = tiling(outPlane: outPlane)
+            return whole ? depth * outPlane : KernelThreads.maxWorkers * depth * columns
+        }
     }
 
     /// output = act(conv(input) + bias + residual). `residual` has the output's shape.
@@ -51,16 +82,38 @@ public final class PackedConv: @unchecked Sendable {
     ) {
         let g = geometry
         let ax = g.axes(inputSpatial: inputSpatial)
+        let outPlane = ax[0].output * ax[1].output * ax[2].output
+        if outPlane == 0 || batch == 0 { return }
+        switch strategy {
+        case .depthwise:
+            runDepthwise(ax, batch: batch, input: input, output: output, residual: residual, activation: activation)
+        case .pointwise, .lowered:
+            let (columns, whole) = tiling(outPlane: outPlane)
+            if whole {
+                runWhole(ax, batch: batch, input: input, output: output, residual: residual, activation: activation,
+                         workspace: workspace)
+            } else {
+                runTiled(ax, columns: columns, batch: batch, input: input, output: output, residual: residual,
+                         activation: activation, workspace: workspace)
+            }
+        }
+    }
+
+    /// Lower everything (unless pointwise), one sgemm per group split across workers, one output pass.
+    private func runWhole(
+        _ ax: [WindowAxis], batch: Int, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
+        residual: UnsafePointer<Float>?, activation: ConvActivation, workspace: UnsafeMutablePointer<Float>
+    ) {
+        let g = geometry
         let inPlane = ax[0].input * ax[1].input * ax[2].input
         let outPlane = ax[0].output * ax[1].output * ax[2].output
-        let cinG = g.inChannelsPerGroup, coutG = g.outChannelsPerGroup, kVol = g.kernelVolume
-        let depth = cinG * kVol
+        let cinG = g.inChannelsPerGroup, coutG = g.outChannelsPerGroup, depth = cinG * g.kernelVolume
         for n in 0..<batch {
             for grp in 0..<g.group {
                 let src = input + (n * g.inChannels + grp * cinG) * inPlane
                 let dst = output + (n * g.outChannels + grp * coutG) * outPlane
                 let columns: UnsafePointer<Float>
-                if isPointwise {
+                if strategy == .pointwise {
                     columns = src
                 } else {
                     Im2col.lower(ax, channels: cinG, input: src, columns: workspace)
@@ -74,6 +127,107 @@ public final class PackedConv: @unchecked Sendable {
         OutputPass.apply(
             batch: batch, channels: g.outChannels, planeSize: outPlane, output: output, bias: bias,
             residual: residual, activation: activation)
+    }
+
+    /// Tiles of `columns` output pixels, dealt round-robin to the workers; see the type comment.
+    private func runTiled(
+        _ ax: [WindowAxis], columns: Int, batch: Int, input: UnsafePointer<Float>,
+        output: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>?, activation: ConvActivation,
+        workspace: UnsafeMutablePointer<Float>
+    ) {
+        let g = geometry
+        let inPlane = ax[0].input * ax[1].input * ax[2].input
+        let outPlane = ax[0].output * ax[1].output * ax[2].output
+        let cinG = g.inChannelsPerGroup, coutG = g.outChannelsPerGroup, depth = cinG * g.kernelVolume
+        let tilesPerPlane = (outPlane + columns - 1) / columns
+        let tiles = batch * g.group * tilesPerPlane
+        let workers = min(KernelThreads.workers, tiles)
+        let pointwise = strategy == .pointwise
+        let weights = self.weights, bias = self.bias
+        Parallel.forWorkers(workers) { worker in
+            let slab = workspace + worker * depth * columns
+            var tile = worker
+            while tile < tiles {
+                let image = tile / (g.group * tilesPerPlane), grp = (tile / tilesPerPlane) % g.group
+                let first = (tile % tilesPerPlane) * columns, count = min(columns, outPlane - first)
+                let src = input + (image * g.inChannels + grp * cinG) * inPlane
+                let dst = output + (image * g.outChannels + grp * coutG) * outPlane + first
+                if pointwise {
+                    Gemm.singleThreaded(
+                        m: coutG, n: count, k: depth, a: weights + grp * coutG * depth, lda: depth,
+                        b: src + first, ldb: inPlane, c: dst, ldc: outPlane)
+                } else {
+                    Im2col.lowerTile(ax, channels: cinG, input: src, first: first, count: count, columns: slab)
+                    Gemm.singleThreaded(
+                        m: coutG, n: count, k: depth, a: weights + grp * coutG * depth, lda: depth,
+                        b: slab, ldb: count, c: dst, ldc: outPlane)
+                }
+                if bias != nil || residual != nil || activation != .none {
+                    let offset = (image * g.outChannels + grp * coutG) * outPlane + first
+                    for oc in 0..<coutG {
+                        OutputPass.applyPlane(
+                            dst + oc * outPlane, count, bias?[grp * coutG + oc] ?? 0,
+                            residual.map { $0 + offset + oc * outPlane }, activation)
+                    }
+                }
+                tile += workers
+            }
+        }
+    }
+
+    /// One input and one output channel per group: a direct sliding-window loop per plane, no lowering.
+    private func runDepthwise(
+        _ ax: [WindowAxis], batch: Int, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
+        residual: UnsafePointer<Float>?, activation: ConvActivation
+    ) {
+        let g = geometry
+        let (d, h, w) = (ax[0], ax[1], ax[2])
+        let inPlane = d.input * h.input * w.input, outPlane = d.output * h.output * w.output
+        let kVol = g.kernelVolume
+        let weights = self.weights, bias = self.bias
+        let wTaps = (0..<w.kernel).map { kw -> (offset: Int, first: Int, last: Int) in
+            let offset = kw * w.dilation - w.padBegin
+            let first = offset < 0 ? min(w.output, (-offset + w.stride - 1) / w.stride) : 0
+            let last = w.input - offset <= 0 ? 0 : min(w.output, (w.input - offset + w.stride - 1) / w.stride)
+            return (offset, min(first, last), last)
+        }
+        let planes = batch * g.outChannels
+        Parallel.forRanges(planes, work: planes * outPlane * kVol) { range in
+            for p in range {
+                let channel = p % g.outChannels
+                let src = input + p * inPlane, dst = output + p * outPlane
+                let filter = weights + channel * kVol
+                let b = bias?[channel] ?? 0
+                for od in 0..<d.output {
+                    let dt = d.validTaps(at: od)
+                    for oh in 0..<h.output {
+                        let ht = h.validTaps(at: oh)
+                        let row = dst + (od * h.output + oh) * w.output
+                        row.update(repeating: b, count: w.output)
+                        for kd in dt.first..<dt.last {
+                            let id = od * d.stride - d.padBegin + kd * d.dilation
+                            for kh in ht.first..<ht.last {
+                                let ih = oh * h.stride - h.padBegin + kh * h.dilation
+                                let line = src + (id * h.input + ih) * w.input
+                                for kw in 0..<w.kernel {
+                                    let weight = filter[(kd * h.kernel + kh) * w.kernel + kw]
+                                    let tap = wTaps[kw]
+                                    let shifted = line + tap.offset
+                                    if w.stride == 1 {
+                                        for ow in tap.first..<tap.last { row[ow] += weight * shifted[ow] }
+                                    } else {
+                                        for ow in tap.first..<tap.last { row[ow] += weight * shifted[ow * w.stride] }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                if residual != nil || activation != .none {
+                    OutputPass.applyPlane(dst, outPlane, 0, residual.map { $0 + p * outPlane }, activation)
+                }
+            }
+        }
     }
 }
 
@@ -122,6 +276,62 @@ enum Im2col {
                         }
                         out += w.output
                     }
+                }
+            }
+        }
+    }
+}
+
+extension Im2col {
+    /// Lowers only output pixels [first, first + count) (flat over D·H·W) into `columns`, row stride `count`.
+    static func lowerTile(
+        _ ax: [WindowAxis], channels: Int, input: UnsafePointer<Float>, first: Int, count: Int,
+        columns: UnsafeMutablePointer<Float>
+    ) {
+        let (d, h, w) = (ax[0], ax[1], ax[2])
+        let inPlane = d.input * h.input * w.input
+        let kVol = d.kernel * h.kernel * w.kernel
+        let startD = first / (h.output * w.output), startH = (first / w.output) % h.output, startW = first % w.output
+        for row in 0..<(channels * kVol) {
+            let c = row / kVol, tap = row % kVol
+            let kd = tap / (h.kernel * w.kernel), kh = (tap / w.kernel) % h.kernel, kw = tap % w.kernel
+            let plane = input + c * inPlane
+            // Output columns whose tap lands inside the input along W: [owFirst, owLast).
+            let offset = kw * w.dilation - w.padBegin
+            var owFirst = offset < 0 ? min(w.output, (-offset + w.stride - 1) / w.stride) : 0
+            let owLast = w.input - offset <= 0 ? 0 : min(w.output, (w.input - offset + w.stride - 1) / w.stride)
+            owFirst = min(owFirst, owLast)
+            var out = columns + row * count
+            var od = startD, oh = startH, ow = startW, remaining = count
+            while remaining > 0 {
+                let length = min(remaining, w.output - ow)
+                let id = od * d.stride - d.padBegin + kd * d.dilation
+                let ih = oh * h.stride - h.padBegin + kh * h.dilation
+                if id < 0 || id >= d.input || ih < 0 || ih >= h.input {
+                    out.update(repeating: 0, count: length)
+                } else {
+                    let line = plane + (id * h.input + ih) * w.input + offset
+                    let lo = max(ow, owFirst), hi = min(ow + length, owLast)
+                    if lo >= hi {
+                        out.update(repeating: 0, count: length)
+                    } else {
+                        if lo > ow { out.update(repeating: 0, count: lo - ow) }
+                        let dest = out - ow
+                        if w.stride == 1 {
+                            (dest + lo).update(from: line + lo, count: hi - lo)
+                        } else {
+                            for i in lo..<hi { dest[i] = line[i * w.stride] }
+                        }
+                        if hi < ow + length { (dest + hi).update(repeating: 0, count: ow + length - hi) }
+                    }
+                }
+                out += length
+                remaining -= length
+                ow = 0
+                oh += 1
+                if oh == h.output {
+                    oh = 0
+                    od += 1
                 }
             }
         }
