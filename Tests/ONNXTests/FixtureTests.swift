@@ -31,13 +31,7 @@ enum Fixtures {
             let session = try ONNXModel.loadSession(folder.appendingPathComponent("model.onnx").path)
             var feeds: [String: Tensor] = [:]
             for (k, name) in fixture.inputs.enumerated() {
-                var tensor = try Tensor(npyFile: folder.appendingPathComponent("input_\(k).npy").path)
-                // The generator's np.ascontiguousarray turns 0-d arrays into shape (1,); feed the declared scalar.
-                if let port = session.inputs.first(where: { $0.name == name }), port.type.shape.isEmpty,
-                   tensor.shape == [1] {
-                    tensor = tensor.reshaped([])
-                }
-                feeds[name] = tensor
+                feeds[name] = try Tensor(npyFile: folder.appendingPathComponent("input_\(k).npy").path)
             }
             let results = try session.run(feeds)
             var worst: Float = 0
@@ -45,9 +39,7 @@ enum Fixtures {
             for (k, name) in fixture.outputs.enumerated() {
                 let reference = try Tensor(npyFile: folder.appendingPathComponent("output_\(k).npy").path)
                 guard let ours = results[name] else { return (0, 0, "no output '\(name)'") }
-                // Same 0-d → (1,) promotion on the reference side (see above); values are still compared.
-                let scalarPromoted = ours.shape.isEmpty && reference.shape == [1]
-                guard ours.shape == reference.shape || scalarPromoted else {
+                guard ours.shape == reference.shape else {
                     return (0, 0, "output '\(name)' shape \(ours.shape), reference \(reference.shape)")
                 }
                 let a = ours.floatValues
@@ -79,10 +71,6 @@ enum Fixtures {
 /// run time). The engine infers every shape once at load, so these must fail at load with `.unsupported`.
 let dataDependentShapeCases: Set<String> = ["constantofshape_default", "constantofshape_int64"]
 
-/// Fixture defects, reported to the fixtures branch: the generator saved the 0-d input as shape (1,) and ONNX
-/// Runtime ran it that way, so the reference output has one axis more than the model's declared output.
-let defectiveFixtures: Set<String> = ["unsqueeze_scalar"]
-
 @Suite struct FixtureTests {
     @Test func everyFixtureMatchesONNXRuntime() throws {
         let cases = try Fixtures.manifest()
@@ -92,15 +80,14 @@ let defectiveFixtures: Set<String> = ["unsqueeze_scalar"]
             let path = Fixtures.directory.appendingPathComponent(fixture.name).appendingPathComponent("model.onnx").path
             #expect(throws: ModelError.self) { try ONNXModel.loadSession(path) }
         }
-        let skipped = dataDependentShapeCases.union(defectiveFixtures)
-        for fixture in cases where !skipped.contains(fixture.name) {
+        for fixture in cases where !dataDependentShapeCases.contains(fixture.name) {
             let result = Fixtures.run(fixture)
             if let failure = result.failure {
                 failures.append("\(fixture.name) [\(fixture.op ?? fixture.kind)] max diff \(result.maxDiff) " +
                     "(tolerance \(result.tolerance)): \(failure)")
             }
         }
-        let checked = cases.count - dataDependentShapeCases.count - defectiveFixtures.count
+        let checked = cases.count - dataDependentShapeCases.count
         let summary = "\(checked - failures.count)/\(checked) fixtures match ONNX Runtime"
         print(summary)
         for line in failures { print("FAIL " + line) }
