@@ -1,5 +1,6 @@
 // Compiles a GraphSpec once — topological order, shape inference, constant folding, fusion, weight packing,
 // buffer planning — and then runs it with no per-run allocation except the returned output tensors.
+import Dispatch
 import Kernels
 import Tensor
 
@@ -313,6 +314,37 @@ public final class Session: @unchecked Sendable {
 
     /// Runs the model. `feeds` must hold every input with its declared dtype and (resolved) shape.
     public func run(_ feeds: [String: Tensor]) throws -> [String: Tensor] {
+        try load(feeds)
+        let scratch = workspace.bytes
+        for node in nodes {
+            node.op.run(node.inputRefs, node.outputRefs, workspace: scratch)
+        }
+        return collectOutputs()
+    }
+
+    /// One timed node of a profiled run.
+    public struct NodeTiming: Sendable {
+        public var opType: String
+        public var name: String
+        public var milliseconds: Double
+    }
+
+    /// Runs the model like `run` and returns the wall time of every runtime node, in execution order.
+    public func profile(_ feeds: [String: Tensor]) throws -> [NodeTiming] {
+        try load(feeds)
+        let scratch = workspace.bytes
+        var timings: [NodeTiming] = []
+        timings.reserveCapacity(nodes.count)
+        for node in nodes {
+            let start = DispatchTime.now().uptimeNanoseconds
+            node.op.run(node.inputRefs, node.outputRefs, workspace: scratch)
+            let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+            timings.append(NodeTiming(opType: node.spec.opType, name: node.spec.name, milliseconds: elapsed))
+        }
+        return timings
+    }
+
+    private func load(_ feeds: [String: Tensor]) throws {
         for (port, destination) in zip(inputs, inputRefs) {
             guard let tensor = feeds[port.name] else {
                 throw ModelError(.badInput, "missing input '\(port.name)' (\(port.type))")
@@ -327,10 +359,9 @@ public final class Session: @unchecked Sendable {
             throw ModelError(.badInput, "unknown input '\(name)' (model inputs: " +
                 inputs.map(\.name).joined(separator: ", ") + ")")
         }
-        let scratch = workspace.bytes
-        for node in nodes {
-            node.op.run(node.inputRefs, node.outputRefs, workspace: scratch)
-        }
+    }
+
+    private func collectOutputs() -> [String: Tensor] {
         var results: [String: Tensor] = [:]
         for (port, source) in zip(outputs, outputSources) {
             results[port.name] = Tensor(shape: port.type.shape, dtype: port.type.dtype, copyingBytesFrom: source.data)

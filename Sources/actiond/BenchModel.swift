@@ -28,6 +28,9 @@ struct BenchModel: ParsableCommand {
     @Option(name: .customLong("shape"), help: "NAME=D0xD1x... for inputs with symbolic dimensions (default 1).")
     var shapes: [String] = []
 
+    @Flag(help: "After the timed runs, profile one run and print time per op type and the slowest nodes.")
+    var profile = false
+
     @Flag(help: "Print one JSON object {model, threads, load_ms, median_ms, min_ms, max_ms, gflops, peak_rss_mb}.")
     var json = false
 
@@ -73,6 +76,30 @@ struct BenchModel: ParsableCommand {
                      Double(session.arenaBytes) / 1e6, Double(session.unplannedBytes) / 1e6,
                      Double(session.constantBytes) / 1e6))
         print(String(format: "  peak RSS %.1f MB", rss))
+        if profile { try printProfile(session, feeds) }
+    }
+
+    /// Median of five profiled runs per node, summed per op type, then the ten slowest nodes.
+    private func printProfile(_ session: Session, _ feeds: [String: Tensor]) throws {
+        let runs = try (0..<5).map { _ in try session.profile(feeds) }
+        let nodes = runs[0].indices.map { index -> Session.NodeTiming in
+            var timing = runs[0][index]
+            timing.milliseconds = runs.map { $0[index].milliseconds }.sorted()[runs.count / 2]
+            return timing
+        }
+        let total = nodes.reduce(0) { $0 + $1.milliseconds }
+        var byType: [String: (ms: Double, count: Int)] = [:]
+        for node in nodes { byType[node.opType, default: (0, 0)].ms += node.milliseconds; byType[node.opType]!.count += 1 }
+        print(String(format: "  profile (median of 5, %.3f ms in nodes):", total))
+        for (op, entry) in byType.sorted(by: { $0.value.ms > $1.value.ms }) {
+            print(String(format: "    %-20@ %4d nodes %10.3f ms %5.1f%%", op as NSString, entry.count, entry.ms,
+                         100 * entry.ms / max(total, 1e-9)))
+        }
+        print("  slowest nodes:")
+        for node in nodes.sorted(by: { $0.milliseconds > $1.milliseconds }).prefix(10) {
+            print(String(format: "    %-40@ %-14@ %10.3f ms", node.name as NSString, node.opType as NSString,
+                         node.milliseconds))
+        }
     }
 
     private func rounded(_ value: Double) -> Double { (value * 1000).rounded() / 1000 }
