@@ -21,10 +21,16 @@ let package = Package(
 
         .target(name: "Media", dependencies: ["CFFmpeg"]),
         .target(name: "Kernels", dependencies: ["COpenBLAS"]),
+        .target(name: "Tensor"),
+        .target(name: "Inference", dependencies: ["Tensor", "Kernels"]),
+        .target(name: "ONNX", dependencies: ["Inference", "Tensor"]),
 
         .executableTarget(name: "actiond", dependencies: [
             "Media",
             "Kernels",
+            "Tensor",
+            "Inference",
+            "ONNX",
             argumentParser,
         ]),
 
@@ -32,5 +38,9 @@ let package = Package(
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
         // Runs the built executable end to end (swift build --build-tests builds it too).
         .testTarget(name: "actiondTests", dependencies: ["Media"]),
+        .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
+        .testTarget(name: "InferenceTests", dependencies: ["Inference", "Tensor", "Kernels"]),
+        // Fixtures are found through #filePath, so the (large) model files are not copied into a bundle.
+        .testTarget(name: "ONNXTests", dependencies: ["ONNX", "Inference", "Tensor"], exclude: ["Fixtures"]),
     ]
 )

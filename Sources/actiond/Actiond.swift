@@ -10,6 +10,7 @@ struct Actiond: AsyncParsableCommand {
         discussion: "Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error.",
         version: "0.1.0",
         subcommands: [Probe.self, Frames.self, TestClip.self, Bench.self])
+        subcommands: [Bench.self, Infer.self, Models.self])
 
     /// Replaces ArgumentParser's entry point so exit codes follow our convention (usage errors are 2, not 64)
     /// and runtime errors print one clear line first, details after.
@@ -33,4 +34,5 @@ struct Bench: AsyncParsableCommand {
         abstract: "Measure throughput on this machine; prints medians.",
         subcommands: [BenchDecode.self])
         subcommands: [BenchConv.self])
+        subcommands: [BenchConv.self, BenchModel.self])
 }
