@@ -21,13 +21,16 @@ let package = Package(
 
         .target(name: "Media", dependencies: ["CFFmpeg"]),
         .target(name: "Kernels", dependencies: ["COpenBLAS"]),
+        .target(name: "Flow"),
 
         .executableTarget(name: "actiond", dependencies: [
             "Media",
             "Kernels",
+            "Flow",
             argumentParser,
         ]),
 
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
+        .testTarget(name: "FlowTests", dependencies: ["Flow"], resources: [.copy("Fixtures")]),
     ]
 )
