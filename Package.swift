@@ -30,6 +30,7 @@ let package = Package(
             argumentParser,
         ]),
 
+        .testTarget(name: "MediaTests", dependencies: ["Media"]),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
         .testTarget(name: "FlowTests", dependencies: ["Flow"], resources: [.copy("Fixtures")]),
     ]

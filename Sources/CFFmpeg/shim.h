@@ -18,3 +18,4 @@ static const int actiond_averror_eagain = AVERROR(EAGAIN);
 static const int actiond_averror_invaliddata = AVERROR_INVALIDDATA;
 static const int actiond_averror_decoder_not_found = AVERROR_DECODER_NOT_FOUND;
 static const int actiond_averror_stream_not_found = AVERROR_STREAM_NOT_FOUND;
+static const int actiond_averror_exit = AVERROR_EXIT;
