@@ -50,7 +50,7 @@ public struct DISOptions: Sendable, Equatable {
             self.init(patchSize: 8, patchStride: 4, gradientDescentIterations: 16, finestScale: 2,
                       variationalRefinementIterations: 5)
         case .medium:
-            self.init(patchSize: 12, patchStride: 4, gradientDescentIterations: 16, finestScale: 1,
+            self.init(patchSize: 8, patchStride: 3, gradientDescentIterations: 25, finestScale: 1,
                       variationalRefinementIterations: 5)
         }
     }
@@ -154,3 +154,4 @@ public struct DISOpticalFlow: Sendable {
         return flow.interleaved()
     }
 }
+

@@ -91,15 +91,16 @@ struct PatchSearch {
                 if meanNorm {
                     sxx -= sgx * sgx / n; sxy -= sgx * sgy / n; syy -= sgy * sgy / n
                 }
-                sxx += lambda; syy += lambda
+                // Levenberg-Marquardt style damping (10% of the trace) keeps steps along an edge, where the
+                // Hessian is nearly singular, from sending the patch sliding; the fixed point is unchanged.
+                let damping = lambda + 0.1 * (sxx + syy)
+                sxx += damping; syy += damping
                 let det = sxx * syy - sxy * sxy
                 let inv = det > 0 ? 1 / det : 0
                 constants.append(PatchConstants(h11: syy * inv, h12: -sxy * inv, h22: sxx * inv,
                                                 sumGx: meanNorm ? sgx : 0, sumGy: meanNorm ? sgy : 0))
             }
         }
-        let initialX = Array(UnsafeBufferPointer(start: sx + rows.lowerBound * nx, count: rows.count * nx))
-        let initialY = Array(UnsafeBufferPointer(start: sy + rows.lowerBound * nx, count: rows.count * nx))
         let propagate = options.useSpatialPropagation
         let sweeps = propagate ? 2 : 1
         let itersPerSweep = max(1, options.gradientDescentIterations / sweeps)
@@ -135,23 +136,31 @@ struct PatchSearch {
                                         }
                                     }
                                     let c = constants[local]
-                                    var bestU = u
+                                    // Gauss-Newton from the chosen start, stopping as soon as the patch
+                                    // distance grows (the step overshot or the patch is drifting along an
+                                    // edge) and keeping the last point that improved it.
+                                    let startU = u
+                                    var previous = best
+                                    var lastGood = u
                                     for _ in 0..<itersPerSweep {
                                         let (e, g) = kernel.residual(ox, oy, u, c)
-                                        if e < best { best = e; bestU = u }
+                                        if e > previous {
+                                            u = lastGood
+                                            break
+                                        }
+                                        previous = e
+                                        lastGood = u
                                         // Inverse compositional: the template moves by H⁻¹ Σ∇T·r, so the
                                         // patch's flow moves the opposite way.
                                         let step = SIMD2(c.h11 * g.x + c.h12 * g.y, c.h12 * g.x + c.h22 * g.y)
                                         u -= step
                                         if (step * step).sum() < 1e-6 { break }
                                     }
-                                    let e = kernel.ssd(ox, oy, u)
-                                    if e < best { best = e; bestU = u }
-                                    // A patch that wandered further than its own size from where the coarser
-                                    // scale put it has locked onto something else: keep the coarse guess.
-                                    let start = SIMD2(initialX[local], initialY[local])
-                                    let moved = bestU - start
-                                    if (moved * moved).sum() > Float(patchSize * patchSize) { bestU = start }
+                                    // A patch that wandered further than its own size has locked onto
+                                    // something else: keep where it started.
+                                    let moved = u - startU
+                                    var bestU = (moved * moved).sum() > Float(patchSize * patchSize) ? startU : u
+                                    bestU = kernel.clampFlow(ox, oy, bestU)
                                     sx[k] = bestU.x
                                     sy[k] = bestU.y
                                 }
@@ -217,11 +226,26 @@ struct PatchKernel {
     let width: Int, height: Int, patch: Int
     let meanNormalization: Bool
 
+    /// Range of a patch's top-left corner in frame 2: at most half the patch may leave the frame. Further out it
+    /// would see only replicated border, where nothing constrains it and patches drift away.
+    var limits: (lo: Float, hiX: Float, hiY: Float) {
+        let half = Float(min(patch / 2, border))
+        return (-half, Float(width - patch - 1) + half, Float(height - patch - 1) + half)
+    }
+
+    /// Clamps a patch's flow so its target obeys `limits`.
+    @inline(__always)
+    func clampFlow(_ ox: Int, _ oy: Int, _ u: SIMD2<Float>) -> SIMD2<Float> {
+        let (lo, hiX, hiY) = limits
+        let x = min(max(Float(ox) + u.x, lo), hiX), y = min(max(Float(oy) + u.y, lo), hiY)
+        return SIMD2(x.isNaN ? Float(ox) : x, y.isNaN ? Float(oy) : y) - SIMD2(Float(ox), Float(oy))
+    }
+
     /// Where the patch at (ox, oy) moved by u samples frame 2: the top-left padded-buffer index and the
     /// bilinear fractions. The position is clamped so every read stays inside the padded buffer.
     @inline(__always)
     func sampling(_ ox: Int, _ oy: Int, _ u: SIMD2<Float>) -> (base: Int, fx: Float, fy: Float) {
-        let lo = Float(-border), hiX = Float(width + border - patch - 1), hiY = Float(height + border - patch - 1)
+        let (lo, hiX, hiY) = limits
         var x = Float(ox) + u.x, y = Float(oy) + u.y
         x = x.isNaN ? 0 : min(max(x, lo), hiX)
         y = y.isNaN ? 0 : min(max(y, lo), hiY)
@@ -349,3 +373,4 @@ struct PatchKernel {
 @inline(__always) func store4(_ p: UnsafeMutablePointer<Float>, _ v: SIMD4<Float>) {
     UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD4<Float>.self)
 }
+

@@ -6,22 +6,28 @@
 typealias Plane = GrayImage
 
 enum Pyramid {
-    /// Halves the image by 2×2 box averaging (floor size: an odd last row/column is dropped, as in
-    /// area resampling by 0.5). Never goes below 1×1.
+    /// Halves with the binomial kernel [1 3 3 1]/8 in each direction (centred between pixels 2x and 2x+1, so
+    /// the pixel-centre convention is the box filter's) — less aliasing than the 2×2 box.
+    /// Images narrower than 2 pixels are resampled instead; never goes below 1×1.
     static func halve(_ image: Plane) -> Plane {
-        let w = max(1, image.width / 2), h = max(1, image.height / 2)
-        if image.width < 2 || image.height < 2 { return resample(image, width: w, height: h) }
-        var out = [Float](repeating: 0, count: w * h)
+        let sw = image.width, sh = image.height
+        let w = max(1, sw / 2), h = max(1, sh / 2)
+        if sw < 2 || sh < 2 { return resample(image, width: w, height: h) }
+        var rows = [Float](repeating: 0, count: w * sh)
         image.pixels.withUnsafeBufferPointer { src in
-            out.withUnsafeMutableBufferPointer { dst in
-                let sw = image.width
-                for y in 0..<h {
-                    let r0 = src.baseAddress! + (2 * y) * sw, r1 = r0 + sw
-                    let o = dst.baseAddress! + y * w
-                    for x in 0..<w {
-                        o[x] = 0.25 * (r0[2 * x] + r0[2 * x + 1] + r1[2 * x] + r1[2 * x + 1])
-                    }
+            for y in 0..<sh {
+                let r = src.baseAddress! + y * sw
+                for x in 0..<w {
+                    let a = r[max(2 * x - 1, 0)], b = r[2 * x], c = r[2 * x + 1], d = r[min(2 * x + 2, sw - 1)]
+                    rows[y * w + x] = 0.125 * (a + d) + 0.375 * (b + c)
                 }
+            }
+        }
+        var out = [Float](repeating: 0, count: w * h)
+        for y in 0..<h {
+            let a = max(2 * y - 1, 0) * w, b = 2 * y * w, c = (2 * y + 1) * w, d = min(2 * y + 2, sh - 1) * w
+            for x in 0..<w {
+                out[y * w + x] = 0.125 * (rows[a + x] + rows[d + x]) + 0.375 * (rows[b + x] + rows[c + x])
             }
         }
         return Plane(width: w, height: h, pixels: out)
@@ -196,3 +202,4 @@ struct PlanarFlow {
         return out
     }
 }
+

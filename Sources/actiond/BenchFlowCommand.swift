@@ -30,6 +30,17 @@ struct BenchFlow: AsyncParsableCommand {
     @Option(help: "Threads (row bands and patch stripes).")
     var threads: Int = 1
 
+    @Option(help: "Override the preset's DIS patch size.")
+    var patchSize: Int?
+    @Option(help: "Override the preset's DIS patch stride.")
+    var patchStride: Int?
+    @Option(help: "Override the preset's DIS gradient-descent iterations.")
+    var descentIterations: Int?
+    @Option(help: "Override the preset's DIS finest scale.")
+    var finestScale: Int?
+    @Option(help: "Override the preset's DIS variational refinement iterations.")
+    var refinementIterations: Int?
+
     @Option(help: "Timed runs (the median is reported).")
     var runs: Int = 15
 
@@ -53,7 +64,12 @@ struct BenchFlow: AsyncParsableCommand {
             try dump(to: dumpPairs)
             return
         }
-        let estimator = OpticalFlow(method: method, preset: preset, threads: threads)
+        var estimator = OpticalFlow(method: method, preset: preset, threads: threads)
+        if let patchSize { estimator.disOptions.patchSize = patchSize }
+        if let patchStride { estimator.disOptions.patchStride = patchStride }
+        if let descentIterations { estimator.disOptions.gradientDescentIterations = descentIterations }
+        if let finestScale { estimator.disOptions.finestScale = finestScale }
+        if let refinementIterations { estimator.disOptions.variationalRefinementIterations = refinementIterations }
         let pair = SyntheticFlowPair(motion: .smoothField, width: size.width, height: size.height)
         _ = try estimator.flow(from: pair.first, to: pair.second)  // warm-up: page in, spin up threads
         var times: [Double] = []
@@ -68,6 +84,9 @@ struct BenchFlow: AsyncParsableCommand {
             for motion in SyntheticFlowPair.Motion.allCases {
                 let p = SyntheticFlowPair(motion: motion, width: size.width, height: size.height)
                 let field = try estimator.flow(from: p.first, to: p.second)
+                if let d = ProcessInfo.processInfo.environment["FLOW_DEBUG_DUMP"] {
+                    try NPY.encode(field).write(to: URL(fileURLWithPath: d + "/" + p.name + "_ours.npy"))
+                }
                 errors.append((motion.rawValue, field.endpointError(to: p.truth, mask: p.truth.targetsInsideFrame())))
             }
         }
