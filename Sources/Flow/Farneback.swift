@@ -31,7 +31,9 @@ public struct FarnebackOpticalFlow: Sendable {
     }
 
     /// Forward flow from `first` to `second`: first(q) ≈ second(q + f(q)). Levels stop where the shorter
-    /// side would drop below 8 pixels; tiny and constant images give finite (zero where nothing is seen) flow.
+    /// side would drop below 8 pixels. Images with a side shorter than the polynomial neighbourhood
+    /// (2·radius + 1 pixels, 11 by default) cannot support the quadratic fit: they get zero flow. Constant
+    /// images give zero flow (no texture, no evidence of motion).
     public func flow(from first: GrayImage, to second: GrayImage,
                      initial: FlowField? = nil) throws(FlowError) -> FlowField {
         guard first.width == second.width, first.height == second.height else {
@@ -41,7 +43,7 @@ public struct FarnebackOpticalFlow: Sendable {
             throw .initialFlowSize(expected: (first.width, first.height), got: (initial.width, initial.height))
         }
         let width = first.width, height = first.height
-        if width == 0 || height == 0 { return FlowField(width: width, height: height) }
+        if min(width, height) < 2 * options.polynomialRadius + 1 { return FlowField(width: width, height: height) }
         var levels = 0
         while levels < options.levels && min(width, height) >> (levels + 1) >= 8 { levels += 1 }
         let pyramid0 = Pyramid.build(first, levels: levels), pyramid1 = Pyramid.build(second, levels: levels)
