@@ -20,6 +20,9 @@ func report(_ error: Error) -> Int32 {
         writeStderr("error: \(error.summary)")
         for line in error.details { writeStderr("  \(line)") }
         return 1
+    case let error as FlowCommandError:
+        writeStderr("error: \(error.description)")
+        return 1
     case let error as UsageError:
         writeStderr("error: \(error.description)")
         return 2
