@@ -24,6 +24,7 @@ let package = Package(
         .target(name: "Tensor"),
         .target(name: "Inference", dependencies: ["Tensor", "Kernels"]),
         .target(name: "ONNX", dependencies: ["Inference", "Tensor"]),
+        .target(name: "Flow"),
 
         .executableTarget(name: "actiond", dependencies: [
             "Media",
@@ -31,6 +32,7 @@ let package = Package(
             "Tensor",
             "Inference",
             "ONNX",
+            "Flow",
             argumentParser,
         ]),
 
@@ -42,5 +44,6 @@ let package = Package(
         .testTarget(name: "InferenceTests", dependencies: ["Inference", "Tensor", "Kernels"]),
         // Fixtures are found through #filePath, so the (large) model files are not copied into a bundle.
         .testTarget(name: "ONNXTests", dependencies: ["ONNX", "Inference", "Tensor"], exclude: ["Fixtures"]),
+        .testTarget(name: "FlowTests", dependencies: ["Flow"], resources: [.copy("Fixtures")]),
     ]
 )

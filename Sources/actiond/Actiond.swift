@@ -11,6 +11,7 @@ struct Actiond: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [Probe.self, Frames.self, TestClip.self, Bench.self])
         subcommands: [Bench.self, Infer.self, Models.self])
+        subcommands: [Probe.self, Frames.self, TestClip.self, FlowCommand.self, Bench.self])
 
     /// Replaces ArgumentParser's entry point so exit codes follow our convention (usage errors are 2, not 64)
     /// and runtime errors print one clear line first, details after.
@@ -35,4 +36,5 @@ struct Bench: AsyncParsableCommand {
         subcommands: [BenchDecode.self])
         subcommands: [BenchConv.self])
         subcommands: [BenchConv.self, BenchModel.self])
+        subcommands: [BenchDecode.self, BenchFlow.self])
 }

@@ -30,6 +30,9 @@ func report(_ error: Error) -> Int32 {
     case let error as NPYError:
         writeStderr("error: \(error.description)")
         return 2
+    case let error as FlowCommandError:
+        writeStderr("error: \(error.description)")
+        return 1
     case let error as UsageError:
         writeStderr("error: \(error.description)")
         return 2

@@ -1,0 +1,214 @@
+// Variational refinement of a dense flow (the last step of DIS at every scale, after Brox et al. 2004 /
+// DeepFlow): minimises a robust (Charbonnier) energy of brightness constancy, gradient constancy and flow
+// smoothness around the current flow, linearised, with fixed-point iterations on the robust weights and
+// red-black SOR for the linear system. Rows of one colour are independent, so they run in parallel.
+
+struct VariationalRefinement {
+    var alpha: Float, delta: Float, gamma: Float
+    var fixedPointIterations: Int, sorIterations: Int, omega: Float
+    var threads = 1
+    /// Charbonnier ε² and the gradient-normalisation ζ² (intensities in 0...255).
+    var epsilonSquared: Float = 0.001 * 0.001
+    var zetaSquared: Float = 0.1 * 0.1
+
+    init(alpha: Float, delta: Float, gamma: Float, fixedPointIterations: Int, sorIterations: Int, omega: Float) {
+        self.alpha = alpha
+        self.delta = delta
+        self.gamma = gamma
+        self.fixedPointIterations = fixedPointIterations
+        self.sorIterations = sorIterations
+        self.omega = omega
+    }
+
+    /// Linearised data terms at every pixel (constant through the fixed-point iterations).
+    private struct DataTerms {
+        var ix, iy, iz, ixx, ixy, iyy, ixz, iyz: ScratchPlane
+        /// 0 where the flow points outside frame 2: the linearisation says nothing there.
+        var valid: ScratchPlane
+
+        func free() { for p in [ix, iy, iz, ixx, ixy, iyy, ixz, iyz, valid] { p.free() } }
+    }
+
+    /// The per-pixel linear system of one fixed-point iteration: [a11 a12; a12 a22]·(du, dv) + (b1, b2) from
+    /// the data term; smoothness couples each pixel to its 4 neighbours with weights sRight (edge to x+1) and
+    /// sDown (edge to y+1).
+    private struct System {
+        var a11, a12, a22, b1, b2, sRight, sDown: ScratchPlane
+        init(count n: Int) {
+            a11 = ScratchPlane(count: n); a12 = ScratchPlane(count: n); a22 = ScratchPlane(count: n)
+            b1 = ScratchPlane(count: n); b2 = ScratchPlane(count: n)
+            sRight = ScratchPlane(count: n); sDown = ScratchPlane(count: n)
+        }
+        func free() { for p in [a11, a12, a22, b1, b2, sRight, sDown] { p.free() } }
+    }
+
+    func refine(_ flow: inout PlanarFlow, i0: Plane, i1: Plane) {
+        let w = i0.width, h = i0.height, n = w * h
+        guard n > 1, fixedPointIterations > 0 else { return }
+        let t = dataTerms(flow, i0: i0, i1: i1)
+        let u = ScratchPlane(copying: flow.u), v = ScratchPlane(copying: flow.v)
+        let du = ScratchPlane(count: n), dv = ScratchPlane(count: n)
+        let system = System(count: n)
+        defer { t.free(); u.free(); v.free(); du.free(); dv.free(); system.free() }
+        for _ in 0..<fixedPointIterations {
+            Parallel.forEachBand(h, threads: threads, minimumPerBand: 16) { rows in
+                assemble(rows: rows, width: w, height: h, t: t, u: u.pointer, v: v.pointer,
+                         du: du.pointer, dv: dv.pointer, system: system)
+            }
+            for _ in 0..<sorIterations {
+                for colour in 0..<2 {
+                    Parallel.forEachBand(h, threads: threads, minimumPerBand: 16) { rows in
+                        sorSweep(rows: rows, colour: colour, width: w, height: h, u: u.pointer, v: v.pointer,
+                                 du: du.pointer, dv: dv.pointer, system: system)
+                    }
+                }
+            }
+        }
+        for i in 0..<n {
+            flow.u[i] += du.pointer[i]
+            flow.v[i] += dv.pointer[i]
+        }
+    }
+
+    /// Robust weights at the current increment and the resulting linear system, for the given rows.
+    private func assemble(rows: Range<Int>, width w: Int, height h: Int, t: DataTerms,
+                          u: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>,
+                          du: UnsafeMutablePointer<Float>, dv: UnsafeMutablePointer<Float>, system: System) {
+        let ix = t.ix.pointer, iy = t.iy.pointer, iz = t.iz.pointer, ixx = t.ixx.pointer, ixy = t.ixy.pointer
+        let iyy = t.iyy.pointer, ixz = t.ixz.pointer, iyz = t.iyz.pointer, valid = t.valid.pointer
+        let a11 = system.a11.pointer, a12 = system.a12.pointer, a22 = system.a22.pointer
+        let b1 = system.b1.pointer, b2 = system.b2.pointer, sRight = system.sRight.pointer
+        let sDown = system.sDown.pointer
+        let eps2 = epsilonSquared, zeta2 = zetaSquared
+        for y in rows {
+            for x in 0..<w {
+                let i = y * w + x
+                let d = du[i], e = dv[i]
+                // Brightness constancy, normalised by the gradient magnitude.
+                let beta = 1 / (ix[i] * ix[i] + iy[i] * iy[i] + zeta2)
+                let rho = iz[i] + ix[i] * d + iy[i] * e
+                let psi1 = valid[i] * delta / (rho * rho * beta + eps2).squareRoot()
+                // Gradient constancy, each component normalised by its own gradient magnitude.
+                let betaX = 1 / (ixx[i] * ixx[i] + ixy[i] * ixy[i] + zeta2)
+                let betaY = 1 / (iyy[i] * iyy[i] + ixy[i] * ixy[i] + zeta2)
+                let rx = ixz[i] + ixx[i] * d + ixy[i] * e
+                let ry = iyz[i] + ixy[i] * d + iyy[i] * e
+                let psi2 = valid[i] * gamma / (rx * rx * betaX + ry * ry * betaY + eps2).squareRoot()
+                let c1 = psi1 * beta, cx = psi2 * betaX, cy = psi2 * betaY
+                a11[i] = c1 * ix[i] * ix[i] + cx * ixx[i] * ixx[i] + cy * ixy[i] * ixy[i]
+                a12[i] = c1 * ix[i] * iy[i] + cx * ixx[i] * ixy[i] + cy * ixy[i] * iyy[i]
+                a22[i] = c1 * iy[i] * iy[i] + cx * ixy[i] * ixy[i] + cy * iyy[i] * iyy[i]
+                b1[i] = c1 * ix[i] * iz[i] + cx * ixx[i] * ixz[i] + cy * ixy[i] * iyz[i]
+                b2[i] = c1 * iy[i] * iz[i] + cx * ixy[i] * ixz[i] + cy * iyy[i] * iyz[i]
+                // Smoothness of the full flow (u + du), forward differences.
+                var g: Float = 0
+                if x + 1 < w {
+                    let gu = (u[i + 1] + du[i + 1]) - (u[i] + d), gv = (v[i + 1] + dv[i + 1]) - (v[i] + e)
+                    g += gu * gu + gv * gv
+                }
+                if y + 1 < h {
+                    let gu = (u[i + w] + du[i + w]) - (u[i] + d), gv = (v[i + w] + dv[i + w]) - (v[i] + e)
+                    g += gu * gu + gv * gv
+                }
+                let s = alpha / (g + eps2).squareRoot()
+                sRight[i] = x + 1 < w ? s : 0
+                sDown[i] = y + 1 < h ? s : 0
+            }
+        }
+    }
+
+    /// One red-black half sweep over `rows`: updates pixels with (x + y) % 2 == colour; their neighbours all
+    /// have the other colour, so rows can be split across threads.
+    private func sorSweep(rows: Range<Int>, colour: Int, width w: Int, height h: Int,
+                          u: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>,
+                          du: UnsafeMutablePointer<Float>, dv: UnsafeMutablePointer<Float>, system: System) {
+        let a11 = system.a11.pointer, a12 = system.a12.pointer, a22 = system.a22.pointer
+        let b1 = system.b1.pointer, b2 = system.b2.pointer, sr = system.sRight.pointer, sd = system.sDown.pointer
+        let omega = omega
+        for y in rows {
+            var x = (colour + y) & 1
+            while x < w {
+                let i = y * w + x
+                var sumU: Float = 0, sumV: Float = 0, sumW: Float = 0
+                let ui = u[i], vi = v[i]
+                if x + 1 < w {
+                    let s = sr[i]
+                    sumU += s * (u[i + 1] + du[i + 1] - ui); sumV += s * (v[i + 1] + dv[i + 1] - vi); sumW += s
+                }
+                if x > 0 {
+                    let s = sr[i - 1]
+                    sumU += s * (u[i - 1] + du[i - 1] - ui); sumV += s * (v[i - 1] + dv[i - 1] - vi); sumW += s
+                }
+                if y + 1 < h {
+                    let s = sd[i]
+                    sumU += s * (u[i + w] + du[i + w] - ui); sumV += s * (v[i + w] + dv[i + w] - vi); sumW += s
+                }
+                if y > 0 {
+                    let s = sd[i - w]
+                    sumU += s * (u[i - w] + du[i - w] - ui); sumV += s * (v[i - w] + dv[i - w] - vi); sumW += s
+                }
+                let denU = a11[i] + sumW
+                if denU > 0 {
+                    du[i] += omega * ((sumU - b1[i] - a12[i] * dv[i]) / denU - du[i])
+                }
+                let denV = a22[i] + sumW
+                if denV > 0 {
+                    dv[i] += omega * ((sumV - b2[i] - a12[i] * du[i]) / denV - dv[i])
+                }
+                x += 2
+            }
+        }
+    }
+
+    /// Warps frame 2 by the flow and linearises both constancy assumptions around it.
+    private func dataTerms(_ flow: PlanarFlow, i0: Plane, i1: Plane) -> DataTerms {
+        let w = i0.width, h = i0.height, n = w * h
+        var warped = [Float](repeating: 0, count: n)
+        var valid = warped
+        i1.pixels.withUnsafeBufferPointer { p in
+            for y in 0..<h {
+                for x in 0..<w {
+                    let i = y * w + x
+                    let tx = Float(x) + flow.u[i], ty = Float(y) + flow.v[i]
+                    warped[i] = Sampling.bilinearClamped(p.baseAddress!, w, h, tx, ty)
+                    valid[i] = (tx >= 0 && tx <= Float(w - 1) && ty >= 0 && ty <= Float(h - 1)) ? 1 : 0
+                }
+            }
+        }
+        var g0x = [Float](repeating: 0, count: n), g0y = g0x, g1x = g0x, g1y = g0x
+        i0.pixels.withUnsafeBufferPointer { p in
+            g0x.withUnsafeMutableBufferPointer { dx in g0y.withUnsafeMutableBufferPointer { dy in
+                Pyramid.centralDifferences(p.baseAddress!, w, h, dx: dx.baseAddress!, dy: dy.baseAddress!)
+            }}
+        }
+        warped.withUnsafeBufferPointer { p in
+            g1x.withUnsafeMutableBufferPointer { dx in g1y.withUnsafeMutableBufferPointer { dy in
+                Pyramid.centralDifferences(p.baseAddress!, w, h, dx: dx.baseAddress!, dy: dy.baseAddress!)
+            }}
+        }
+        var ix = g0x, iy = g0x, iz = g0x, ixz = g0x, iyz = g0x
+        for i in 0..<n {
+            ix[i] = 0.5 * (g0x[i] + g1x[i])
+            iy[i] = 0.5 * (g0y[i] + g1y[i])
+            iz[i] = warped[i] - i0.pixels[i]
+            ixz[i] = g1x[i] - g0x[i]
+            iyz[i] = g1y[i] - g0y[i]
+        }
+        var ixx = ix, ixy = ix, iyx = ix, iyy = ix
+        ix.withUnsafeBufferPointer { p in
+            ixx.withUnsafeMutableBufferPointer { dx in ixy.withUnsafeMutableBufferPointer { dy in
+                Pyramid.centralDifferences(p.baseAddress!, w, h, dx: dx.baseAddress!, dy: dy.baseAddress!)
+            }}
+        }
+        iy.withUnsafeBufferPointer { p in
+            iyx.withUnsafeMutableBufferPointer { dx in iyy.withUnsafeMutableBufferPointer { dy in
+                Pyramid.centralDifferences(p.baseAddress!, w, h, dx: dx.baseAddress!, dy: dy.baseAddress!)
+            }}
+        }
+        for i in 0..<n { ixy[i] = 0.5 * (ixy[i] + iyx[i]) }
+        return DataTerms(ix: ScratchPlane(copying: ix), iy: ScratchPlane(copying: iy), iz: ScratchPlane(copying: iz),
+                         ixx: ScratchPlane(copying: ixx), ixy: ScratchPlane(copying: ixy),
+                         iyy: ScratchPlane(copying: iyy), ixz: ScratchPlane(copying: ixz),
+                         iyz: ScratchPlane(copying: iyz), valid: ScratchPlane(copying: valid))
+    }
+}
