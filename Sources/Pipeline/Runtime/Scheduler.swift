@@ -1,0 +1,212 @@
+// Runs a source and a chain of stages as concurrent tasks joined by bounded queues. End of media drains every
+// stage in order (each gets `finish`); a failing stage stops the others and its error rises with the stage
+// name and the media time of the packet it was handling; cancellation stops everything promptly.
+import Foundation
+import Synchronization
+
+/// A stage failed while running. Carries where (stage) and when (media time) so a log line can say both.
+public struct StageError: Error, Sendable, CustomStringConvertible {
+    public var stage: String
+    /// Media time of the packet being handled, nil if the failure was in `finish` or in the source before any
+    /// packet.
+    public var mediaTime: Double?
+    public var underlying: any Error
+
+    public init(stage: String, mediaTime: Double?, underlying: any Error) {
+        self.stage = stage
+        self.mediaTime = mediaTime
+        self.underlying = underlying
+    }
+
+    public var description: String {
+        let when = mediaTime.map { String(format: " at t=%.3fs", $0) } ?? " at end of media"
+        return "stage `\(stage)` failed\(when): \(underlying)"
+    }
+}
+
+/// The chain cannot be built: adjacent ports do not fit. A programming error in the Stages layer (the config
+/// is checked earlier), reported before anything runs.
+public struct PipelineBuildError: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
+}
+
+/// Asks a running pipeline to stop taking new input and finish what it holds (SIGTERM: drain in-flight clips).
+public final class DrainSignal: Sendable {
+    private let state = Mutex<(requested: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+
+    public init() {}
+
+    public func request() {
+        let waiters = state.withLock { s in
+            s.requested = true
+            defer { s.waiters.removeAll() }
+            return s.waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    public var isRequested: Bool { state.withLock { $0.requested } }
+
+    /// Returns once a drain is requested; never returns otherwise (cancel the waiting task to give up).
+    func wait() async {
+        await withCheckedContinuation { continuation in
+            let now = state.withLock { s in
+                if s.requested { return true }
+                s.waiters.append(continuation)
+                return false
+            }
+            if now { continuation.resume() }
+        }
+    }
+}
+
+/// What a run did, per queue and stage.
+public struct RunReport: Sendable {
+    /// The queue after the source first, then one per stage output, in order.
+    public var queues: [(name: String, policy: QueuePolicy, stats: QueueStats)]
+    /// Packets the sink received.
+    public var delivered: Int
+    /// True when the run ended because a drain was requested, not because the media ended.
+    public var drained: Bool
+
+    /// Frames (or whatever the source gives) dropped by a `.dropOldest` source queue.
+    public var sourceDrops: Int { queues.first?.stats.dropped ?? 0 }
+}
+
+/// A source and its stages, wired and type-checked.
+public struct StageGraph: Sendable {
+    public let source: AnySource
+    public let stages: [AnyStage]
+    /// Queue after the source. Built here so its policy is visible: `.block` for files (the decoder waits),
+    /// `.dropOldest` for live streams (the decoder never waits; drops are counted).
+    public let sourceQueue: (capacity: Int, policy: QueuePolicy)
+    /// Capacity of the queues between stages. These always block: dropping mid-pipeline would tear clips.
+    public let stageQueueCapacity: Int
+
+    public init(source: AnySource, sourceQueue: (capacity: Int, policy: QueuePolicy), stages: [AnyStage],
+                stageQueueCapacity: Int = 4) throws(PipelineBuildError) {
+        var previous = (name: source.name, type: source.outputType)
+        for stage in stages {
+            guard stage.inputType == previous.type else {
+                throw PipelineBuildError(message: "stage `\(stage.name)` takes \(stage.inputType), but "
+                                         + "`\(previous.name)` before it gives \(previous.type)")
+            }
+            previous = (stage.name, stage.outputType)
+        }
+        guard sourceQueue.capacity >= 1, stageQueueCapacity >= 1 else {
+            throw PipelineBuildError(message: "queue capacities must be at least 1")
+        }
+        self.source = source
+        self.stages = stages
+        self.sourceQueue = sourceQueue
+        self.stageQueueCapacity = stageQueueCapacity
+    }
+
+    /// The type the sink receives.
+    public var outputType: any Sendable.Type { stages.last?.outputType ?? source.outputType }
+
+    /// Runs until the source ends (then drains every stage), a drain is requested, a stage fails, or the task
+    /// is cancelled. `sink` receives the last stage's outputs in order.
+    public func run(drain: DrainSignal? = nil, sink: @escaping @Sendable (Timestamped<any Sendable>) async throws -> Void)
+        async throws -> RunReport {
+        typealias Packet = Timestamped<any Sendable>
+        var queues: [BoundedQueue<Packet>] = [
+            BoundedQueue(capacity: sourceQueue.capacity, policy: sourceQueue.policy, name: "\(source.name) →"
+                         + " \(stages.first?.name ?? "sink")"),
+        ]
+        for (index, stage) in stages.enumerated() {
+            let next = index + 1 < stages.count ? stages[index + 1].name : "sink"
+            queues.append(BoundedQueue(capacity: stageQueueCapacity, policy: .block, name: "\(stage.name) → \(next)"))
+        }
+        let allQueues = queues
+        let counters = RunCounters()
+        let source = self.source
+
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            // The source task: on a drain request, the source is cancelled and its queue finished normally.
+            group.addTask {
+                let output = allQueues[0]
+                do {
+                    try await withThrowingTaskGroup(of: Bool.self) { inner in
+                        inner.addTask {
+                            try await source.run { packet in try await output.push(packet) }
+                            return false
+                        }
+                        if let drain {
+                            inner.addTask {
+                                await drain.wait()
+                                return true
+                            }
+                        }
+                        let drainedFirst = try await inner.next() ?? false
+                        inner.cancelAll()
+                        if drainedFirst { counters.state.withLock { $0.drained = true } }
+                    }
+                } catch {
+                    output.close()
+                    throw StageError(stage: source.name, mediaTime: nil, underlying: error)
+                }
+                output.finish()
+            }
+            for (index, stage) in stages.enumerated() {
+                let input = allQueues[index], output = allQueues[index + 1]
+                group.addTask {
+                    let runner = stage.makeRunner()
+                    var mediaTime: Double?
+                    do {
+                        while let packet = try await input.pop() {
+                            mediaTime = packet.time
+                            try await runner.process(packet) { try await output.push($0) }
+                        }
+                        mediaTime = nil
+                        try await runner.finish { try await output.push($0) }
+                    } catch {
+                        input.close()  // upstream stops instead of blocking on a queue nobody reads
+                        output.close()
+                        if error is QueueClosed || error is CancellationError { throw error }
+                        throw StageError(stage: stage.name, mediaTime: mediaTime, underlying: error)
+                    }
+                    output.finish()
+                }
+            }
+            // The sink runs in this task.
+            let last = allQueues[allQueues.count - 1]
+            group.addTask {
+                do {
+                    while let packet = try await last.pop() {
+                        try await sink(packet)
+                        counters.state.withLock { $0.delivered += 1 }
+                    }
+                } catch {
+                    last.close()
+                    if error is QueueClosed || error is CancellationError { throw error }
+                    throw StageError(stage: "sink", mediaTime: nil, underlying: error)
+                }
+            }
+            // The first real failure wins; the QueueClosed/CancellationError it causes elsewhere are echoes.
+            var firstFailure: (any Error)?
+            var echo: (any Error)?
+            while let result = await group.nextResult() {
+                if case let .failure(error) = result {
+                    if error is StageError {
+                        if firstFailure == nil { firstFailure = error }
+                    } else if echo == nil {
+                        echo = error
+                    }
+                    group.cancelAll()
+                    for queue in allQueues { queue.close() }
+                }
+            }
+            if let failure = firstFailure ?? echo { throw failure }
+        }
+        let (delivered, drained) = counters.state.withLock { ($0.delivered, $0.drained) }
+        return RunReport(queues: allQueues.map { ($0.name, $0.policy, $0.stats) }, delivered: delivered,
+                         drained: drained)
+    }
+}
+
+/// Counters shared by the tasks of one run.
+private final class RunCounters: Sendable {
+    let state = Mutex<(delivered: Int, drained: Bool)>((0, false))
+}
