@@ -48,6 +48,8 @@ final class ConfigParser {
     let file: YAMLFile
     /// Folder of the config file: model-card paths are relative to it.
     let directory: String
+    /// The first `pipeline:` entry that is not a stage, so wiring checks after it can be skipped.
+    var unreadableStage: Node?
 
     init(file: YAMLFile, directory: String) {
         self.file = file
@@ -77,7 +79,7 @@ final class ConfigParser {
         let sinks = top.value("sinks").map(parseSinks) ?? []
         top.finish()
 
-        var checker = StageChecker(file: file, models: models, stages: stages)
+        var checker = StageChecker(file: file, models: models, stages: stages, unreadable: unreadableStage)
         let resolved = checker.check()
         guard let version else { return nil }
         return PipelineConfig(file: file.path, version: version, sources: sources, models: models.compactMap(\.loaded),
@@ -370,8 +372,8 @@ final class ConfigParser {
             unknownKind(name, at: entries[0].key, what: what, kinds: kinds)
             return nil
         }
-        if entries.count > 1 {
-            let extra = entries[1]
+        // Extra keys are reported, and the first kind is kept so later checks do not cascade from this one.
+        for extra in entries.dropFirst() {
             let extraName = extra.key.string ?? "?"
             if kinds.contains(extraName) {
                 file.error("each \(what) is its own `-` entry: put `\(extraName)` on a new line starting with `- `",
@@ -380,7 +382,6 @@ final class ConfigParser {
                 file.error("`\(extraName)` is written beside `\(name)`, not inside it: indent the options under "
                            + "`\(name):` (or write `- \(name): { \(extraName): ... }`)", at: extra.key)
             }
-            return nil
         }
         return (name, entries[0].key, entries[0].value)
     }

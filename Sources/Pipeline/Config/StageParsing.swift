@@ -14,6 +14,9 @@ struct ParsedStage {
     var explicitKind: ClassifierKind?
     var explicitClip: Int?
     var explicitStride: Int?
+    /// False when a required option was missing or wrong: its model is not looked up, but the stage still counts
+    /// for wiring so one mistake does not cascade into "no earlier stage gives ..." errors.
+    var complete = true
 }
 
 extension ConfigParser {
@@ -32,7 +35,10 @@ extension ConfigParser {
         var seen: [StageKind: Node] = [:]
         for item in items {
             guard let (name, kindNode, optionsNode) = singleKeyEntry(item, what: "stage", kinds: kinds),
-                  let kind = StageKind(rawValue: name) else { continue }
+                  let kind = StageKind(rawValue: name) else {
+                unreadableStage = unreadableStage ?? item
+                continue
+            }
             if let first = seen[kind] {
                 file.error("stage `\(name)` appears twice (first at line \(first.mark?.line ?? 0)); each stage kind "
                            + "runs once per pipeline", at: kindNode)
@@ -40,11 +46,30 @@ extension ConfigParser {
             }
             seen[kind] = kindNode
             guard let reader = MappingReader(file: file, node: optionsNode, what: "`\(name)` options", nullIsEmpty: true)
-            else { continue }
-            if let stage = parseStage(kind, reader, entry: item, kindNode: kindNode) { result.append(stage) }
+            else {
+                result.append(placeholder(kind, entry: item, kindNode: kindNode))
+                continue
+            }
+            result.append(parseStage(kind, reader, entry: item, kindNode: kindNode)
+                ?? placeholder(kind, entry: item, kindNode: kindNode))
             reader.finish()
         }
         return result
+    }
+
+    /// A stage whose options could not be read: it keeps its place for wiring checks only.
+    private func placeholder(_ kind: StageKind, entry: Node, kindNode: Node) -> ParsedStage {
+        let options: StageOptions
+        switch kind {
+        case .decode: options = .decode(DecodeOptions())
+        case .detect: options = .detect(DetectOptions(model: ""))
+        case .track: options = .track(TrackOptions())
+        case .pose: options = .pose(PoseOptions(model: ""))
+        case .flow: options = .flow(FlowOptions())
+        case .classify: options = .classify(ClassifyOptions(model: ""))
+        case .smooth: options = .smooth(SmoothOptions())
+        }
+        return ParsedStage(options: options, entry: entry, kindNode: kindNode, nodes: [:], complete: false)
     }
 
     private func parseStage(_ kind: StageKind, _ r: MappingReader, entry: Node, kindNode: Node) -> ParsedStage? {
@@ -151,11 +176,14 @@ struct StageChecker {
     let file: YAMLFile
     let models: [ConfigParser.DeclaredModel]
     var stages: [ParsedStage]
+    /// The first `pipeline:` entry that is not a stage (unknown kind, not a mapping), if any.
+    let unreadable: Node?
 
-    init(file: YAMLFile, models: [ConfigParser.DeclaredModel], stages: [ParsedStage]) {
+    init(file: YAMLFile, models: [ConfigParser.DeclaredModel], stages: [ParsedStage], unreadable: Node?) {
         self.file = file
         self.models = models
         self.stages = stages
+        self.unreadable = unreadable
     }
 
     func location(_ node: Node) -> ConfigLocation {
@@ -198,6 +226,7 @@ struct StageChecker {
     }
 
     func resolveModel(_ stage: inout ParsedStage) {
+        guard stage.complete else { return }
         switch stage.options {
         case .detect: _ = card(for: stage, fits: [.detector], needs: "a model with card kind `detector`")
         case .pose: _ = card(for: stage, fits: [.pose], needs: "a model with card kind `pose`")
@@ -239,6 +268,8 @@ struct StageChecker {
     func checkWiring() {
         var available = Set<StreamKind>()
         for (index, stage) in stages.enumerated() {
+            // After an entry that is not a stage at all, what it was meant to give is unknown: stop here.
+            if let unreadable, let mark = unreadable.mark, let here = stage.entry.mark, mark.line < here.line { return }
             for stream in stage.options.ports.takes where !available.contains(stream) {
                 let producer = stream.producer
                 var subject = "`\(stage.options.kind)`"

@@ -165,7 +165,8 @@ final class MappingReader {
     }
 
     func missing(_ key: String, _ explanation: String) {
-        file.error("\(what) needs `\(key)`: \(explanation)", at: node)
+        let owner = what.hasSuffix(" options") ? String(what.dropLast(" options".count)) : what
+        file.error("\(owner) needs `\(key)`: \(explanation)", at: node)
     }
 
     /// Reports keys that nothing asked about.
