@@ -118,7 +118,7 @@ private struct SignatureChecker {
     mutating func expect(_ tensor: TensorSignature, axis: Int, equals expected: Int, meaning: String, field: String,
                          file: String) {
         guard axis < tensor.shape.count, let actual = tensor.shape[axis].value, actual != expected else { return }
-        error("graph \(file) \(tensor.description): \(meaning) is \(actual), but the card implies \(expected)",
+        error("graph \(file) input \(tensor.description): \(meaning) is \(actual), but the card implies \(expected)",
               at: field)
     }
 
@@ -150,7 +150,7 @@ private struct SignatureChecker {
             guard let input = pick(signature.inputs, name: card.head?.input, what: "input", field: "head.input",
                                    path: path) else { return }
             if input.shape.count != 3 {
-                error("graph \(file) \(input.description): a recurrent head takes [N, T, features] (3 dimensions), "
+                error("graph \(file) input \(input.description): a recurrent head takes [N, T, features] (3 dimensions), "
                       + "got \(input.shape.count)", at: "head.onnx")
             } else {
                 expect(input, axis: 1, equals: card.input.frames, meaning: "T (frames)", field: "input.frames",
