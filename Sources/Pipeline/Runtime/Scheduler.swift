@@ -7,8 +7,8 @@ import Synchronization
 /// A stage failed while running. Carries where (stage) and when (media time) so a log line can say both.
 public struct StageError: Error, Sendable, CustomStringConvertible {
     public var stage: String
-    /// Media time of the packet being handled, nil if the failure was in `finish` or in the source before any
-    /// packet.
+    /// Media time of the packet being handled (for a source: of the last packet it gave), nil if the failure
+    /// was in `finish` or before the first packet.
     public var mediaTime: Double?
     public var underlying: any Error
 
@@ -19,7 +19,7 @@ public struct StageError: Error, Sendable, CustomStringConvertible {
     }
 
     public var description: String {
-        let when = mediaTime.map { String(format: " at t=%.3fs", $0) } ?? " at end of media"
+        let when = mediaTime.map { String(format: " at t=%.3fs", $0) } ?? ""
         return "stage `\(stage)` failed\(when): \(underlying)"
     }
 }
@@ -127,10 +127,14 @@ public struct StageGraph: Sendable {
             // The source task: on a drain request, the source is cancelled and its queue finished normally.
             group.addTask {
                 let output = allQueues[0]
+                let lastTime = LastTime()
                 do {
                     try await withThrowingTaskGroup(of: Bool.self) { inner in
                         inner.addTask {
-                            try await source.run { packet in try await output.push(packet) }
+                            try await source.run { packet in
+                                try await output.push(packet)
+                                lastTime.value.withLock { $0 = packet.time }
+                            }
                             return false
                         }
                         if let drain {
@@ -145,7 +149,8 @@ public struct StageGraph: Sendable {
                     }
                 } catch {
                     output.close()
-                    throw StageError(stage: source.name, mediaTime: nil, underlying: error)
+                    if error is QueueClosed || error is CancellationError { throw error }
+                    throw StageError(stage: source.name, mediaTime: lastTime.value.withLock { $0 }, underlying: error)
                 }
                 output.finish()
             }
@@ -209,4 +214,9 @@ public struct StageGraph: Sendable {
 /// Counters shared by the tasks of one run.
 private final class RunCounters: Sendable {
     let state = Mutex<(delivered: Int, drained: Bool)>((0, false))
+}
+
+/// Media time of the last packet a source gave, for its errors.
+private final class LastTime: Sendable {
+    let value = Mutex<Double?>(nil)
 }
