@@ -34,7 +34,8 @@ public struct Clip<Item: Sendable>: Sendable {
     public var padding: Int
     /// Media time of the first item.
     public var start: Double
-    /// Media time where the last real item ends (its time plus its duration, or the item spacing).
+    /// Media time where the last real item ends: its time plus its duration, or plus the spacing of the last two
+    /// items seen when the clip was cut (streams give no look-ahead).
     public var end: Double
 }
 
