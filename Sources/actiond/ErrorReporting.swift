@@ -2,6 +2,7 @@
 import ArgumentParser
 import Foundation
 import Media
+import Pipeline
 
 /// An error in what the user asked for (arguments, config): exits with status 2.
 struct UsageError: Error, CustomStringConvertible {
@@ -19,6 +20,12 @@ func report(_ error: Error) -> Int32 {
     case let error as MediaError:
         writeStderr("error: \(error.summary)")
         for line in error.details { writeStderr("  \(line)") }
+        return 1
+    case let error as ConfigError:  // config and model-card problems: one `file:line:col: error:` line each
+        for diagnostic in error.diagnostics { writeStderr(diagnostic.description) }
+        return 2
+    case let error as StageError:
+        writeStderr("error: \(error.description)")
         return 1
     case let error as UsageError:
         writeStderr("error: \(error.description)")
