@@ -34,7 +34,7 @@ let package = Package(
 
         .testTarget(name: "MediaTests", dependencies: ["Media"]),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline"], exclude: ["Fixtures"]),
         // Runs the built executable end to end (swift build --build-tests builds it too).
         .testTarget(name: "actiondTests", dependencies: ["Media"]),
     ]

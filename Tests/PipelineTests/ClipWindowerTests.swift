@@ -108,7 +108,8 @@ final class ClipWindowerTests: XCTestCase {
             for sampling in 1...3 {
                 for stride in 1...7 {
                     for partial in PartialClipRule.allCases {
-                        let windowing = ClipWindowing(length: length, sampling: sampling, stride: stride, partial: partial)
+                        let windowing = ClipWindowing(length: length, sampling: sampling, stride: stride,
+                                                      partial: partial)
                         for n in 0...24 {
                             let got = cut(frames(n), windowing)
                             XCTAssertEqual(got.map { $0.items.map(\.value) }, referenceClips(n: n, windowing),

@@ -51,7 +51,8 @@ final class ConfigValidationTests: XCTestCase {
 
     func testMissingConfigFile() throws {
         XCTAssertThrowsError(try ConfigLoader.load(path: sandbox.path("nope.yaml"))) { error in
-            XCTAssertEqual((error as? ConfigError)?.description, "\(sandbox.path("nope.yaml")):1:1: error: no such config file")
+            XCTAssertEqual((error as? ConfigError)?.description,
+                           "\(sandbox.path("nope.yaml")):1:1: error: no such config file")
         }
         XCTAssertThrowsError(try ConfigLoader.load(path: sandbox.path("models"))) { error in
             XCTAssertEqual((error as? ConfigError)?.diagnostics.first?.message, "this is a folder, not a config file")
@@ -206,7 +207,8 @@ final class ConfigValidationTests: XCTestCase {
     }
 
     func testModelOnIOUTracker() throws {
-        XCTAssertEqual(try stages("  - decode\n  - detect: { model: person }\n  - track: { kind: iou, model: tracker }"), [
+        let lines = "  - decode\n  - detect: { model: person }\n  - track: { kind: iou, model: tracker }"
+        XCTAssertEqual(try stages(lines), [
             "12:25: `model` only applies to `kind: siamese`; an `iou` tracker uses no model",
         ])
     }
@@ -244,7 +246,8 @@ final class ConfigValidationTests: XCTestCase {
             "11:5: `classify` with `per: track` takes `tracks`, but no earlier stage gives it; add a `track` stage "
                 + "before this one (tracking needs `detect` first)",
         ])
-        XCTAssertEqual(try stages("  - decode\n  - track: { kind: iou }\n  - classify: { model: actions, per: track }"), [
+        let noDetector = "  - decode\n  - track: { kind: iou }\n  - classify: { model: actions, per: track }"
+        XCTAssertEqual(try stages(noDetector), [
             "11:5: `track` takes `detections`, but no earlier stage gives it; add a `detect` stage before this one",
         ])
     }
@@ -473,7 +476,8 @@ final class ConfigValidationTests: XCTestCase {
         XCTAssertTrue(config.sources.isEmpty && config.sinks.isEmpty && config.models.isEmpty)
 
         // Classifier defaults come from the card: kind, clip = frames, stride = clip / 2.
-        let twoStream = try sandbox.load(ConfigSandbox.config(stages: "  - decode\n  - flow\n  - classify: { model: twostream }\n  - smooth"))
+        let twoStream = try sandbox.load(ConfigSandbox.config(
+            stages: "  - decode\n  - flow\n  - classify: { model: twostream }\n  - smooth"))
         guard case let .classify(options) = twoStream.stages[2].options else { return XCTFail("not classify") }
         XCTAssertEqual(options.kind, .twoStream)
         XCTAssertEqual(options.clip, 16)
@@ -484,7 +488,8 @@ final class ConfigValidationTests: XCTestCase {
         guard case let .smooth(smooth) = twoStream.stages[3].options else { return XCTFail("not smooth") }
         XCTAssertEqual(smooth, SmoothOptions())
 
-        let cnnRNN = try sandbox.load(ConfigSandbox.config(stages: "  - decode\n  - classify: { model: cnnrnn, stride: 3 }"))
+        let cnnRNN = try sandbox.load(ConfigSandbox.config(
+            stages: "  - decode\n  - classify: { model: cnnrnn, stride: 3 }"))
         guard case let .classify(rnn) = cnnRNN.stages[1].options else { return XCTFail("not classify") }
         XCTAssertEqual(rnn.kind, .cnnRNN)
         XCTAssertEqual(rnn.clip, 8)

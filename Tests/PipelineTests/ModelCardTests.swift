@@ -134,7 +134,9 @@ final class ModelCardTests: XCTestCase {
             onnx: actions.onnx
             input: { layout: NCTHW, frames: 16, size: 112x112 }
             output: { kind: logits, labels: twice.txt }
-            """), ["4:33: labels file models/twice.txt lists `walk` twice (labels 1 and 3); each output needs its own label"])
+            """), [
+            "4:33: labels file models/twice.txt lists `walk` twice (labels 1 and 3); each output needs its own label",
+        ])
         XCTAssertEqual(try errors("""
             kind: 3d
             onnx: actions.onnx
@@ -233,7 +235,8 @@ final class ModelCardTests: XCTestCase {
         XCTAssertEqual(twoStream.input.stride, 1)
         XCTAssertNil(twoStream.input.fps)
         XCTAssertEqual(twoStream.graphs.map(\.role), [.main, .flow])
-        XCTAssertEqual(twoStream.graphs.map(\.path), [sandbox.path("models/rgb.onnx"), sandbox.path("models/flow.onnx")])
+        XCTAssertEqual(twoStream.graphs.map(\.path),
+                       [sandbox.path("models/rgb.onnx"), sandbox.path("models/flow.onnx")])
         XCTAssertEqual(twoStream.locations["flow.stack"]?.line, 5)
         XCTAssertEqual(twoStream.locations["flow.stack"]?.column, 44)
     }
@@ -274,9 +277,12 @@ final class ModelCardTests: XCTestCase {
             inputs: [clip([.fixed(1), .fixed(3), .fixed(8), .fixed(128), .fixed(112)])],
             outputs: [clip([.fixed(1), .fixed(400)], name: "logits")])
         XCTAssertEqual(check(card, [card.onnx!: wrongDims]), [
-            "3:33: graph actions.onnx input `clip` float32[1, 3, 8, 128, 112]: T (frames) is 8, but the card implies 16",
-            "3:43: graph actions.onnx input `clip` float32[1, 3, 8, 128, 112]: H (height) is 128, but the card implies 112",
-            "4:33: graph actions.onnx output `logits` float32[1, 400] gives 400 scores, but the labels file has 6 labels",
+            "3:33: graph actions.onnx input `clip` float32[1, 3, 8, 128, 112]: T (frames) is 8, but the card "
+                + "implies 16",
+            "3:43: graph actions.onnx input `clip` float32[1, 3, 8, 128, 112]: H (height) is 128, but the card "
+                + "implies 112",
+            "4:33: graph actions.onnx output `logits` float32[1, 400] gives 400 scores, but the labels file has "
+                + "6 labels",
         ])
         let wrongRankAndType = ModelSignature(inputs: [clip([.fixed(1), .fixed(3), .fixed(112), .fixed(112)],
                                                             type: "uint8")],

@@ -256,7 +256,8 @@ final class SchedulerTests: XCTestCase {
                 gate.open()  // the stalled stage resumes only after the whole burst arrived
             }
         }
-        let graph = try StageGraph(source: AnySource(Burst(gate: gate)), sourceQueue: (capacity: 4, policy: .dropOldest),
+        let graph = try StageGraph(source: AnySource(Burst(gate: gate)),
+                                   sourceQueue: (capacity: 4, policy: .dropOldest),
                                    stages: [AnyStage(Stall(gate: gate))], stageQueueCapacity: 1)
         let sink = Collected<Int>()
         let report = try await graph.run { try sink.append($0) }

@@ -125,7 +125,9 @@ final class ScoreSmootherTests: XCTestCase {
         var smoothed: [[Double]] = []
         for i in clips.indices {
             let window = clips[max(0, i - o.window + 1)...i]
-            smoothed.append(labels.indices.map { l in window.map { Double($0.scores[l]) }.reduce(0, +) / Double(window.count) })
+            smoothed.append(labels.indices.map { l in
+                window.map { Double($0.scores[l]) }.reduce(0, +) / Double(window.count)
+            })
         }
         var segments: [(closedAt: Int, segment: ActionSegment)] = []
         for l in labels.indices where !o.ignore.contains(labels[l]) {

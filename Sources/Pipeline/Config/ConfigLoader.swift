@@ -249,8 +249,8 @@ final class ConfigParser {
     func parseSinks(_ node: Node) -> [SinkConfig] {
         if isNull(node) { return [] }
         guard let items = node.sequence else {
-            file.error("`sinks` must be a list (each entry starts with `- jsonl:` or `- stdout`), got \(describe(node))",
-                       at: node)
+            file.error("`sinks` must be a list (each entry starts with `- jsonl:` or `- stdout`), got "
+                       + describe(node), at: node)
             return []
         }
         var result: [SinkConfig] = []
@@ -313,8 +313,8 @@ final class ConfigParser {
         if policy == "interval" {
             flush = .interval(seconds: interval ?? 1)
         } else if interval != nil {
-            file.error("`interval` only applies with `flush: interval`", at: reader.entries.first { $0.key == "interval" }?
-                .keyNode)
+            let key = reader.entries.first { $0.key == "interval" }?.keyNode
+            file.error("`interval` only applies with `flush: interval`", at: key)
         }
         guard let path else { return nil }
         return JSONLSinkOptions(path: path, rotation: rotation, flush: flush)
@@ -365,7 +365,8 @@ final class ConfigParser {
         }
         let entries = Array(mapping)
         guard let name = entries[0].key.string else {
-            file.error("a \(what) kind must be a word (\(kindList)), got \(describe(entries[0].key))", at: entries[0].key)
+            file.error("a \(what) kind must be a word (\(kindList)), got \(describe(entries[0].key))",
+                       at: entries[0].key)
             return nil
         }
         guard kinds.contains(name) else {

@@ -22,8 +22,8 @@ struct ParsedStage {
 extension ConfigParser {
     func parseStages(_ node: Node) -> [ParsedStage] {
         guard let items = node.sequence else {
-            file.error("`pipeline` must be a list of stages (each line starts with `- `, e.g. `- decode: { fps: 15 }`), "
-                       + "got \(describe(node))", at: node)
+            file.error("`pipeline` must be a list of stages (each line starts with `- `, e.g. "
+                       + "`- decode: { fps: 15 }`), got \(describe(node))", at: node)
             return []
         }
         if items.isEmpty {
@@ -45,8 +45,8 @@ extension ConfigParser {
                 continue
             }
             seen[kind] = kindNode
-            guard let reader = MappingReader(file: file, node: optionsNode, what: "`\(name)` options", nullIsEmpty: true)
-            else {
+            guard let reader = MappingReader(file: file, node: optionsNode, what: "`\(name)` options",
+                                             nullIsEmpty: true) else {
                 result.append(placeholder(kind, entry: item, kindNode: kindNode))
                 continue
             }
@@ -210,7 +210,9 @@ struct StageChecker {
             if models.isEmpty {
                 message += "; add it, e.g. `models: { \(name): models/\(name).yaml }`"
             } else {
-                if let guess = suggestion(for: name, among: models.map(\.name)) { message += "; did you mean `\(guess)`?" }
+                if let guess = suggestion(for: name, among: models.map(\.name)) {
+                    message += "; did you mean `\(guess)`?"
+                }
                 message += " (declared: \(models.map(\.name).joined(separator: ", ")))"
             }
             file.error(message, at: node)

@@ -109,7 +109,8 @@ struct NumberRange {
         case let (low?, high?):
             return "greater than \(minInclusive ? "or equal to " : "")\(formatNumber(low)) and less than "
                 + "\(maxInclusive ? "or equal to " : "")\(formatNumber(high))"
-        case let (low?, nil): return minInclusive ? "at least \(formatNumber(low))" : "greater than \(formatNumber(low))"
+        case let (low?, nil):
+            return minInclusive ? "at least \(formatNumber(low))" : "greater than \(formatNumber(low))"
         case let (nil, high?): return maxInclusive ? "at most \(formatNumber(high))" : "less than \(formatNumber(high))"
         case (nil, nil): return "a number"
         }

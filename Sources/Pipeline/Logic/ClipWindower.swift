@@ -126,10 +126,14 @@ public struct ClipWindowStage<Item: Sendable>: Stage {
     }
 
     public mutating func process(_ input: Timestamped<Item>, emit: Emit<Clip<Item>>) async throws {
-        if let clip = windower.push(input) { try await emit(Timestamped(clip, at: clip.start, duration: clip.end - clip.start)) }
+        if let clip = windower.push(input) { try await emit(Self.stamped(clip)) }
     }
 
     public mutating func finish(emit: Emit<Clip<Item>>) async throws {
-        if let clip = windower.finish() { try await emit(Timestamped(clip, at: clip.start, duration: clip.end - clip.start)) }
+        if let clip = windower.finish() { try await emit(Self.stamped(clip)) }
+    }
+
+    private static func stamped(_ clip: Clip<Item>) -> Timestamped<Clip<Item>> {
+        Timestamped(clip, at: clip.start, duration: clip.end - clip.start)
     }
 }

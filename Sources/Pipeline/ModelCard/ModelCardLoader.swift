@@ -70,8 +70,8 @@ private final class CardParser {
         let stem = ((file.path as NSString).lastPathComponent as NSString).deletingPathExtension
         let name = card.string("name") ?? stem
         let isSplit = card.has("encoder") || card.has("head")
-        let onnx = existingFile(card, "onnx", locationKey: "onnx", what: "graph",
-                                required: isSplit ? nil : "the ONNX graph file beside the card, e.g. `onnx: \(stem).onnx`")
+        let onnxHint = "the ONNX graph file beside the card, e.g. `onnx: \(stem).onnx`"
+        let onnx = existingFile(card, "onnx", locationKey: "onnx", what: "graph", required: isSplit ? nil : onnxHint)
 
         let input = card.value("input").flatMap { parseInput($0, kind: kind) }
         if !card.has("input") { card.missing("input", "how to feed the network (layout, size, mean, std, ...)") }
@@ -172,7 +172,8 @@ private final class CardParser {
             }
             if !fits.contains(layout) {
                 file.error("a `\(kind.rawValue)` model takes \(fits.first == .nchw ? "one frame" : "a clip"): "
-                           + "`layout` must be \(listing(fits.map(\.rawValue))), got \(layout.rawValue)", at: layoutNode)
+                           + "`layout` must be \(listing(fits.map(\.rawValue))), got \(layout.rawValue)",
+                           at: layoutNode)
             }
         }
         var effectiveFrames = frames ?? 1
@@ -227,8 +228,8 @@ private final class CardParser {
             if let labelsFile { labels = readLabels(labelsFile, node: reader.value("labels")) ?? [] }
             if labelsFile == nil { return nil }
         } else if outputKind?.isScores == true {
-            reader.missing("labels", "a labels file (one label per line, in output order) for a `\(outputKind!.rawValue)` "
-                           + "output, e.g. `labels: labels.txt`")
+            reader.missing("labels", "a labels file (one label per line, in output order) for a "
+                           + "`\(outputKind!.rawValue)` output, e.g. `labels: labels.txt`")
             return nil
         }
         guard let outputKind else { return nil }

@@ -109,8 +109,9 @@ private struct SignatureChecker {
             return nil
         }
         if tensors.count == 1 { return tensors[0] }
-        error("graph \(file) has \(tensors.count) \(what)s (\(tensors.map { "`\($0.name)`" }.joined(separator: ", "))); "
-              + "name the one to use with `\(field)`", at: field.split(separator: ".").first.map(String.init) ?? field)
+        let names = tensors.map { "`\($0.name)`" }.joined(separator: ", ")
+        error("graph \(file) has \(tensors.count) \(what)s (\(names)); name the one to use with `\(field)`",
+              at: field.split(separator: ".").first.map(String.init) ?? field)
         return nil
     }
 
@@ -150,8 +151,8 @@ private struct SignatureChecker {
             guard let input = pick(signature.inputs, name: card.head?.input, what: "input", field: "head.input",
                                    path: path) else { return }
             if input.shape.count != 3 {
-                error("graph \(file) input \(input.description): a recurrent head takes [N, T, features] (3 dimensions), "
-                      + "got \(input.shape.count)", at: "head.onnx")
+                error("graph \(file) input \(input.description): a recurrent head takes [N, T, features] "
+                      + "(3 dimensions), got \(input.shape.count)", at: "head.onnx")
             } else {
                 expect(input, axis: 1, equals: card.input.frames, meaning: "T (frames)", field: "input.frames",
                        file: file)
@@ -170,7 +171,8 @@ private struct SignatureChecker {
         }
         guard input.shape.count == layout.rank else {
             error("graph \(file) input \(input.description) has \(input.shape.count) dimensions, but layout "
-                  + "\(layout.rawValue) has \(layout.rank)", at: channelField == "flow.stack" ? "flow.onnx" : "input.layout")
+                  + "\(layout.rawValue) has \(layout.rank)",
+                  at: channelField == "flow.stack" ? "flow.onnx" : "input.layout")
             return
         }
         for (axis, letter) in layout.axes.enumerated() {

@@ -108,8 +108,9 @@ public struct StageGraph: Sendable {
 
     /// Runs until the source ends (then drains every stage), a drain is requested, a stage fails, or the task
     /// is cancelled. `sink` receives the last stage's outputs in order.
-    public func run(drain: DrainSignal? = nil, sink: @escaping @Sendable (Timestamped<any Sendable>) async throws -> Void)
-        async throws -> RunReport {
+    public func run(
+        drain: DrainSignal? = nil, sink: @escaping @Sendable (Timestamped<any Sendable>) async throws -> Void
+    ) async throws -> RunReport {
         typealias Packet = Timestamped<any Sendable>
         var queues: [BoundedQueue<Packet>] = [
             BoundedQueue(capacity: sourceQueue.capacity, policy: sourceQueue.policy, name: "\(source.name) →"
