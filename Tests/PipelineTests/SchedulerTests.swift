@@ -226,6 +226,17 @@ final class SchedulerTests: XCTestCase {
         XCTAssertEqual(report.sourceDrops, 0)
     }
 
+    func testAnUnusedDrainSignalDoesNotHoldUpTheEndOfMedia() async throws {
+        let graph = try StageGraph(source: AnySource(ListSource(values: [1, 2, 3])),
+                                   sourceQueue: (capacity: 1, policy: .block), stages: [AnyStage(CountAtEnd())])
+        let sink = Collected<Int>()
+        let drain = DrainSignal()
+        let report = try await graph.run(drain: drain) { try sink.append($0) }
+        XCTAssertEqual(sink.values, [1, 2, 3, -3])
+        XCTAssertFalse(report.drained)
+        XCTAssertFalse(drain.isRequested)
+    }
+
     func testCancellationStopsAnEndlessRun() async throws {
         let produced = Counter()
         let graph = try StageGraph(source: AnySource(EndlessSource(counter: produced)),

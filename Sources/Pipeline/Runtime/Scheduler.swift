@@ -33,7 +33,12 @@ public struct PipelineBuildError: Error, Sendable, CustomStringConvertible {
 
 /// Asks a running pipeline to stop taking new input and finish what it holds (SIGTERM: drain in-flight clips).
 public final class DrainSignal: Sendable {
-    private let state = Mutex<(requested: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+    private struct State {
+        var requested = false
+        var waiters: [UInt64: CheckedContinuation<Bool, Never>] = [:]
+        var nextID: UInt64 = 0
+    }
+    private let state = Mutex(State())
 
     public init() {}
 
@@ -41,22 +46,32 @@ public final class DrainSignal: Sendable {
         let waiters = state.withLock { s in
             s.requested = true
             defer { s.waiters.removeAll() }
-            return s.waiters
+            return Array(s.waiters.values)
         }
-        for waiter in waiters { waiter.resume() }
+        for waiter in waiters { waiter.resume(returning: true) }
     }
 
     public var isRequested: Bool { state.withLock { $0.requested } }
 
-    /// Returns once a drain is requested; never returns otherwise (cancel the waiting task to give up).
-    func wait() async {
-        await withCheckedContinuation { continuation in
-            let now = state.withLock { s in
-                if s.requested { return true }
-                s.waiters.append(continuation)
-                return false
+    /// Returns true once a drain is requested, false if the waiting task is cancelled first (the media ended).
+    func wait() async -> Bool {
+        let id = state.withLock { s -> UInt64 in
+            s.nextID += 1
+            return s.nextID
+        }
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+                let now: Bool? = state.withLock { s in
+                    if s.requested { return true }
+                    if Task.isCancelled { return false }
+                    s.waiters[id] = continuation
+                    return nil
+                }
+                if let now { continuation.resume(returning: now) }
             }
-            if now { continuation.resume() }
+        } onCancel: {
+            let waiter = state.withLock { $0.waiters.removeValue(forKey: id) }
+            waiter?.resume(returning: false)
         }
     }
 }
@@ -139,10 +154,7 @@ public struct StageGraph: Sendable {
                             return false
                         }
                         if let drain {
-                            inner.addTask {
-                                await drain.wait()
-                                return true
-                            }
+                            inner.addTask { await drain.wait() }
                         }
                         let drainedFirst = try await inner.next() ?? false
                         inner.cancelAll()
