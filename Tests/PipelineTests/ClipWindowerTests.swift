@@ -139,3 +139,45 @@ final class ClipWindowerTests: XCTestCase {
         XCTAssertEqual(try XCTUnwrap(out[0].duration), 0.2, accuracy: 1e-12)
     }
 }
+
+final class TrackClipWindowerTests: XCTestCase {
+    func testEachTrackOwnsItsClipsAndALostTrackIsFlushedByTheRule() {
+        var windower = TrackClipWindower<String>(ClipWindowing(length: 3, stride: 3, partial: .pad))
+        var clips: [(Int, [String])] = []
+        // Track 1 is seen in frames 0-5, track 2 in frames 2-6; track 2 is lost after frame 6.
+        for frame in 0..<7 {
+            let time = Double(frame) / 10
+            for track in [1, 2] where (track == 1 && frame <= 5) || (track == 2 && frame >= 2) {
+                if let clip = windower.push(Timestamped("t\(track)f\(frame)", at: time), track: track) {
+                    clips.append((track, clip.items.map(\.value)))
+                }
+            }
+        }
+        XCTAssertEqual(clips.map(\.0), [1, 2, 1])
+        XCTAssertEqual(clips.map(\.1), [
+            ["t1f0", "t1f1", "t1f2"], ["t2f2", "t2f3", "t2f4"], ["t1f3", "t1f4", "t1f5"],
+        ])
+        XCTAssertEqual(windower.activeTracks, [1, 2])
+        let lost = windower.lose(2)
+        XCTAssertEqual(lost?.items.map(\.value), ["t2f5", "t2f6", "t2f6"])
+        XCTAssertEqual(lost?.padding, 1)
+        XCTAssertEqual(windower.activeTracks, [1])
+        XCTAssertNil(windower.lose(2))  // already released
+        XCTAssertTrue(windower.finish().isEmpty)  // track 1 ended exactly on a clip boundary
+        XCTAssertEqual(windower.activeTracks, [])
+    }
+
+    func testDropRuleAndEndOfStreamOrder() {
+        var dropping = TrackClipWindower<Int>(ClipWindowing(length: 4, stride: 2, partial: .drop))
+        for i in 0..<3 { _ = dropping.push(Timestamped(i, at: Double(i)), track: 9) }
+        XCTAssertNil(dropping.lose(9))
+
+        var padding = TrackClipWindower<Int>(ClipWindowing(length: 4, stride: 2, partial: .pad))
+        _ = padding.push(Timestamped(0, at: 1.0), track: 5)
+        _ = padding.push(Timestamped(1, at: 0.5), track: 7)
+        _ = padding.push(Timestamped(2, at: 1.0), track: 3)
+        let flushed = padding.finish()
+        XCTAssertEqual(flushed.map(\.track), [7, 3, 5])  // by start time, then track id
+        XCTAssertEqual(flushed.map(\.clip.padding), [3, 3, 3])
+    }
+}

@@ -137,3 +137,38 @@ public struct ClipWindowStage<Item: Sendable>: Stage {
         Timestamped(clip, at: clip.start, duration: clip.end - clip.start)
     }
 }
+
+/// Clip buffers per track (per-person mode): each track id owns its own windower. A lost track's leftover
+/// items are flushed or dropped by the windowing's partial-clip rule, exactly as at the end of a stream.
+public struct TrackClipWindower<Item: Sendable>: Sendable {
+    public let windowing: ClipWindowing
+    private var windowers: [Int: ClipWindower<Item>] = [:]
+
+    public init(_ windowing: ClipWindowing) { self.windowing = windowing }
+
+    /// Track ids that currently hold items or clips in progress.
+    public var activeTracks: [Int] { windowers.keys.sorted() }
+
+    /// Adds the next item of `track` (a crop, a pose, …); returns the clip it completes, if any.
+    public mutating func push(_ item: Timestamped<Item>, track: Int) -> Clip<Item>? {
+        var windower = windowers[track] ?? ClipWindower(windowing)
+        let clip = windower.push(item)
+        windowers[track] = windower
+        return clip
+    }
+
+    /// The tracker gave up on `track`: its buffers are released; with `.pad` its last partial clip is returned.
+    public mutating func lose(_ track: Int) -> Clip<Item>? {
+        guard var windower = windowers.removeValue(forKey: track) else { return nil }
+        return windower.finish()
+    }
+
+    /// End of stream: every track is flushed by the partial rule. Clips by start time, then track id.
+    public mutating func finish() -> [(track: Int, clip: Clip<Item>)] {
+        var flushed: [(track: Int, clip: Clip<Item>)] = []
+        for track in activeTracks {
+            if let clip = lose(track) { flushed.append((track, clip)) }
+        }
+        return flushed.sorted { ($0.clip.start, $0.track) < ($1.clip.start, $1.track) }
+    }
+}
