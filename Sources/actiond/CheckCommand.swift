@@ -9,7 +9,8 @@ struct Check: ParsableCommand {
         discussion: """
             Checks types, ranges, unknown keys, model references, model cards (and the graph and labels files \
             they name), and stage wiring. Every problem is printed as `file:line:col: error: message`, sorted by \
-            position. Exits 0 when valid, 2 on any config or card error.
+            position. Warnings (work whose result no stage uses, unused models) are printed the same way as \
+            `warning:` lines and do not fail the check. Exits 0 when valid, 2 on any config or card error.
             """)
 
     @Argument(help: "The pipeline config (YAML).")
@@ -20,6 +21,7 @@ struct Check: ParsableCommand {
 
     func run() throws {
         let pipeline = try ConfigLoader.load(path: config)
+        for warning in pipeline.warnings { writeStderr(warning.description) }
         let graphsChecked = try checkGraphs(pipeline)
         guard !quiet else { return }
         print("\(config): valid")

@@ -31,10 +31,25 @@ final class ExampleConfigTests: XCTestCase {
         XCTAssertEqual(config.sources[2].kind, .file(path: "/data/clip.mp4"))
 
         XCTAssertEqual(config.models.map(\.name), ["person", "tracker", "pose", "actions"])
-        XCTAssertEqual(config.models.map(\.cardPath), ["person", "tracker", "pose", "actions"].map {
+        XCTAssertEqual(config.models.map(\.cardPath), ["person", "tracker", "pose", "actions-two-stream"].map {
             "\(dir)/models/\($0).yaml"
         })
-        let actions = try XCTUnwrap(config.model(named: "actions")?.card)
+        let tsn = try XCTUnwrap(config.model(named: "actions")?.card)
+        XCTAssertEqual(tsn.name, "actions-tsn")
+        XCTAssertEqual(tsn.kind, .twoStream)
+        XCTAssertEqual(tsn.onnx, "\(dir)/models/actions-rgb.onnx")
+        XCTAssertEqual(tsn.input.layout, .nchw)
+        XCTAssertEqual(tsn.input.frames, 1)
+        XCTAssertEqual(tsn.input.fps, 15)
+        XCTAssertEqual(tsn.input.size, PixelSize(width: 224, height: 224))
+        XCTAssertEqual(tsn.input.mean, [0.485, 0.456, 0.406])
+        XCTAssertEqual(tsn.flow, ModelCard.FlowStream(onnx: "\(dir)/models/actions-flow.onnx", input: nil, bound: 20,
+                                                      stack: 10, weight: 0.6))
+        XCTAssertEqual(tsn.graphs.map(\.role), [.main, .flow])
+        XCTAssertEqual(tsn.labels, ["walk", "run", "sit-down", "stand-up", "wave", "idle"])
+
+        // The 3D-CNN card beside it (used by the validation tests) with every input field set.
+        let actions = try ModelCardLoader.load(path: "\(dir)/models/actions.yaml")
         XCTAssertEqual(actions.name, "actions-r2plus1d")
         XCTAssertEqual(actions.kind, .threeD)
         XCTAssertEqual(actions.onnx, "\(dir)/models/actions.onnx")
@@ -81,14 +96,16 @@ final class ExampleConfigTests: XCTestCase {
         var flow = FlowOptions()
         flow.method = .farneback
         flow.size = PixelSize(width: 160, height: 120)
+        flow.bound = 20
         XCTAssertEqual(config.stages[4].options, .flow(flow))
         var classify = ClassifyOptions(model: "actions")
+        classify.kind = .twoStream
         classify.per = .track
         classify.clip = 16
         classify.stride = 4
         classify.partial = .drop
         XCTAssertEqual(config.stages[5].options, .classify(classify))
-        XCTAssertEqual(config.stages[5].ports, StagePorts(takes: [.frames, .tracks], gives: [.clipScores]))
+        XCTAssertEqual(config.stages[5].ports, StagePorts(takes: [.frames, .flow, .tracks], gives: [.clipScores]))
         var smooth = SmoothOptions()
         smooth.window = 5
         smooth.enter = 0.7
@@ -102,6 +119,7 @@ final class ExampleConfigTests: XCTestCase {
                                     rotation: .init(size: 64 << 20, keep: 10), flush: .interval(seconds: 2))),
             .stdout(StdoutSinkOptions(format: .text)),
         ])
+        XCTAssertEqual(config.warnings, [])
     }
 
     /// Loading from text and from the file give the same config, and loading twice gives equal configs.

@@ -11,15 +11,22 @@ public struct ConfigDiagnostic: Error, Sendable, Hashable, CustomStringConvertib
     public var column: Int
     /// What was expected there and how to fix it.
     public var message: String
+    public var severity: Severity
 
-    public init(file: String, line: Int, column: Int, message: String) {
+    /// Errors reject the config; warnings point at something that runs but is probably not what was meant.
+    public enum Severity: String, Sendable, Hashable {
+        case error, warning
+    }
+
+    public init(file: String, line: Int, column: Int, message: String, severity: Severity = .error) {
         self.file = file
         self.line = line
         self.column = column
         self.message = message
+        self.severity = severity
     }
 
-    public var description: String { "\(file):\(line):\(column): error: \(message)" }
+    public var description: String { "\(file):\(line):\(column): \(severity.rawValue): \(message)" }
 }
 
 /// Every problem found in a config and the model cards it references. Thrown before any frame is decoded.
@@ -37,6 +44,7 @@ public struct ConfigError: Error, Sendable, CustomStringConvertible, LocalizedEr
 /// Collects diagnostics across files and sorts them by position when done.
 final class DiagnosticLog {
     private(set) var diagnostics: [ConfigDiagnostic] = []
+    private(set) var warningList: [ConfigDiagnostic] = []
     /// Files in the order they were first mentioned: the sort key across files.
     private var fileOrder: [String: Int] = [:]
 
@@ -49,10 +57,21 @@ final class DiagnosticLog {
         diagnostics.append(ConfigDiagnostic(file: file, line: line, column: column, message: message))
     }
 
+    func warning(_ message: String, file: String, line: Int, column: Int) {
+        register(file: file)
+        warningList.append(ConfigDiagnostic(file: file, line: line, column: column, message: message,
+                                            severity: .warning))
+    }
+
+    /// True when there are no errors (warnings do not count).
     var isEmpty: Bool { diagnostics.isEmpty }
 
-    /// Diagnostics sorted by (file, line, column); duplicates (same text at the same place) removed.
-    var sorted: [ConfigDiagnostic] {
+    /// Errors sorted by (file, line, column); duplicates (same text at the same place) removed.
+    var sorted: [ConfigDiagnostic] { sort(diagnostics) }
+    /// Warnings, sorted the same way.
+    var warnings: [ConfigDiagnostic] { sort(warningList) }
+
+    private func sort(_ diagnostics: [ConfigDiagnostic]) -> [ConfigDiagnostic] {
         var seen = Set<ConfigDiagnostic>()
         let unique = diagnostics.filter { seen.insert($0).inserted }
         return unique.enumerated().sorted { a, b in

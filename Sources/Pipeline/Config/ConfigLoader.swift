@@ -35,10 +35,11 @@ public enum ConfigLoader {
         let file = YAMLFile(path: path, log: log)
         let parser = ConfigParser(file: file, directory: (path as NSString).deletingLastPathComponent)
         let config = file.parse(text).flatMap(parser.parse)
-        guard let config, log.isEmpty else {
+        guard var config, log.isEmpty else {
             if log.isEmpty { file.error("the config could not be read", line: 1, column: 1) }
             throw ConfigError(log.sorted)
         }
+        config.warnings = log.warnings
         return config
     }
 }

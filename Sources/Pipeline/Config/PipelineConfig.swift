@@ -27,6 +27,9 @@ public struct PipelineConfig: Sendable, Equatable {
     public var models: [ModelReference]
     public var stages: [StageConfig]
     public var sinks: [SinkConfig]
+    /// Things that run but are probably not meant (a stage whose output nothing takes, an unused model),
+    /// as `file:line:col: warning:` diagnostics. `actiond check` prints them; they do not fail validation.
+    public var warnings: [ConfigDiagnostic] = []
 
     /// The model declared as `name`, if any.
     public func model(named name: String) -> ModelReference? { models.first { $0.name == name } }

@@ -199,6 +199,7 @@ struct StageChecker {
         }
         checkWiring()
         checkAcrossStages()
+        warnAboutUnusedWork()
         return stages.map { StageConfig(options: $0.options, location: location($0.entry)) }
     }
 
@@ -330,6 +331,27 @@ struct StageChecker {
                     + "\(card.labels.count > 12 ? ", …" : ""))"
                 file.error(message, at: smooth.nodes["ignore"])
             }
+        }
+    }
+
+    /// Warnings: work whose result nothing uses, and models nothing uses.
+    func warnAboutUnusedWork() {
+        guard unreadable == nil else { return }
+        for (index, stage) in stages.enumerated() where [.detect, .flow].contains(stage.options.kind) {
+            let later = stages[(index + 1)...]
+            let used = stage.options.ports.gives.contains { stream in
+                later.contains { $0.options.ports.takes.contains(stream) }
+            }
+            if !used {
+                let taker = stage.options.kind == .flow ? "a two-stream `classify`" : "`track` or `pose`"
+                file.warning("`\(stage.options.kind)` runs on every frame, but no later stage takes its "
+                             + "`\(stage.options.ports.gives[0])` (\(taker) would); remove it to save the time",
+                             at: stage.kindNode)
+            }
+        }
+        let used = Set(stages.compactMap(\.options.modelName))
+        for model in models where !used.contains(model.name) {
+            file.warning("model `\(model.name)` is declared but no stage uses it", at: model.keyNode)
         }
     }
 }

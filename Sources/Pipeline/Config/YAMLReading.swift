@@ -23,6 +23,11 @@ final class YAMLFile {
         log.error(message, file: path, line: line, column: column)
     }
 
+    func warning(_ message: String, at node: Node?) {
+        let mark = node?.mark
+        log.warning(message, file: path, line: mark?.line ?? 1, column: mark?.column ?? 1)
+    }
+
     /// Parses `text` into one document. Syntax errors become a diagnostic (one: libyaml stops at the first).
     func parse(_ text: String) -> Node? {
         do {
