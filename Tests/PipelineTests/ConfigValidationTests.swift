@@ -466,6 +466,37 @@ final class ConfigValidationTests: XCTestCase {
                        + "stage gives it; add a `classify` stage before this one")
     }
 
+    func testWarningsForUnusedWorkAndModels() throws {
+        let config = try sandbox.load("""
+            version: 1
+            models:
+              person: models/person.yaml
+              actions: models/actions.yaml
+              spare: models/pose.yaml
+            pipeline:
+              - decode
+              - detect: { model: person }
+              - classify: { model: actions }
+            """)
+        XCTAssertEqual(config.warnings.map { "\($0.line):\($0.column): \($0.severity): \($0.message)" }, [
+            "5:3: warning: model `spare` is declared but no stage uses it",
+            "8:5: warning: `detect` runs on every frame, but no later stage takes its `detections` (`track` or "
+                + "`pose` would); remove it to save the time",
+        ])
+        let used = try sandbox.load(ConfigSandbox.config(stages: """
+              - decode
+              - detect: { model: person }
+              - track: { model: tracker }
+              - pose: { model: pose }
+              - flow
+              - classify: { model: twostream, per: track }
+            """))
+        XCTAssertEqual(used.warnings.map(\.message), [
+            "model `actions` is declared but no stage uses it",
+            "model `cnnrnn` is declared but no stage uses it",
+        ])
+    }
+
     func testValidMinimalConfigsWithDefaults() throws {
         let config = try sandbox.load("version: 1\npipeline:\n  - decode\n")
         XCTAssertEqual(config.stages.count, 1)
