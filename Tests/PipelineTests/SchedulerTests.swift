@@ -153,6 +153,37 @@ final class SchedulerTests: XCTestCase {
         }
     }
 
+    func testStageCountersAndALiveMonitor() async throws {
+        let gate = Gate()
+        let graph = try StageGraph(source: AnySource(ListSource(values: Array(0..<30))),
+                                   sourceQueue: (capacity: 3, policy: .block),
+                                   stages: [AnyStage(Scale(factor: 2)), AnyStage(Stall(gate: gate)),
+                                            AnyStage(CountAtEnd())],
+                                   stageQueueCapacity: 2)
+        let monitor = RunMonitor()
+        let sink = Collected<Int>()
+        let run = Task { try await graph.run(monitor: monitor) { try sink.append($0) } }
+        // While `slow` is stalled, everything upstream fills up to the queue capacities and waits there.
+        let filled = await eventually {
+            let live = monitor.snapshot()
+            return live.queues.count == 4 && live.queues[0].stats.producerWaits > 0
+                && live.queues[1].stats.producerWaits > 0
+        }
+        XCTAssertTrue(filled)
+        let live = monitor.snapshot()
+        XCTAssertEqual(live.queues.map(\.stats.highWater), [3, 2, 0, 0])
+        XCTAssertEqual(live.stages.map(\.name), ["scale", "slow", "count"])
+        XCTAssertEqual(live.stages[2].stats.packetsIn, 0)
+        XCTAssertEqual(live.delivered, 0)
+        gate.open()
+        let report = try await run.value
+        XCTAssertEqual(report.stages.map(\.stats.packetsIn), [30, 30, 30])
+        XCTAssertEqual(report.stages.map(\.stats.packetsOut), [30, 30, 31])  // count emits its total at the end
+        XCTAssertEqual(report.delivered, 31)
+        XCTAssertEqual(monitor.snapshot().delivered, 31)
+        for stage in report.stages { XCTAssertGreaterThanOrEqual(stage.stats.busySeconds, 0) }
+    }
+
     func testMismatchedPortsAreRejectedBeforeRunning() {
         XCTAssertThrowsError(try StageGraph(source: AnySource(ListSource(values: [1])),
                                             sourceQueue: (capacity: 1, policy: .block),

@@ -76,10 +76,20 @@ public final class DrainSignal: Sendable {
     }
 }
 
-/// What a run did, per queue and stage.
+/// Counters of one stage in a run.
+public struct StageStats: Sendable, Equatable {
+    public var packetsIn = 0
+    public var packetsOut = 0
+    /// Seconds spent in `process` and `finish`, not counting waits for room downstream (backpressure).
+    public var busySeconds: Double = 0
+}
+
+/// What a run did (or is doing), per queue and stage.
 public struct RunReport: Sendable {
     /// The queue after the source first, then one per stage output, in order.
     public var queues: [(name: String, policy: QueuePolicy, stats: QueueStats)]
+    /// One per stage, in order.
+    public var stages: [(name: String, stats: StageStats)]
     /// Packets the sink received.
     public var delivered: Int
     /// True when the run ended because a drain was requested, not because the media ended.
@@ -87,6 +97,41 @@ public struct RunReport: Sendable {
 
     /// Frames (or whatever the source gives) dropped by a `.dropOldest` source queue.
     public var sourceDrops: Int { queues.first?.stats.dropped ?? 0 }
+}
+
+/// A live view of a running graph, for metrics and health checks: `snapshot()` may be called from any task
+/// while the run goes on. Pass one to `StageGraph.run(monitor:)`; a monitor serves one run.
+public final class RunMonitor: Sendable {
+    private struct State {
+        var queues: [(name: String, policy: QueuePolicy, stats: @Sendable () -> QueueStats)] = []
+        var stages: [(name: String, stats: StageStats)] = []
+        var delivered = 0
+        var drained = false
+    }
+    private let state = Mutex(State())
+
+    public init() {}
+
+    public func snapshot() -> RunReport {
+        state.withLock { s in
+            RunReport(queues: s.queues.map { ($0.name, $0.policy, $0.stats()) }, stages: s.stages,
+                      delivered: s.delivered, drained: s.drained)
+        }
+    }
+
+    func register<Element>(queues: [BoundedQueue<Element>], stages: [String]) {
+        state.withLock { s in
+            s.queues = queues.map { queue in (queue.name, queue.policy, { queue.stats }) }
+            s.stages = stages.map { ($0, StageStats()) }
+        }
+    }
+
+    func updateStage(_ index: Int, _ update: (inout StageStats) -> Void) {
+        state.withLock { update(&$0.stages[index].stats) }
+    }
+
+    func delivered() { state.withLock { $0.delivered += 1 } }
+    func markDrained() { state.withLock { $0.drained = true } }
 }
 
 /// A source and its stages, wired and type-checked.
@@ -124,7 +169,8 @@ public struct StageGraph: Sendable {
     /// Runs until the source ends (then drains every stage), a drain is requested, a stage fails, or the task
     /// is cancelled. `sink` receives the last stage's outputs in order.
     public func run(
-        drain: DrainSignal? = nil, sink: @escaping @Sendable (Timestamped<any Sendable>) async throws -> Void
+        drain: DrainSignal? = nil, monitor: RunMonitor = RunMonitor(),
+        sink: @escaping @Sendable (Timestamped<any Sendable>) async throws -> Void
     ) async throws -> RunReport {
         typealias Packet = Timestamped<any Sendable>
         var queues: [BoundedQueue<Packet>] = [
@@ -136,7 +182,7 @@ public struct StageGraph: Sendable {
             queues.append(BoundedQueue(capacity: stageQueueCapacity, policy: .block, name: "\(stage.name) → \(next)"))
         }
         let allQueues = queues
-        let counters = RunCounters()
+        monitor.register(queues: allQueues, stages: stages.map(\.name))
         let source = self.source
 
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -158,7 +204,7 @@ public struct StageGraph: Sendable {
                         }
                         let drainedFirst = try await inner.next() ?? false
                         inner.cancelAll()
-                        if drainedFirst { counters.state.withLock { $0.drained = true } }
+                        if drainedFirst { monitor.markDrained() }
                     }
                 } catch {
                     output.close()
@@ -172,13 +218,38 @@ public struct StageGraph: Sendable {
                 group.addTask {
                     let runner = stage.makeRunner()
                     var mediaTime: Double?
+                    let clock = ContinuousClock()
+                    // Time in `emit` is time waiting for room downstream: not this stage's work.
+                    var waiting = Duration.zero
+                    var emitted = 0
+                    func emit(_ packet: Packet) async throws {
+                        let start = clock.now
+                        try await output.push(packet)
+                        waiting += clock.now - start
+                        emitted += 1
+                    }
+                    func account(_ start: ContinuousClock.Instant, input: Int) {
+                        let busy = clock.now - start - waiting
+                        let seconds = Double(busy.components.seconds) + Double(busy.components.attoseconds) * 1e-18
+                        monitor.updateStage(index) { stats in
+                            stats.packetsIn += input
+                            stats.packetsOut += emitted
+                            stats.busySeconds += max(0, seconds)
+                        }
+                        waiting = .zero
+                        emitted = 0
+                    }
                     do {
                         while let packet = try await input.pop() {
                             mediaTime = packet.time
-                            try await runner.process(packet) { try await output.push($0) }
+                            let start = clock.now
+                            try await runner.process(packet) { try await emit($0) }
+                            account(start, input: 1)
                         }
                         mediaTime = nil
-                        try await runner.finish { try await output.push($0) }
+                        let start = clock.now
+                        try await runner.finish { try await emit($0) }
+                        account(start, input: 0)
                     } catch {
                         input.close()  // upstream stops instead of blocking on a queue nobody reads
                         output.close()
@@ -188,13 +259,13 @@ public struct StageGraph: Sendable {
                     output.finish()
                 }
             }
-            // The sink runs in this task.
+            // The sink: the last queue's consumer.
             let last = allQueues[allQueues.count - 1]
             group.addTask {
                 do {
                     while let packet = try await last.pop() {
                         try await sink(packet)
-                        counters.state.withLock { $0.delivered += 1 }
+                        monitor.delivered()
                     }
                 } catch {
                     last.close()
@@ -218,16 +289,10 @@ public struct StageGraph: Sendable {
             }
             if let failure = firstFailure ?? echo { throw failure }
         }
-        let (delivered, drained) = counters.state.withLock { ($0.delivered, $0.drained) }
-        return RunReport(queues: allQueues.map { ($0.name, $0.policy, $0.stats) }, delivered: delivered,
-                         drained: drained)
+        return monitor.snapshot()
     }
 }
 
-/// Counters shared by the tasks of one run.
-private final class RunCounters: Sendable {
-    let state = Mutex<(delivered: Int, drained: Bool)>((0, false))
-}
 
 /// Media time of the last packet a source gave, for its errors.
 private final class LastTime: Sendable {
