@@ -120,6 +120,29 @@ final class ScoreSmootherTests: XCTestCase {
         })
     }
 
+    func testTracksThatStopSendingClipsAreClosedAndReleased() async throws {
+        var stage = SmoothStage(labels: labels, options: options(), trackTimeout: 2)
+        var out: [ActionSegment] = []
+        func send(_ track: Int, _ start: Double, _ scores: [Float]) async throws {
+            let clip = ClipScores(start: start, end: start + 1, scores: scores, track: track)
+            try await stage.process(Timestamped(clip, at: start)) { out.append($0.value) }
+        }
+        try await send(1, 0, [0.9, 0, 0])  // track 1: one clip, its segment stays open
+        try await send(2, 0, [0, 0.9, 0])
+        for step in 1...6 { try await send(2, Double(step) * 0.5, [0, 0.9, 0]) }
+        XCTAssertEqual(out, [])  // a clip starting at 3.0 is exactly 2 s after track 1's last clip ended: kept
+        XCTAssertEqual(stage.openTracks, [1, 2])
+        try await send(2, 3.5, [0, 0.9, 0])  // more than 2 s: track 1 is closed and released
+        XCTAssertEqual(out.map(\.label), ["walk"])
+        XCTAssertEqual(out.first?.track, 1)
+        XCTAssertEqual(out.first?.end, 1)
+        XCTAssertEqual(stage.openTracks, [2])
+        try await stage.finish { out.append($0.value) }
+        XCTAssertEqual(out.map(\.track), [1, 2])
+        XCTAssertEqual(out.last?.end, 4.5)
+        XCTAssertEqual(stage.openTracks, [])
+    }
+
     /// Offline reference: smooth the whole sequence first, then scan each label for runs.
     func reference(_ clips: [ClipScores], labels: [String], _ o: SmoothOptions) -> [ActionSegment] {
         var smoothed: [[Double]] = []

@@ -128,35 +128,55 @@ public struct ScoreSmoother: Sendable {
 
 /// The smoother as a stage: clip scores in, segments out. Per-track clips are smoothed per track.
 ///
-/// Its YAML is `smooth` (see `SmoothOptions`).
+/// Its YAML is `smooth` (see `SmoothOptions`). A track whose clips stop arriving (the person left) is closed
+/// once another clip starts more than `trackTimeout` media seconds after that track's last clip ended, so a
+/// service running for months holds state only for the tracks it currently sees.
 public struct SmoothStage: Stage {
     public typealias Input = ClipScores
     public typealias Output = ActionSegment
     public let name: String
     private let labels: [String]
     private let options: SmoothOptions
-    private var byTrack: [Int?: ScoreSmoother] = [:]
+    private let trackTimeout: Double
+    private var byTrack: [Int?: (smoother: ScoreSmoother, lastEnd: Double)] = [:]
 
-    public init(name: String = "smooth", labels: [String], options: SmoothOptions) {
+    public init(name: String = "smooth", labels: [String], options: SmoothOptions, trackTimeout: Double = 5) {
         self.name = name
         self.labels = labels
         self.options = options
+        self.trackTimeout = trackTimeout
     }
 
+    /// Tracks (nil: the whole frame) with state held.
+    public var openTracks: [Int?] { byTrack.keys.sorted { ($0 ?? -1) < ($1 ?? -1) } }
+
     public mutating func process(_ input: Timestamped<ClipScores>, emit: Emit<ActionSegment>) async throws {
-        var smoother = byTrack[input.value.track] ?? ScoreSmoother(labels: labels, options: options)
-        let closed = try smoother.push(input.value)
-        byTrack[input.value.track] = smoother
-        for segment in closed {
-            try await emit(Timestamped(segment, at: segment.start, duration: segment.length))
+        let clip = input.value
+        let expired = byTrack.filter { $0.key != clip.track && $0.value.lastEnd < clip.start - trackTimeout }
+        var closing: [ActionSegment] = []
+        for (track, entry) in expired {
+            var smoother = entry.smoother
+            closing += smoother.finish(track: track)
+            byTrack[track] = nil
         }
+        var smoother = byTrack[clip.track]?.smoother ?? ScoreSmoother(labels: labels, options: options)
+        closing += try smoother.push(clip)
+        byTrack[clip.track] = (smoother, clip.end)
+        try await emitSorted(closing, emit)
     }
 
     public mutating func finish(emit: Emit<ActionSegment>) async throws {
         var closing: [ActionSegment] = []
-        for (track, var smoother) in byTrack { closing += smoother.finish(track: track) }
+        for (track, entry) in byTrack {
+            var smoother = entry.smoother
+            closing += smoother.finish(track: track)
+        }
         byTrack.removeAll()
-        closing.sort { ($0.start, $0.track ?? -1, $0.label) < ($1.start, $1.track ?? -1, $1.label) }
-        for segment in closing { try await emit(Timestamped(segment, at: segment.start, duration: segment.length)) }
+        try await emitSorted(closing, emit)
+    }
+
+    private func emitSorted(_ segments: [ActionSegment], _ emit: Emit<ActionSegment>) async throws {
+        let sorted = segments.sorted { ($0.start, $0.track ?? -1, $0.label) < ($1.start, $1.track ?? -1, $1.label) }
+        for segment in sorted { try await emit(Timestamped(segment, at: segment.start, duration: segment.length)) }
     }
 }
