@@ -497,6 +497,23 @@ final class ConfigValidationTests: XCTestCase {
         ])
     }
 
+    func testWarningForDecodingSmallerThanTheClassifierInput() throws {
+        let small = try sandbox.load("""
+            version: 1
+            models: { actions: models/actions.yaml }
+            pipeline:
+              - decode: { size: 96x72 }
+              - classify: { model: actions }
+            """)
+        XCTAssertEqual(small.warnings.map { "\($0.line):\($0.column): \($0.message)" }, [
+            "4:21: `decode` frames (96x72) are smaller than the input of model `actions` (112x112): clips will be "
+                + "upscaled; decode at 112x112 or larger",
+        ])
+        let fine = try sandbox.load("version: 1\nmodels: { actions: models/actions.yaml }\npipeline:\n"
+                                    + "  - decode: { size: 160x120 }\n  - classify: { model: actions }\n")
+        XCTAssertEqual(fine.warnings, [])
+    }
+
     func testValidMinimalConfigsWithDefaults() throws {
         let config = try sandbox.load("version: 1\npipeline:\n  - decode\n")
         XCTAssertEqual(config.stages.count, 1)

@@ -349,6 +349,16 @@ struct StageChecker {
                              at: stage.kindNode)
             }
         }
+        // Whole-frame clips are cut from decoded frames: decoding smaller than the network's input only blurs.
+        if let decode = stages.first(where: { $0.options.kind == .decode }), case let .decode(decodeOptions) =
+            decode.options, let classify = stages.first(where: { $0.options.kind == .classify }),
+           case let .classify(options) = classify.options, options.per == .frame,
+           let card = models.first(where: { $0.name == options.model })?.loaded?.card,
+           decodeOptions.size.width < card.input.size.width, decodeOptions.size.height < card.input.size.height {
+            file.warning("`decode` frames (\(decodeOptions.size)) are smaller than the input of model "
+                         + "`\(options.model)` (\(card.input.size)): clips will be upscaled; decode at "
+                         + "\(card.input.size) or larger", at: decode.nodes["size"] ?? decode.kindNode)
+        }
         let used = Set(stages.compactMap(\.options.modelName))
         for model in models where !used.contains(model.name) {
             file.warning("model `\(model.name)` is declared but no stage uses it", at: model.keyNode)
