@@ -11,6 +11,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // Thin C modules: module map + shim header only.
@@ -25,6 +26,8 @@ let package = Package(
         .target(name: "Inference", dependencies: ["Tensor", "Kernels"]),
         .target(name: "ONNX", dependencies: ["Inference", "Tensor"]),
         .target(name: "Flow"),
+        // Config model + validation, Stage protocol, scheduler, bounded queues: knows nothing of video or tensors.
+        .target(name: "Pipeline", dependencies: [.product(name: "Yams", package: "Yams")]),
 
         .executableTarget(name: "actiond", dependencies: [
             "Media",
@@ -33,11 +36,13 @@ let package = Package(
             "Inference",
             "ONNX",
             "Flow",
+            "Pipeline",
             argumentParser,
         ]),
 
         .testTarget(name: "MediaTests", dependencies: ["Media"]),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline"], exclude: ["Fixtures"]),
         // Runs the built executable end to end (swift build --build-tests builds it too).
         .testTarget(name: "actiondTests", dependencies: ["Media"]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),

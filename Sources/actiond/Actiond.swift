@@ -16,6 +16,7 @@ struct Actiond: AsyncParsableCommand {
             FlowCommand.self,
             Infer.self,
             Models.self,
+            Check.self,
             Bench.self,
         ])
 

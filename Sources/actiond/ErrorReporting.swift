@@ -4,6 +4,7 @@ import Foundation
 import Inference
 import Media
 import Tensor
+import Pipeline
 
 /// An error in what the user asked for (arguments, config): exits with status 2.
 struct UsageError: Error, CustomStringConvertible {
@@ -31,6 +32,12 @@ func report(_ error: Error) -> Int32 {
         writeStderr("error: \(error.description)")
         return 2
     case let error as FlowCommandError:
+        writeStderr("error: \(error.description)")
+        return 1
+    case let error as ConfigError:  // config and model-card problems: one `file:line:col: error:` line each
+        for diagnostic in error.diagnostics { writeStderr(diagnostic.description) }
+        return 2
+    case let error as StageError:
         writeStderr("error: \(error.description)")
         return 1
     case let error as UsageError:
