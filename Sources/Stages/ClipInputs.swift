@@ -81,7 +81,12 @@ public enum ClipInputs {
                 guard let field = items[index].value.flow else {
                     throw StagesError.missingFlow(time: items[index].time)
                 }
-                stacked += encodedFlow(field, card: card, region: region)
+                // The crop, given in image pixels, in the flow field's pixels (the flow size may differ).
+                let sx = Double(field.width) / Double(items[index].value.image.width)
+                let sy = Double(field.height) / Double(items[index].value.image.height)
+                let flowRegion = region.map { PixelRect(x: $0.x * sx, y: $0.y * sy, width: $0.width * sx,
+                                                        height: $0.height * sy) }
+                stacked += encodedFlow(field, card: card, region: flowRegion)
             }
             result.append((rgb, Tensor(shape: [2 * flow.stack, h, w], floats: stacked)))
         }

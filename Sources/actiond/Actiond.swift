@@ -17,6 +17,8 @@ struct Actiond: AsyncParsableCommand {
             Infer.self,
             Models.self,
             Check.self,
+            Classify.self,
+            Dataset.self,
             Bench.self,
         ])
 
