@@ -8,7 +8,7 @@ final class CheckCommandTests: XCTestCase {
         .appendingPathComponent("PipelineTests/Fixtures/example")
 
     func testValidConfigExitsZeroWithSummary() throws {
-        let result = try ActiondBinary.run(["check", "pipeline.yaml"], in: Self.example)
+        let result = try ActiondBinary.run(["check", "--no-graphs", "pipeline.yaml"], in: Self.example)
         XCTAssertEqual(result.status, 0, result.stderr)
         XCTAssertEqual(result.stderr, "")
         let lines = result.stdout.split(separator: "\n").map(String.init)
@@ -17,7 +17,7 @@ final class CheckCommandTests: XCTestCase {
         XCTAssertTrue(lines.contains("    classify  takes frames, flow, tracks; gives clipScores"), result.stdout)
         XCTAssertTrue(lines.contains("  model actions: two-stream `actions-tsn`, NCHW 1×224x224, 6 labels "
                                      + "(models/actions-two-stream.yaml)"), result.stdout)
-        let quiet = try ActiondBinary.run(["check", "--quiet", "pipeline.yaml"], in: Self.example)
+        let quiet = try ActiondBinary.run(["check", "--no-graphs", "--quiet", "pipeline.yaml"], in: Self.example)
         XCTAssertEqual(quiet.status, 0)
         XCTAssertEqual(quiet.stdout, "")
     }
@@ -65,7 +65,7 @@ final class CheckCommandTests: XCTestCase {
               - flow
               - classify: { model: actions }
             """.write(to: dir.appendingPathComponent("wasteful.yaml"), atomically: true, encoding: .utf8)
-        let result = try ActiondBinary.run(["check", "--quiet", "wasteful.yaml"], in: dir)
+        let result = try ActiondBinary.run(["check", "--no-graphs", "--quiet", "wasteful.yaml"], in: dir)
         XCTAssertEqual(result.status, 0, result.stderr)
         XCTAssertEqual(result.stderr.split(separator: "\n").map(String.init), [
             "wasteful.yaml:2:41: warning: model `person` is declared but no stage uses it",
