@@ -49,6 +49,8 @@ public final class ClipClassifier: @unchecked Sendable {
     private var head: GraphRunner?
     /// Encoder features by frame time: overlapping clips share frames, so each frame is encoded once.
     private var featureCache: [Double: [Float]] = [:]
+    /// Preprocessed frames by frame time, for the same reason (3d and one-graph cnn-rnn).
+    private var frameCache: [Double: Planes] = [:]
     public private(set) var encoderRuns = 0
     /// Every tensor fed to a graph in the last `scores` call, by role (tests compare them with `dataset`'s).
     public private(set) var lastFeeds: [(role: GraphRole, tensor: Tensor)] = []
@@ -140,7 +142,16 @@ public final class ClipClassifier: @unchecked Sendable {
                 lastFeeds.append((.head, sequence))
                 return try probabilities(head.run(sequence), model: head.path)
             }
-            let clip = ClipInputs.clip(items, card: card)
+            // The same frames `ClipInputs.clip` preprocesses, each once per stream instead of once per clip.
+            let oldest = items.first?.time ?? 0
+            frameCache = frameCache.filter { $0.key >= oldest }
+            let frames = items.map { item -> Planes in
+                if let cached = frameCache[item.time] { return cached }
+                let planes = Preprocess.frame(item.value.image, card: card)
+                frameCache[item.time] = planes
+                return planes
+            }
+            let clip = Preprocess.clipTensor(frames, layout: card.input.layout)
             lastFeeds.append((.main, clip))
             return try probabilities(main!.run(clip), model: main!.path)
         case .twoD:
@@ -164,6 +175,10 @@ public struct ClassifyStage: Stage {
     }
 
     public init(card: ModelCard, options: ClassifyOptions) throws {
+        guard options.segments == 1 || options.kind == .twoStream else {
+            throw StagesError.unsupported("`segments: \(options.segments)` (TSN consensus) applies to two-stream "
+                                          + "classifiers only; remove it for kind `\(options.kind.rawValue)`")
+        }
         guard options.per == .frame else {
             throw StagesError.unsupported("`classify` with `per: track` needs the tracker (People issue); "
                                           + "use `per: frame` for whole-frame clips")

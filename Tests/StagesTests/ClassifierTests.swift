@@ -179,12 +179,17 @@ final class ClassifierTests: XCTestCase {
         XCTAssertEqual(split.encoderRuns, 30)
     }
 
-    func testPerTrackIsRejectedWithAClearError() throws {
+    func testPerTrackAndSegmentsOutsideTwoStreamAreRejectedWithClearErrors() throws {
         var options = ClassifyOptions(model: "actions")
         options.per = .track
         options.clip = 8
         XCTAssertThrowsError(try ClassifyStage(card: StagesFixtures.card("r3d"), options: options)) { error in
             XCTAssertTrue("\(error)".contains("per: track"), "\(error)")
+        }
+        options.per = .frame
+        options.segments = 3
+        XCTAssertThrowsError(try ClassifyStage(card: StagesFixtures.card("r3d"), options: options)) { error in
+            XCTAssertTrue("\(error)".contains("two-stream classifiers only"), "\(error)")
         }
     }
 
