@@ -85,7 +85,9 @@ public final class ClipClassifier: @unchecked Sendable {
             flowNet = try GraphRunner(path: flow.onnx, inputName: flow.input, outputName: card.output.name,
                                       shape: [2 * flow.stack] + size)
         case .twoD:
-            throw StagesError.unsupported("classifier kind `2d` is not run by the classify stage yet")
+            guard let onnx = card.onnx else { throw StagesError.card(card.path, "no `onnx` graph") }
+            main = try GraphRunner(path: onnx, inputName: input.name, outputName: card.output.name,
+                                   shape: [3] + size)
         }
     }
 
@@ -155,7 +157,24 @@ public final class ClipClassifier: @unchecked Sendable {
             lastFeeds.append((.main, clip))
             return try probabilities(main!.run(clip), model: main!.path)
         case .twoD:
-            throw StagesError.unsupported("classifier kind `2d` is not run by the classify stage yet")
+            // The single-frame baseline: every frame's probabilities (each frame run once per stream), averaged.
+            let oldest = items.first?.time ?? 0
+            featureCache = featureCache.filter { $0.key >= oldest }
+            var sum = [Float](repeating: 0, count: card.labels.count)
+            for item in items {
+                let probabilities: [Float]
+                if let cached = featureCache[item.time] {
+                    probabilities = cached
+                } else {
+                    let frame = Preprocess.clipTensor([Preprocess.frame(item.value.image, card: card)],
+                                                      layout: .nchw)
+                    lastFeeds.append((.main, frame))
+                    probabilities = try self.probabilities(main!.run(frame), model: main!.path)
+                    featureCache[item.time] = probabilities
+                }
+                for i in sum.indices { sum[i] += probabilities[i] }
+            }
+            return sum.map { $0 / Float(items.count) }
         }
     }
 }

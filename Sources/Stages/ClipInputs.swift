@@ -94,7 +94,7 @@ public enum ClipInputs {
     }
 
     /// Every network input of one clip in the order the classifier feeds them (dataset samples: one file
-    /// each). For two-stream, TSN segments are `segments`; the RGB/flow tensors of segment 0 are used when 1.
+    /// each). Two-stream takes one TSN segment (`segments` must give one); 2d the window's centre frame.
     public static func feeds(_ items: [Timestamped<FrameRecord>], card: ModelCard, segments: Int = 1,
                              region: PixelRect? = nil) throws(StagesError) -> [NetworkFeed] {
         switch card.kind {
@@ -117,6 +117,12 @@ public enum ClipInputs {
             }
             return [NetworkFeed(role: .main, input: inputName(card, role: .main), tensor: pairs[0].rgb),
                     NetworkFeed(role: .flow, input: inputName(card, role: .flow), tensor: pairs[0].flow)]
+        case .twoD:
+            // One sample per window for the single-frame baseline: its centre frame, [3, H, W].
+            let centre = (items.count - 1) / 2
+            return [NetworkFeed(role: .main, input: inputName(card, role: .main),
+                                tensor: Preprocess.clipTensor([Preprocess.frame(items[centre].value.image, card: card,
+                                                                                region: region)], layout: .nchw))]
         default:
             throw StagesError.card(card.path, "kind `\(card.kind.rawValue)` is not an action classifier")
         }

@@ -79,7 +79,7 @@ public struct DatasetServing: Sendable {
     public var classify: ClassifyOptions
 
     /// The defaults of a pipeline for this card: decode at the card's fps × stride (15 if unstated) and the
-    /// default size; DIS flow; clips of the card's frames (two-stream: max(16, frames)), stride clip/2,
+    /// default size; DIS flow; clips of the card's frames (two-stream, 2d: max(16, frames)), stride clip/2,
     /// partial clips dropped (a padded window is a poor training sample).
     public init(card: ModelCard) {
         decode = DecodeOptions()
@@ -88,7 +88,8 @@ public struct DatasetServing: Sendable {
         flow.bound = card.flow?.bound
         classify = ClassifyOptions(model: card.name)
         classify.kind = card.kind.classifierKind ?? .threeD
-        classify.clip = card.kind == .twoStream ? max(16, card.input.frames) : card.input.frames
+        classify.clip = card.kind == .twoStream || card.kind == .twoD ? max(16, card.input.frames)
+            : card.input.frames
         classify.stride = max(1, classify.clip / 2)
         classify.partial = .drop
     }

@@ -40,8 +40,8 @@ struct Dataset: ParsableCommand {
         guard every >= 1 else { throw UsageError("--every must be at least 1, got \(every)") }
         guard !sources.isEmpty else { throw UsageError("give at least one ground-truth file or directory") }
         let model = try ModelCardLoader.load(path: card, requireGraphs: false)
-        guard model.kind.classifierKind != nil, model.kind != .twoD else {
-            throw UsageError("\(card): kind `\(model.kind.rawValue)` is not a 3d, two-stream or cnn-rnn classifier")
+        guard model.kind.classifierKind != nil else {
+            throw UsageError("\(card): kind `\(model.kind.rawValue)` is not a 3d, two-stream, cnn-rnn or 2d classifier")
         }
         let serving = try pipeline.map { try DatasetServing(config: ConfigLoader.load(path: $0)) }
             ?? DatasetServing(card: model)

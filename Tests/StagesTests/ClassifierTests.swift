@@ -162,6 +162,25 @@ final class ClassifierTests: XCTestCase {
         XCTAssertTrue(stacked.allSatisfy { $0 >= -1 && $0 <= 1 })
     }
 
+    func testTwoDAveragesEveryFramesProbabilitiesRunningEachFrameOnce() throws {
+        let card = try StagesFixtures.card("rgb2d")
+        let classifier = try ClipClassifier(card: card)
+        let runner = try GraphRunner(path: card.onnx!, inputName: "rgb", outputName: "logits", shape: [3, 32, 32])
+        let clips = StagesFixtures.clips(try StagesFixtures.records(flow: false), card: card, clip: 8, stride: 4)
+        for (n, clip) in clips.prefix(2).enumerated() {
+            let scores = try classifier.scores(clip.items)
+            // The first clip runs all 8 frames; the second only its 4 new ones (frames 4-7 are cached).
+            XCTAssertEqual(classifier.lastFeeds.count, n == 0 ? 8 : 4)
+            var expected = [Double](repeating: 0, count: 4)
+            for item in clip.items {
+                let frame = Preprocess.clipTensor([Preprocess.frame(item.value.image, card: card)], layout: .nchw)
+                let p = Preprocess.softmax(try runner.run(frame).floats)
+                for i in 0..<4 { expected[i] += Double(p[i]) / 8 }
+            }
+            for i in 0..<4 { XCTAssertEqual(Double(scores[i]), expected[i], accuracy: 1e-6) }
+        }
+    }
+
     func testCNNRNNEncoderCacheScoresLikeTheOneGraphModel() throws {
         let whole = try ClipClassifier(card: StagesFixtures.card("crnn"))
         let split = try ClipClassifier(card: StagesFixtures.card("crnn-split"))

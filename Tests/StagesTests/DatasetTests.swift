@@ -93,6 +93,34 @@ final class DatasetTests: XCTestCase {
                        [6, 32, 32])
     }
 
+    func testTwoDSamplesAreTheCentreFrame() throws {
+        let card = try StagesFixtures.card("rgb2d")
+        var serving = DatasetServing(card: card)
+        serving.decode = StagesFixtures.decode
+        XCTAssertEqual(serving.classify.clip, 16)
+        let out = dir.appendingPathComponent("out-2d")
+        var writer = DatasetWriter(card: card, serving: serving, out: out.path)
+        try writer.begin()
+        let truth = dir.appendingPathComponent("clips/one.json")
+        try """
+            {"people":[{"frames":[],"id":0,"segments":[{"end":2.0,"label":"jump","start":0.0,"transition":0.0}]}],
+            "version":1,"video":"s1-c00000.mp4"}
+            """.write(to: truth, atomically: true, encoding: .utf8)
+        try writer.add(groundTruth: truth.path)
+        try writer.end()
+        // Clips of 16 every 8, partial dropped: windows at frames 0 and 8; each sample is its centre frame
+        // (7 and 15), exactly as the classify stage preprocesses it.
+        let samples = try index(out)
+        XCTAssertEqual(samples.map { $0["sample"] as! String }, ["one-w000", "one-w001"])
+        let records = try StagesFixtures.records(flow: false)
+        for (sample, centre) in zip(samples, [7, 15]) {
+            let path = out.appendingPathComponent((sample["inputs"] as! [String: String])["rgb"]!).path
+            let stored = try Tensor(npyFile: path)
+            XCTAssertEqual(stored.shape, [3, 32, 32])
+            XCTAssertEqual(stored.floats, Preprocess.frame(records[centre].value.image, card: card).values)
+        }
+    }
+
     func testCNNRNNAndEvery() throws {
         let (all, _) = try checkSamples(card: "crnn", pipeline: "crnn")
         try FileManager.default.removeItem(at: dir.appendingPathComponent("out-crnn"))

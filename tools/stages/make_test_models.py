@@ -7,6 +7,7 @@ Writes into Tests/StagesTests/Fixtures/models/ (a few KB each):
   crnn.onnx + crnn.yaml                   cnn-rnn one graph, NTCHW [1, 6, 3, 32, 32] -> logits
   crnn-enc.onnx, crnn-head.onnx + crnn-split.yaml   the same weights split: encoder [1, 3, 32, 32] -> [1, 8],
                                           GRU head [1, 6, 8] -> logits (must score exactly like crnn.onnx)
+  rgb2d.yaml                              2d: ts-rgb.onnx alone, a single-frame baseline
   labels.txt                              idle, walk, wave, jump
 
 Usage: /work/venv-fixtures/bin/python tools/stages/make_test_models.py   (torch, onnx; seed fixed)
@@ -102,6 +103,8 @@ output:
     write("ts.yaml", "# Test model: random weights.\nkind: two-stream\nname: test-ts\nonnx: ts-rgb.onnx\ninput:\n"
           "  name: rgb\n  layout: NCHW\n  frames: 1\n" + common
           + "flow:\n  onnx: ts-flow.onnx\n  input: flow\n  bound: 20\n  stack: 3\n  weight: 0.4\n")
+    write("rgb2d.yaml", "# Test model: random weights; the two-stream RGB net alone as a single-frame baseline.\n"
+          "kind: 2d\nname: test-2d\nonnx: ts-rgb.onnx\ninput:\n  name: rgb\n  layout: NCHW\n  frames: 1\n" + common)
     encoder, head = Encoder(), Head()
     export(CRNN(encoder, head, 6), (1, 6, 3, 32, 32), "crnn.onnx", "clip")
     write("crnn.yaml", "# Test model: random weights.\nkind: cnn-rnn\nname: test-crnn\nonnx: crnn.onnx\ninput:\n"
