@@ -23,7 +23,8 @@ public final class GraphRunner: @unchecked Sendable {
         }
         let outputs = model.graph.outputs.map(\.name)
         guard let output = outputName ?? (outputs.count == 1 ? outputs[0] : nil), outputs.contains(output) else {
-            throw StagesError.card(path, "cannot tell which output to read (outputs: \(outputs.joined(separator: ", ")))")
+            throw StagesError.card(path, "cannot tell which output to read (outputs: "
+                                   + "\(outputs.joined(separator: ", ")))")
         }
         self.path = path
         self.input = input

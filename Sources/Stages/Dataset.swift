@@ -150,7 +150,8 @@ public struct DatasetWriter {
         do {
             try FileManager.default.createDirectory(atPath: tensors, withIntermediateDirectories: true)
             try (card.labels.joined(separator: "\n") + "\n")
-                .write(toFile: (out as NSString).appendingPathComponent("labels.txt"), atomically: true, encoding: .utf8)
+                .write(toFile: (out as NSString).appendingPathComponent("labels.txt"), atomically: true,
+                       encoding: .utf8)
             let indexPath = (out as NSString).appendingPathComponent("index.jsonl")
             _ = FileManager.default.createFile(atPath: indexPath, contents: nil)
             index = try FileHandle(forWritingTo: URL(fileURLWithPath: indexPath))
@@ -205,50 +206,63 @@ public struct DatasetWriter {
         guard let performer = truth.people.first(where: { $0.id == 0 }) else {
             throw DatasetError.read(path, "no performer (person id 0)")
         }
-        var records = try DecodeSource(path: video, options: serving.decode).frames()
-        if card.kind == .twoStream {
-            var flow = FlowComputer(options: serving.flow)
-            for i in records.indices { records[i].value.flow = try flow.next(records[i].value.image) }
-        }
+        // Frames are decoded, flowed and cut one at a time: only the frames of the open windows are held.
+        var flow = card.kind == .twoStream ? FlowComputer(options: serving.flow) : nil
         var windower = ClipWindower<FrameRecord>(ClassifyStage.windowing(card: card, options: serving.classify))
-        var clips: [Clip<FrameRecord>] = []
-        for record in records { if let clip = windower.push(record) { clips.append(clip) } }
-        if let clip = windower.finish() { clips.append(clip) }
-        summary.clips += 1
         var written = 0
-        for clip in clips where clip.index % every == 0 {
-            let (label, skipped) = Self.label(start: clip.start, end: clip.end, segments: performer.segments)
-            if skipped { summary.skippedTransition += 1; continue }
-            guard let label, let labelIndex = card.labels.firstIndex(of: label) else {
-                summary.skippedUnknownLabel += 1
-                continue
+        try DecodeSource(path: video, options: serving.decode).forEachFrame { record in
+            var record = record
+            if flow != nil { record.value.flow = try flow!.next(record.value.image) }
+            if let clip = windower.push(record) {
+                written += try write(clip, clipName: clipName, performer: performer)
             }
-            var region: PixelRect?
-            if crop == .person {
-                region = Self.personRegion(frames: performer.frames, start: clip.start, end: clip.end,
-                                           image: clip.items[0].value.image)
-                if region == nil { summary.skippedNoPerson += 1; continue }
-            }
-            let feeds = try ClipInputs.feeds(clip.items, card: card, segments: 1, region: region)
-            let sample = "\(clipName)-w" + String(format: "%03d", clip.index)
-            var inputs: [String] = []
-            for feed in feeds {
-                let relative = "tensors/\(sample)-\(feed.input).npy"
-                do {
-                    try feed.tensor.writeNPY(to: (out as NSString).appendingPathComponent(relative))
-                } catch {
-                    throw DatasetError.write(relative, "\(error)")
-                }
-                inputs.append("\(Self.json(feed.input)):\(Self.json(relative))")
-            }
-            let line = "{\"sample\":\(Self.json(sample)),\"clip\":\(Self.json(clipName)),\"label\":\(Self.json(label)),"
-                + "\"label_index\":\(labelIndex),\"start\":\(String(format: "%.2f", clip.start)),"
-                + "\"end\":\(String(format: "%.2f", clip.end)),\"inputs\":{\(inputs.joined(separator: ","))}}\n"
-            index?.write(Data(line.utf8))
-            summary.samples[label, default: 0] += 1
-            written += 1
         }
+        if let clip = windower.finish() { written += try write(clip, clipName: clipName, performer: performer) }
+        summary.clips += 1
         return written
+    }
+
+    /// Writes one window as a sample unless it is skipped; returns 1 when written.
+    private mutating func write(_ clip: Clip<FrameRecord>, clipName: String, performer: GroundTruthFile.Person)
+        throws -> Int {
+        guard clip.index % every == 0 else { return 0 }
+        let (label, skipped) = Self.label(start: clip.start, end: clip.end, segments: performer.segments)
+        if skipped {
+            summary.skippedTransition += 1
+            return 0
+        }
+        guard let label, let labelIndex = card.labels.firstIndex(of: label) else {
+            summary.skippedUnknownLabel += 1
+            return 0
+        }
+        var region: PixelRect?
+        if crop == .person {
+            region = Self.personRegion(frames: performer.frames, start: clip.start, end: clip.end,
+                                       image: clip.items[0].value.image)
+            if region == nil {
+                summary.skippedNoPerson += 1
+                return 0
+            }
+        }
+        let feeds = try ClipInputs.feeds(clip.items, card: card, segments: 1, region: region)
+        let sample = "\(clipName)-w" + String(format: "%03d", clip.index)
+        var inputs: [String] = []
+        for feed in feeds {
+            let relative = "tensors/\(sample)-\(feed.input).npy"
+            do {
+                try feed.tensor.writeNPY(to: (out as NSString).appendingPathComponent(relative))
+            } catch {
+                throw DatasetError.write(relative, "\(error)")
+            }
+            inputs.append("\(Self.json(feed.input)):\(Self.json(relative))")
+        }
+        let line = "{\"sample\":\(Self.json(sample)),\"clip\":\(Self.json(clipName)),"
+            + "\"label\":\(Self.json(label)),\"label_index\":\(labelIndex),"
+            + "\"start\":\(String(format: "%.2f", clip.start)),\"end\":\(String(format: "%.2f", clip.end)),"
+            + "\"inputs\":{\(inputs.joined(separator: ","))}}\n"
+        index?.write(Data(line.utf8))
+        summary.samples[label, default: 0] += 1
+        return 1
     }
 
     static func json(_ text: String) -> String {

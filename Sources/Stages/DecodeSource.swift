@@ -37,17 +37,23 @@ public struct DecodeSource: PacketSource {
         }
     }
 
-    /// Every frame of the file in order, synchronously (dataset building; the same frames `run` emits).
-    public func frames() throws -> [Timestamped<FrameRecord>] {
+    /// Every frame of the file in order, synchronously, one at a time (dataset building; the same frames
+    /// `run` emits).
+    public func forEachFrame(_ body: (Timestamped<FrameRecord>) throws -> Void) throws {
         let reader = try FrameReader(decoder: VideoDecoder(path), fps: options.fps)
         let scaler = try Scaler(width: options.size.width, height: options.size.height, format: .rgb24,
                                 mode: Preprocess.mediaMode(options.resize))
-        var result: [Timestamped<FrameRecord>] = []
         while let (frame, time) = try reader.next() {
             var image = try scaler.convert(frame)
             image.time = time
-            result.append(Timestamped(FrameRecord(image: image), at: time, duration: 1 / options.fps))
+            try body(Timestamped(FrameRecord(image: image), at: time, duration: 1 / options.fps))
         }
+    }
+
+    /// Every frame of the file in order, in memory.
+    public func frames() throws -> [Timestamped<FrameRecord>] {
+        var result: [Timestamped<FrameRecord>] = []
+        try forEachFrame { result.append($0) }
         return result
     }
 }

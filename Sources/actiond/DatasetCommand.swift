@@ -47,7 +47,9 @@ struct Dataset: ParsableCommand {
             ?? DatasetServing(card: model)
         let files: [String]
         do { files = try DatasetWriter.groundTruthFiles(sources) } catch { throw UsageError("\(error)") }
-        guard !files.isEmpty else { throw UsageError("no .json ground-truth files in \(sources.joined(separator: ", "))") }
+        guard !files.isEmpty else {
+            throw UsageError("no .json ground-truth files in \(sources.joined(separator: ", "))")
+        }
         var writer = DatasetWriter(card: model, serving: serving, out: out)
         writer.crop = crop
         writer.every = every

@@ -153,7 +153,8 @@ final class ClassifierTests: XCTestCase {
         // One segment: the RGB net sees the centre frame (item 7 of 16), the flow net fields 7, 8, 9.
         let classifier = try ClipClassifier(card: card)
         _ = try classifier.scores(clip.items)
-        XCTAssertEqual(classifier.lastFeeds[0].tensor.floats, Preprocess.frame(clip.items[7].value.image, card: card).values)
+        XCTAssertEqual(classifier.lastFeeds[0].tensor.floats,
+                       Preprocess.frame(clip.items[7].value.image, card: card).values)
         let stacked = classifier.lastFeeds[1].tensor.floats
         for (k, item) in [7, 8, 9].enumerated() {
             let encoded = ClipInputs.encodedFlow(clip.items[item].value.flow!, card: card)

@@ -11,7 +11,8 @@ final class DatasetTests: XCTestCase {
 
     override func setUpWithError() throws {
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("stages-dataset-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir.appendingPathComponent("clips"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: dir.appendingPathComponent("clips"),
+                                                withIntermediateDirectories: true)
         // Ground truth for the fixture video: walk, then wave from 1.0 s with a 0.2 s transition.
         try FileManager.default.copyItem(atPath: StagesFixtures.video,
                                          toPath: dir.appendingPathComponent("clips/s1-c00000.mp4").path)
@@ -140,7 +141,8 @@ final class DatasetTests: XCTestCase {
             try writer.begin()
             try writer.add(groundTruth: dir.appendingPathComponent("clips/s1-c00000.json").path)
             try writer.end()
-            tensors[crop] = try Tensor(npyFile: out.appendingPathComponent("tensors/s1-c00000-w000-clip.npy").path).floats
+            let path = out.appendingPathComponent("tensors/s1-c00000-w000-clip.npy").path
+            tensors[crop] = try Tensor(npyFile: path).floats
         }
         XCTAssertNotEqual(tensors[.whole], tensors[.person])
         // Window 0 holds frames 0-7: boxes x 20...81, y 40...80; the larger side 61 × 1.25 = 76.25 around

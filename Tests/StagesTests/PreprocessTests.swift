@@ -129,7 +129,8 @@ final class PreprocessTests: XCTestCase {
 
     func testPersonRegionIsASquareAroundTheBoxUnionClippedToTheFrame() {
         let image = Image(width: 100, height: 50, format: .rgb24, pixels: [UInt8](repeating: 0, count: 15000))
-        let frames = [GroundTruthFile.Frame(t: 0, box: [40, 10, 10, 20]), GroundTruthFile.Frame(t: 0.1, box: [44, 12, 10, 20]),
+        let frames = [GroundTruthFile.Frame(t: 0, box: [40, 10, 10, 20]),
+                      GroundTruthFile.Frame(t: 0.1, box: [44, 12, 10, 20]),
                       GroundTruthFile.Frame(t: 5, box: [0, 0, 100, 50])]
         // Union x 40...54, y 10...32: side 22 × 1.25 = 27.5 around (47, 21).
         let region = DatasetWriter.personRegion(frames: frames, start: 0, end: 1, image: image)!

@@ -113,8 +113,8 @@ final class ClassifyCommandTests: XCTestCase {
             "version":1,"video":"s3-c00001.mp4"}
             """.write(to: dir.appendingPathComponent("s3-c00001.json"), atomically: true, encoding: .utf8)
         let out = dir.appendingPathComponent("ds")
-        let result = try ActiondBinary.run(["dataset", "--card", Self.fixtures.appendingPathComponent("models/ts.yaml").path,
-                                            "--out", out.path, dir.path])
+        let card = Self.fixtures.appendingPathComponent("models/ts.yaml").path
+        let result = try ActiondBinary.run(["dataset", "--card", card, "--out", out.path, dir.path])
         XCTAssertEqual(result.status, 0, result.stderr)
         XCTAssertTrue(result.stdout.contains("  jump: "), result.stdout)
         XCTAssertTrue(result.stderr.contains("dataset: 1/1 clips"), result.stderr)
