@@ -141,3 +141,29 @@ final class PreprocessTests: XCTestCase {
         XCTAssertNil(DatasetWriter.personRegion(frames: frames, start: 1, end: 2, image: image))
     }
 }
+
+final class GroundTruthReadingTests: XCTestCase {
+    /// The example of docs/synth.md (keypoints and other keys included): only the fields dataset needs are read.
+    func testReadsTheSynthSchema() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("gt-\(UUID().uuidString).json")
+        defer { try? FileManager.default.removeItem(at: path) }
+        let keypoints = Array(repeating: "[182.75,107.33,2]", count: 17).joined(separator: ",")
+        try """
+            {"clip":3,"fps":15,"frames":60,"height":240,"people":[
+            {"frames":[
+            {"box":[161.82,95.91,43.03,132.80],"index":0,"keypoints":[\(keypoints)],"t":0.0000},
+            {"box":[162.00,95.91,43.03,132.80],"index":1,"keypoints":[\(keypoints)],"t":0.0667}
+            ],"id":0,"segments":[{"end":2.1400,"label":"walk","start":0.0000,"transition":0.0000},
+            {"end":4.0000,"label":"wave","start":2.1400,"transition":0.4100}]}
+            ],"seconds":4.0000,"seed":42,"version":1,"video":"s42-c00003.mp4","width":320}
+            """.write(to: path, atomically: true, encoding: .utf8)
+        let truth = try GroundTruthFile.load(path.path)
+        XCTAssertEqual(truth.video, "s42-c00003.mp4")
+        XCTAssertEqual(truth.people.first?.id, 0)
+        XCTAssertEqual(truth.people.first?.segments.map(\.label), ["walk", "wave"])
+        XCTAssertEqual(truth.people.first?.segments.last?.transition, 0.41)
+        XCTAssertEqual(truth.people.first?.frames.map(\.t), [0, 0.0667])
+        XCTAssertEqual(truth.people.first?.frames.first?.box, [161.82, 95.91, 43.03, 132.80])
+        XCTAssertThrowsError(try GroundTruthFile.load("/nonexistent.json"))
+    }
+}
