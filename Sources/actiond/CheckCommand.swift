@@ -58,6 +58,22 @@ struct Check: ParsableCommand {
             diagnostics += model.card.check(with: provider)
         }
         if !diagnostics.isEmpty { throw ConfigError(diagnostics) }
+        // Cards agree with their graphs: compile each classifier's graphs for the card's input shapes, as a run
+        // would, so shape errors inside a graph surface here rather than on the first clip.
+        seen.removeAll()
+        for model in pipeline.models where seen.insert(model.cardPath).inserted {
+            guard let kind = model.card.kind.classifierKind else { continue }
+            do {
+                _ = try ClipClassifier(card: model.card, kind: kind)
+            } catch {
+                let at = model.card.locations["onnx"] ?? model.card.locations["kind"]
+                    ?? ConfigLocation(file: model.card.path, line: 1, column: 1)
+                let message = "cannot compile the model for the card's input: \(error)"
+                diagnostics.append(ConfigDiagnostic(file: at.file, line: at.line, column: at.column,
+                                                    message: message))
+            }
+        }
+        if !diagnostics.isEmpty { throw ConfigError(diagnostics) }
         return true
     }
 }
