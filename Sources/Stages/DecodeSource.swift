@@ -24,30 +24,18 @@ public struct DecodeSource: PacketSource {
     }
 
     public func run(emit: Emit<FrameRecord>) async throws {
-        let reader = try FrameReader(decoder: VideoDecoder(path), fps: options.fps)
-        let scaler = try Scaler(width: options.size.width, height: options.size.height, format: .rgb24,
-                                mode: Preprocess.mediaMode(options.resize))
-        let spacing = 1 / options.fps
-        while let (frame, time) = try reader.next() {
+        let frames = try FrameDecoder(path: path, options: options)
+        while let record = try frames.next() {
             try Task.checkCancellation()
-            var image = try scaler.convert(frame)
-            image.time = time
-            progress?(time)
-            try await emit(Timestamped(FrameRecord(image: image), at: time, duration: spacing))
+            progress?(record.time)
+            try await emit(record)
         }
     }
 
-    /// Every frame of the file in order, synchronously, one at a time (dataset building; the same frames
-    /// `run` emits).
+    /// Every frame of the file in order, synchronously, one at a time: the frames `run` emits (dataset).
     public func forEachFrame(_ body: (Timestamped<FrameRecord>) throws -> Void) throws {
-        let reader = try FrameReader(decoder: VideoDecoder(path), fps: options.fps)
-        let scaler = try Scaler(width: options.size.width, height: options.size.height, format: .rgb24,
-                                mode: Preprocess.mediaMode(options.resize))
-        while let (frame, time) = try reader.next() {
-            var image = try scaler.convert(frame)
-            image.time = time
-            try body(Timestamped(FrameRecord(image: image), at: time, duration: 1 / options.fps))
-        }
+        let frames = try FrameDecoder(path: path, options: options)
+        while let record = try frames.next() { try body(record) }
     }
 
     /// Every frame of the file in order, in memory.
@@ -55,5 +43,27 @@ public struct DecodeSource: PacketSource {
         var result: [Timestamped<FrameRecord>] = []
         try forEachFrame { result.append($0) }
         return result
+    }
+}
+
+/// The one decode loop behind `run` and `forEachFrame`: sampled on the fps grid, scaled to the working size,
+/// stamped with the grid time and a duration of one grid step.
+final class FrameDecoder {
+    private let reader: FrameReader
+    private let scaler: Scaler
+    private let spacing: Double
+
+    init(path: String, options: DecodeOptions) throws {
+        reader = try FrameReader(decoder: VideoDecoder(path), fps: options.fps)
+        scaler = try Scaler(width: options.size.width, height: options.size.height, format: .rgb24,
+                            mode: Preprocess.mediaMode(options.resize))
+        spacing = 1 / options.fps
+    }
+
+    func next() throws -> Timestamped<FrameRecord>? {
+        guard let (frame, time) = try reader.next() else { return nil }
+        var image = try scaler.convert(frame)
+        image.time = time
+        return Timestamped(FrameRecord(image: image), at: time, duration: spacing)
     }
 }

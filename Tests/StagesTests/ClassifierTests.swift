@@ -259,6 +259,12 @@ final class ClassifierTests: XCTestCase {
         XCTAssertEqual(report.stages.map(\.name), ["flow", "classify", "scores", "smooth"])
         // 30 frames, clips of 8 every 2: starts 0…22 (12 clips) and none padded.
         XCTAssertEqual(tapped.values.count, 12)
+        // The running graph scored exactly what the offline path (the one `dataset` uses) scores.
+        let offline = try ClipClassifier(card: StagesFixtures.card("ts"))
+        let clips = StagesFixtures.clips(try StagesFixtures.records(flow: true), card: offline.card, clip: 8,
+                                         stride: 2)
+        XCTAssertEqual(try clips.map { try offline.scores($0.items) }, tapped.values.map(\.scores))
+        XCTAssertEqual(clips.map(\.start), tapped.values.map(\.start))
         var smoother = ScoreSmoother(labels: built.labels, options: {
             var options = SmoothOptions()
             options.window = 2
