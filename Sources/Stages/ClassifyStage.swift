@@ -55,8 +55,6 @@ public final class ClipClassifier: @unchecked Sendable {
     public private(set) var encoderRuns = 0
     /// Every tensor fed to a graph in the last `scores` call, by role (tests compare them with `dataset`'s).
     public private(set) var lastFeeds: [(role: GraphRole, tensor: Tensor)] = []
-    /// The two nets' probabilities per segment in the last two-stream call (tests recompute the fusion).
-    public private(set) var lastStreamScores: [(rgb: [Float], flow: [Float])] = []
 
     public init(card: ModelCard, kind: ClassifierKind? = nil, segments: Int = 1) throws {
         self.card = card
@@ -109,13 +107,11 @@ public final class ClipClassifier: @unchecked Sendable {
         case .twoStream:
             let weight = Float(card.flow?.weight ?? 0.5)
             var sum = [Float](repeating: 0, count: card.labels.count)
-            lastStreamScores = []
             let pairs = try ClipInputs.twoStream(items, card: card, segments: segments)
             for pair in pairs {
                 lastFeeds += [(.main, pair.rgb), (.flow, pair.flow)]
                 let rgb = try probabilities(main!.run(pair.rgb), model: main!.path)
                 let flow = try probabilities(flowNet!.run(pair.flow), model: flowNet!.path)
-                lastStreamScores.append((rgb, flow))
                 for i in sum.indices { sum[i] += (1 - weight) * rgb[i] + weight * flow[i] }
             }
             // TSN consensus: the average over segments.
