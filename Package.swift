@@ -21,15 +21,18 @@ let package = Package(
 
         .target(name: "Media", dependencies: ["CFFmpeg"]),
         .target(name: "Kernels", dependencies: ["COpenBLAS"]),
+        .target(name: "Synth", dependencies: ["Media"]),
 
         .executableTarget(name: "actiond", dependencies: [
             "Media",
             "Kernels",
+            "Synth",
             argumentParser,
         ]),
 
         .testTarget(name: "MediaTests", dependencies: ["Media"]),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
+        .testTarget(name: "SynthTests", dependencies: ["Synth", "Media"]),
         // Runs the built executable end to end (swift build --build-tests builds it too).
         .testTarget(name: "actiondTests", dependencies: ["Media"]),
     ]

@@ -9,7 +9,7 @@ struct Actiond: AsyncParsableCommand {
         abstract: "Video action recognition: decode, track, classify, and log what people do.",
         discussion: "Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error.",
         version: "0.1.0",
-        subcommands: [Probe.self, Frames.self, TestClip.self, Bench.self])
+        subcommands: [Probe.self, Frames.self, TestClip.self, SynthCommand.self, Bench.self])
 
     /// Replaces ArgumentParser's entry point so exit codes follow our convention (usage errors are 2, not 64)
     /// and runtime errors print one clear line first, details after.
