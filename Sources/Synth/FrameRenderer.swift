@@ -58,7 +58,8 @@ extension ClipScene {
                 var keypoints: [KeypointTruth] = []
                 for k in 0..<Keypoint.count {
                     let p = posed[slot].points[k]
-                    let x = Double(p.x), y = Double(p.y)
+                    // Decided on the coordinates as written (2 decimals), so readers see consistent data.
+                    let x = rounded(Double(p.x), 2), y = rounded(Double(p.y), 2)
                     var v = KeypointVisibility.outside
                     if x >= 0, y >= 0, x < Double(w), y < Double(h) {
                         v = .occluded
@@ -70,7 +71,8 @@ extension ClipScene {
                     }
                     keypoints.append(KeypointTruth(x: x, y: y, visibility: v))
                 }
-                truths[performer.id] = PersonFrameTruth(index: index, t: t, box: box, keypoints: keypoints)
+                truths[performer.id] = PersonFrameTruth(index: index, t: rounded(t, 4), box: box.map { rounded($0, 2) },
+                                                        keypoints: keypoints)
             }
         }
         var pixels = [UInt8](repeating: 0, count: w * h * 3)

@@ -152,6 +152,13 @@ extension GroundTruth {
     }
 }
 
+/// `value` rounded to `digits` decimals the way `fixed` prints it: ground truth holds what its file says.
+func rounded(_ value: Double, _ digits: Int) -> Double {
+    var scale = 1.0
+    for _ in 0..<digits { scale *= 10 }
+    return (value * scale).rounded() / scale
+}
+
 /// `value` with exactly `digits` decimals, rounded half away from zero, never "-0.00": integer arithmetic, so
 /// the text does not depend on locale or on how a formatting library prints.
 func fixed(_ value: Double, _ digits: Int) -> String {

@@ -255,7 +255,8 @@ public struct ClipScene: Sendable {
     /// The action segments of person `id`.
     func segments(of performer: Performer) -> [ActionSegmentTruth] {
         performer.timeline.segments.map {
-            ActionSegmentTruth(label: $0.action.rawValue, start: $0.start, end: $0.end, transition: $0.transition)
+            ActionSegmentTruth(label: $0.action.rawValue, start: rounded($0.start, 4), end: rounded($0.end, 4),
+                               transition: rounded($0.transition, 4))
         }
     }
 }

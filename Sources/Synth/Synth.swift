@@ -134,6 +134,6 @@ struct TruthCollector {
         }
         let o = scene.options
         return GroundTruth(video: video, width: o.width, height: o.height, fps: o.fps, frames: scene.frameCount,
-                           seconds: o.seconds, seed: scene.seed, clip: scene.clip, people: people)
+                           seconds: rounded(o.seconds, 4), seed: scene.seed, clip: scene.clip, people: people)
     }
 }
