@@ -80,31 +80,41 @@ extension ClipScene {
         return (pixels, truths)
     }
 
-    /// Background window at the camera position, bilinear (the camera moves by fractions of a pixel).
+    /// Background window at the camera position, bilinear (the camera moves by fractions of a pixel). The
+    /// camera offset is the same for every pixel, so the four weights are constant and each row is a few
+    /// contiguous runs (split where the background wraps around), which the compiler vectorises.
     private func drawBackground(into canvas: inout Canvas, frame: Int) {
         let w = options.width, h = options.height, bw = background.width, bh = background.height
-        let cx = cameraX[frame], cy = cameraY[frame] + Double(background.margin)
-        var x0 = [Int](repeating: 0, count: w), x1 = x0, fx = [Float](repeating: 0, count: w)
-        for x in 0..<w {
-            let sx = fmodPositive(Double(x) + cx, Double(bw))
-            let ix = Int(sx)
-            x0[x] = ix * 3
-            x1[x] = ((ix + 1) % bw) * 3
-            fx[x] = Float(sx - Double(ix))
-        }
+        let sx = fmodPositive(cameraX[frame], Double(bw))
+        let ix = Int(sx), fx = Float(sx - Double(ix))
         background.rgb.withUnsafeBufferPointer { bg in
             canvas.rgb.withUnsafeMutableBufferPointer { out in
+                let bgBase = bg.baseAddress!, outBase = out.baseAddress!
                 for y in 0..<h {
-                    let sy = min(max(Double(y) + cy, 0), Double(bh) - 1.001)
+                    let sy = min(max(Double(y) + cameraY[frame] + Double(background.margin), 0), Double(bh) - 1.001)
                     let iy = Int(sy), fy = Float(sy - Double(iy))
-                    let row0 = iy * bw * 3, row1 = (iy + 1) * bw * 3
-                    for x in 0..<w {
-                        let a = fx[x], o = (y * w + x) * 3
-                        for c in 0..<3 {
-                            let top = bg[row0 + x0[x] + c] + (bg[row0 + x1[x] + c] - bg[row0 + x0[x] + c]) * a
-                            let bottom = bg[row1 + x0[x] + c] + (bg[row1 + x1[x] + c] - bg[row1 + x0[x] + c]) * a
-                            out[o + c] = top + (bottom - top) * fy
+                    let w00 = (1 - fx) * (1 - fy), w01 = fx * (1 - fy), w10 = (1 - fx) * fy, w11 = fx * fy
+                    var x = 0
+                    while x < w {
+                        // Run of output pixels whose source pixel and its right neighbour need no wrap.
+                        let source = (ix + x) % bw
+                        let run = min(w - x, bw - 1 - source)
+                        if run <= 0 {
+                            // The last background column: its right neighbour is column 0.
+                            let a = (iy * bw + source) * 3, b = (iy * bw) * 3, o = (y * w + x) * 3
+                            for c in 0..<3 {
+                                outBase[o + c] = w00 * bgBase[a + c] + w01 * bgBase[b + c]
+                                    + w10 * bgBase[a + bw * 3 + c] + w11 * bgBase[b + bw * 3 + c]
+                            }
+                            x += 1
+                            continue
                         }
+                        let top = bgBase + (iy * bw + source) * 3, bottom = top + bw * 3
+                        let dst = outBase + (y * w + x) * 3
+                        for i in 0..<(run * 3) {
+                            dst[i] = w00 * top[i] + w01 * top[i + 3] + w10 * bottom[i] + w11 * bottom[i + 3]
+                        }
+                        x += run
                     }
                 }
             }

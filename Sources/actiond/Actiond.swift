@@ -31,5 +31,5 @@ struct Actiond: AsyncParsableCommand {
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure throughput on this machine; prints medians.",
-        subcommands: [BenchDecode.self])
+        subcommands: [BenchDecode.self, BenchSynth.self])
 }
