@@ -121,25 +121,29 @@ extension ClipScene {
         }
     }
 
-    /// Light level, colour cast, vignette and sensor noise, then 8-bit quantisation.
+    /// Light level, colour cast, vignette and sensor noise, then 8-bit quantisation. One random word per pixel
+    /// gives each channel triangular noise from two bytes (variance 1/6 of the half-width squared).
     private func finish(_ canvas: Canvas, frame: Int, into pixels: inout [UInt8]) {
         var rng = SplitMix64(seed: SplitMix64.derive(clipSeed, 0x1_0000_0000 &+ UInt64(frame)))
         let scale = tint * gain[frame] * 255
-        // Triangular noise from two bytes: variance 1/6 of its half-width squared, so scale to sigma.
         let noise = noiseSigma * 255 * Float(6).squareRoot() / 255
         let count = options.width * options.height
         canvas.rgb.withUnsafeBufferPointer { rgb in
             vignette.withUnsafeBufferPointer { vig in
                 pixels.withUnsafeMutableBufferPointer { out in
+                    let s0 = scale.x, s1 = scale.y, s2 = scale.z
+                    @inline(__always) func byte(_ x: Float) -> UInt8 {
+                        UInt8(truncatingIfNeeded: Int32(min(255, max(0, x))))
+                    }
                     for i in 0..<count {
                         let r = rng.next()
-                        let v = vig[i]
-                        for c in 0..<3 {
-                            let a = Float((r >> UInt64(16 * c)) & 0xFF), b = Float((r >> UInt64(16 * c + 8)) & 0xFF)
-                            let n = (a + b - 255) * noise
-                            let value = rgb[i * 3 + c] * scale[c] * v + n
-                            out[i * 3 + c] = UInt8(min(255, max(0, value + 0.5)))
-                        }
+                        let n0 = Float(UInt8(truncatingIfNeeded: r)) + Float(UInt8(truncatingIfNeeded: r >> 8)) - 255
+                        let n1 = Float(UInt8(truncatingIfNeeded: r >> 16)) + Float(UInt8(truncatingIfNeeded: r >> 24)) - 255
+                        let n2 = Float(UInt8(truncatingIfNeeded: r >> 32)) + Float(UInt8(truncatingIfNeeded: r >> 40)) - 255
+                        let v = vig[i], o = i * 3
+                        out[o] = byte(rgb[o] * s0 * v + n0 * noise + 0.5)
+                        out[o + 1] = byte(rgb[o + 1] * s1 * v + n1 * noise + 0.5)
+                        out[o + 2] = byte(rgb[o + 2] * s2 * v + n2 * noise + 0.5)
                     }
                 }
             }
