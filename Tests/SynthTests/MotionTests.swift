@@ -83,9 +83,9 @@ final class MotionTests: XCTestCase {
             run.append(sampleMotion(.run, duration: 4, rng: &rng).speed(at: 0))
         }
         XCTAssertGreaterThan(run.min()!, walk.max()!)
-        // Human-like: roughly 0.5–1.1 body heights per second walking, 1.5–3.5 running.
-        XCTAssert(walk.allSatisfy { (0.4...1.2).contains($0) }, "\(walk)")
-        XCTAssert(run.allSatisfy { (1.3...3.6).contains($0) }, "\(run)")
+        // Human-like: stride × cadence gives 0.46–0.93 body heights per second walking, 1.27–2.39 running.
+        XCTAssert(walk.allSatisfy { (0.45...0.95).contains($0) }, "\(walk)")
+        XCTAssert(run.allSatisfy { (1.25...2.4).contains($0) }, "\(run)")
     }
 
     /// Every action other than idle moves the limbs clearly more than idle does.
