@@ -109,19 +109,26 @@ public struct ClipScene: Sendable {
         self.options = options
         self.seed = seed
         self.clip = clip
-        clipSeed = SplitMix64.derive(seed, UInt64(clip))
-        var rng = SplitMix64(seed: clipSeed)
+        let clipSeed = SplitMix64.derive(seed, UInt64(clip))
+        self.clipSeed = clipSeed
+        // Separate streams per concern, so changing one option (people, actions, CRF) leaves the rest of the
+        // scene as it was: the same seed with --people 3 is the same performer in the same room, plus two.
+        let stream = { (index: UInt64) in SplitMix64(seed: SplitMix64.derive(clipSeed, index)) }
+        var rng = stream(1)
         let w = Double(options.width), h = Double(options.height), fps = Double(options.fps)
         let frames = options.frameCount, duration = options.seconds
         let horizon = h * rng.uniform(0.25, 0.45)
         background = Background(frameWidth: options.width, frameHeight: options.height, horizonY: horizon,
                                 rng: &rng)
-        quality = options.quality ?? rng.int(18...30)
+        let drawnQuality = rng.int(18...30)
+        quality = options.quality ?? drawnQuality
+        rng = stream(2)
         // The performer: big, near the bottom, doing the chosen actions.
         let groundY0 = h * rng.uniform(0.86, 0.97)
         let height0 = min(h * rng.uniform(0.5, 0.85), groundY0 - 0.03 * h)
         let shape0 = BodyShape.sample(&rng)
-        let timeline0 = ClipScene.performerTimeline(options, rng: &rng)
+        var timelineRNG = stream(3)
+        let timeline0 = ClipScene.performerTimeline(options, rng: &timelineRNG)
         // Integrate walking speed into a path (pixels), 4 sub-steps per frame.
         func path(_ timeline: Timeline, scale: Double, start: Double) -> [Double] {
             var xs = [Double](), x = start, t = 0.0
@@ -139,6 +146,7 @@ public struct ClipScene: Sendable {
         }
         let travel = path(timeline0, scale: height0, start: 0)
         // The camera follows a travelling performer part of the way, pans a little, and shakes.
+        rng = stream(4)
         var follow = rng.uniform(0.55, 0.95), pan = rng.uniform(-0.03, 0.03) * w
         func drift(_ i: Int) -> Double { (1 - follow) * travel[i] - pan * Double(i) / fps }
         for _ in 0..<20 {
@@ -174,6 +182,7 @@ public struct ClipScene: Sendable {
         let perPixel = height0 / (groundY0 - horizon)
         let gaits = options.actions.filter(\.isGait)
         for id in 1..<max(1, options.people) {
+            rng = stream(100 + UInt64(id))
             let ground = rng.uniform(horizon + 0.35 * (groundY0 - horizon), groundY0 + 0.1 * h)
             let scale = perPixel * (ground - horizon)
             let action: Action = gaits.isEmpty ? .walk : rng.pick(gaits)
@@ -191,6 +200,7 @@ public struct ClipScene: Sendable {
         }
         performers = people.sorted { ($0.groundY, $0.id) < ($1.groundY, $1.id) }
         // Light: slow drift, sometimes a switch, a colour cast; shading light from a random upper side.
+        rng = stream(5)
         let g0 = rng.uniform(0.75, 1.15), ga = rng.uniform(0, 0.15), period = rng.uniform(2, 8)
         let phase = rng.unit() * 2 * .pi
         let step = rng.chance(0.15) ? (rng.uniform(0, duration), rng.uniform(0.7, 1.3)) : nil
@@ -239,7 +249,9 @@ public struct ClipScene: Sendable {
             var candidates = actions.filter { $0 != previous && $0.startsSeated == seated }
             if candidates.isEmpty { candidates = actions.filter { $0 != previous } }
             let action = rng.pick(candidates)
-            let transition = previous == nil ? 0 : rng.uniform(0.3, 0.6)
+            // Blends stay well inside both neighbours, so at most two actions ever mix.
+            let transition = previous == nil ? 0
+                : min(rng.uniform(0.3, 0.6), 0.4 * min(length, segments.last!.end - segments.last!.start))
             segments.append(.init(action: action, start: t, end: t + length, transition: transition,
                                   motion: sampleMotion(action, duration: length, rng: &rng)))
             previous = action

@@ -18,6 +18,25 @@ final class GroundTruthTests: XCTestCase {
         XCTAssertNotEqual(a, Synth.groundTruth(options: options, seed: 42, clip: 4).json())
     }
 
+    /// Adding people or fixing the CRF keeps the rest of the scene: the performer moves exactly as before
+    /// (only visibility may change where someone walks in front).
+    func testOptionsChangeOnlyWhatTheyAreAbout() {
+        var one = small
+        one.switching = true
+        var crowd = one
+        crowd.people = 3
+        var fixedQuality = one
+        fixedQuality.quality = 30
+        let a = Synth.groundTruth(options: one, seed: 31, clip: 2)
+        let b = Synth.groundTruth(options: crowd, seed: 31, clip: 2)
+        XCTAssertEqual(a.json(), Synth.groundTruth(options: fixedQuality, seed: 31, clip: 2).json())
+        XCTAssertEqual(a.people[0].segments, b.people[0].segments)
+        XCTAssertEqual(a.people[0].frames.map(\.box), b.people[0].frames.map(\.box))
+        XCTAssertEqual(a.people[0].frames.map { $0.keypoints.map(\.x) }, b.people[0].frames.map { $0.keypoints.map(\.x) })
+        let scene1 = ClipScene(options: one, seed: 31, clip: 2), scene3 = ClipScene(options: crowd, seed: 31, clip: 2)
+        XCTAssertEqual(scene1.renderFrame(0, drawPeople: false).pixels, scene3.renderFrame(0, drawPeople: false).pixels)
+    }
+
     /// Frames are independent of drawing order (what lets clips and frames be rendered in any order).
     func testFramesDoNotDependOnRenderOrder() {
         var options = small

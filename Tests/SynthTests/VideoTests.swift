@@ -39,7 +39,7 @@ final class VideoTests: XCTestCase {
     func testPersonIsWhereTheBoxSays() throws {
         let dir = try directory()
         let options = SynthOptions(width: 192, height: 144, fps: 10, seconds: 2, quality: 23)
-        for seed in [1, 2, 3] as [UInt64] {
+        for seed in [1, 2, 3, 4, 5, 6] as [UInt64] {
             let truth = try Synth.renderClip(options: options, seed: seed, clip: 0, directory: dir)
             let scene = ClipScene(options: options, seed: seed, clip: 0)
             let decoder = try VideoDecoder(dir + "/" + truth.video)
@@ -53,20 +53,28 @@ final class VideoTests: XCTestCase {
                     index += 1
                     continue
                 }
-                for y in 0..<options.height {
-                    for x in 0..<options.width {
-                        var d = 0.0
-                        for c in 0..<3 {
-                            let i = (y * options.width + x) * 3 + c
-                            d += abs(Double(picture[i]) - Double(empty[i]))
+                // Differences averaged over 4x4 blocks: sensor noise (which H.264 partly removes, so the
+                // decoded picture and the noisy empty render differ by it everywhere) averages out, while a
+                // person differs from the background consistently.
+                for by in 0..<(options.height / 4) {
+                    for bx in 0..<(options.width / 4) {
+                        var d = SIMD3<Double>(0, 0, 0)
+                        for y in (by * 4)..<(by * 4 + 4) {
+                            for x in (bx * 4)..<(bx * 4 + 4) {
+                                let i = (y * options.width + x) * 3
+                                d += SIMD3(Double(picture[i]) - Double(empty[i]),
+                                           Double(picture[i + 1]) - Double(empty[i + 1]),
+                                           Double(picture[i + 2]) - Double(empty[i + 2]))
+                            }
                         }
-                        let fx = Double(x) + 0.5, fy = Double(y) + 0.5
-                        if fx >= box[0], fx < box[0] + box[2], fy >= box[1], fy < box[1] + box[3] {
-                            inside.sum += d / 3; inside.count += 1
-                        } else if fx < box[0] - 4 || fx > box[0] + box[2] + 4 || fy < box[1] - 4
-                                    || fy > box[1] + box[3] + 4 {
+                        let value = (abs(d.x) + abs(d.y) + abs(d.z)) / 48
+                        let x0 = Double(bx * 4), y0 = Double(by * 4)
+                        if x0 + 2 >= box[0], x0 + 2 < box[0] + box[2], y0 + 2 >= box[1], y0 + 2 < box[1] + box[3] {
+                            inside.sum += value; inside.count += 1
+                        } else if x0 + 4 < box[0] - 4 || x0 > box[0] + box[2] + 4 || y0 + 4 < box[1] - 4
+                                    || y0 > box[1] + box[3] + 4 {
                             // A few pixels' margin: H.264 blocks smear the person's edges a little.
-                            outside.sum += d / 3; outside.count += 1
+                            outside.sum += value; outside.count += 1
                         }
                     }
                 }
@@ -74,7 +82,7 @@ final class VideoTests: XCTestCase {
             }
             XCTAssertEqual(index, truth.frames)
             let meanInside = inside.sum / Double(inside.count), meanOutside = outside.sum / Double(outside.count)
-            XCTAssertGreaterThan(meanInside, 10, "seed \(seed)")
+            XCTAssertGreaterThan(meanInside, 8, "seed \(seed)")
             XCTAssertGreaterThan(meanInside, 5 * meanOutside, "seed \(seed): inside \(meanInside), outside \(meanOutside)")
         }
     }
