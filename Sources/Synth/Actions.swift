@@ -19,7 +19,7 @@ public enum Action: String, CaseIterable, Sendable, Codable {
         case .wave: "one arm raised to the side, forearm swinging 15-30 deg every 0.45-0.8 s"
         case .clap: "arms forward, hands meeting in front of the chest every 0.35-0.6 s"
         case .squat: "knees bend until thighs are level and back up, arms forward; every 1.6-2.6 s"
-        case .sitDown: "from standing lowers the hips onto an (invisible) seat in 1.2-2 s, then stays seated"
+        case .sitDown: "from standing lowers the hips onto a stool or chair in 1.2-2 s, then stays seated"
         case .standUp: "sit_down played backwards: seated, rises in 1.2-2 s, then stands"
         case .punch: "guard up, fists shoot forward alternately every 0.5-0.9 s"
         case .kick: "one leg chambers, kicks forward and returns every 1.1-1.6 s"

@@ -47,10 +47,16 @@ extension ClipScene {
         var canvas = Canvas(width: w, height: h)
         if composite { drawBackground(into: &canvas, frame: index) }
         var truths: [Int: PersonFrameTruth] = [:]
+        if !drawPeople, let seat {  // furniture belongs to the empty scene too
+            seat.draw(on: &canvas, cameraX: cameraX[index], cameraY: cameraY[index], light: light)
+        }
         if drawPeople {
             let t = Double(index) / Double(options.fps)
             var posed: [(points: [SIMD2<Float>], faceDepth: [Double], box: [Double]?, masks: [UInt32])] = []
             for (slot, performer) in performers.enumerated() {
+                if performer.id == 0, let seat {
+                    seat.draw(on: &canvas, cameraX: cameraX[index], cameraY: cameraY[index], light: light)
+                }
                 posed.append(draw(performer, slot: slot, time: t, frame: index, on: &canvas))
             }
             for (slot, performer) in performers.enumerated() {

@@ -96,6 +96,8 @@ public struct ClipScene: Sendable {
     let clipSeed: UInt64
     let background: Background
     var performers: [Performer]  // drawing order: far to near
+    /// Furniture drawn just before the performer (id 0).
+    let seat: Seat?
     let cameraX: [Double], cameraY: [Double]
     let gain: [Float]
     let tint: SIMD3<Float>
@@ -199,6 +201,8 @@ public struct ClipScene: Sendable {
                                     x: steps.map { $0 + offset }, groundY: ground, scale: scale))
         }
         performers = people.sorted { ($0.groundY, $0.id) < ($1.groundY, $1.id) }
+        rng = stream(6)
+        seat = Seat.plan(for: people[0], fps: fps, rng: &rng)
         // Light: slow drift, sometimes a switch, a colour cast; shading light from a random upper side.
         rng = stream(5)
         let g0 = rng.uniform(0.75, 1.15), ga = rng.uniform(0, 0.15), period = rng.uniform(2, 8)
