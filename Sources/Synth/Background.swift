@@ -21,8 +21,10 @@ struct Background {
         let scale = Double(frameHeight) / 240
         let wallA = Background.colour(&rng), wallB = Background.colour(&rng) * Float(rng.uniform(0.6, 1.1))
         let floorA = Background.colour(&rng) * 0.8, floorB = Background.colour(&rng) * 0.6
-        let wallNoise = FractalNoise(width: width, height: height, cell: rng.uniform(20, 70) * scale, octaves: 4, rng: &rng)
-        let floorNoise = FractalNoise(width: width, height: height, cell: rng.uniform(10, 40) * scale, octaves: 4, rng: &rng)
+        let wallNoise = FractalNoise(width: width, height: height, cell: rng.uniform(20, 70) * scale, octaves: 4,
+                                     rng: &rng)
+        let floorNoise = FractalNoise(width: width, height: height, cell: rng.uniform(10, 40) * scale, octaves: 4,
+                                      rng: &rng)
         let grain = FractalNoise(width: width, height: height, cell: 3 * scale, octaves: 1, rng: &rng)
         let wallContrast = Float(rng.uniform(0.3, 1)), floorContrast = Float(rng.uniform(0.3, 1))
         let grainAmount = Float(rng.uniform(0, 0.12))
@@ -46,7 +48,8 @@ struct Background {
                     c *= 0.75 + 0.25 * depth
                     if tiles > 0 {
                         let spacing = tiles * (0.3 + 1.7 * Double(depth))
-                        if fmodPositive(Double(x), spacing) < 1 || fmodPositive(Double(y - horizon), spacing * 0.5) < 1 {
+                        let seamX = fmodPositive(Double(x), spacing) < 1
+                        if seamX || fmodPositive(Double(y - horizon), spacing * 0.5) < 1 {
                             c *= 0.82
                         }
                     }

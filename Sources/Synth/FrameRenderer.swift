@@ -143,9 +143,11 @@ extension ClipScene {
                     }
                     for i in 0..<count {
                         let r = rng.next()
-                        let n0 = Float(UInt8(truncatingIfNeeded: r)) + Float(UInt8(truncatingIfNeeded: r >> 8)) - 255
-                        let n1 = Float(UInt8(truncatingIfNeeded: r >> 16)) + Float(UInt8(truncatingIfNeeded: r >> 24)) - 255
-                        let n2 = Float(UInt8(truncatingIfNeeded: r >> 32)) + Float(UInt8(truncatingIfNeeded: r >> 40)) - 255
+                        @inline(__always) func pair(_ shift: UInt64) -> Float {
+                            Float(UInt8(truncatingIfNeeded: r >> shift))
+                                + Float(UInt8(truncatingIfNeeded: r >> (shift + 8))) - 255
+                        }
+                        let n0 = pair(0), n1 = pair(16), n2 = pair(32)
                         let v = vig[i], o = i * 3
                         out[o] = byte(rgb[o] * s0 * v + n0 * noise + 0.5)
                         out[o + 1] = byte(rgb[o + 1] * s1 * v + n1 * noise + 0.5)

@@ -70,7 +70,9 @@ struct Seat: Sendable {
         }
         let board = corners.map { project($0).0 }
         let centreDepth = project(Vec3(centre.x, height, centre.z)).1
-        items.append((centreDepth + 0.001, { $0.roundedPolygon(board, radius: r * 1.2, paint: paint, light: light, id: -2) }))
+        items.append((centreDepth + 0.001, {
+            $0.roundedPolygon(board, radius: r * 1.2, paint: paint, light: light, id: -2)
+        }))
         if backrest > 0 {
             let back = [corners[0], corners[1]]
             for corner in back {

@@ -32,7 +32,8 @@ final class GroundTruthTests: XCTestCase {
         XCTAssertEqual(a.json(), Synth.groundTruth(options: fixedQuality, seed: 31, clip: 2).json())
         XCTAssertEqual(a.people[0].segments, b.people[0].segments)
         XCTAssertEqual(a.people[0].frames.map(\.box), b.people[0].frames.map(\.box))
-        XCTAssertEqual(a.people[0].frames.map { $0.keypoints.map(\.x) }, b.people[0].frames.map { $0.keypoints.map(\.x) })
+        XCTAssertEqual(a.people[0].frames.map { $0.keypoints.map(\.x) },
+                       b.people[0].frames.map { $0.keypoints.map(\.x) })
         let scene1 = ClipScene(options: one, seed: 31, clip: 2), scene3 = ClipScene(options: crowd, seed: 31, clip: 2)
         XCTAssertEqual(scene1.renderFrame(0, drawPeople: false).pixels, scene3.renderFrame(0, drawPeople: false).pixels)
     }

@@ -42,7 +42,8 @@ final class MotionTests: XCTestCase {
                 }
             }
             // …and the motion is not trivially constant.
-            let start = Kinematics.pose(down.pose(at: 0), shape: shape), end = Kinematics.pose(down.pose(at: 4), shape: shape)
+            let start = Kinematics.pose(down.pose(at: 0), shape: shape)
+            let end = Kinematics.pose(down.pose(at: 4), shape: shape)
             XCTAssertGreaterThan(start.pelvis.y - end.pelvis.y, 0.15)
         }
     }

@@ -31,7 +31,8 @@ final class RandomAndFormatTests: XCTestCase {
     }
 
     func testDerivedSeedsDifferPerIndexAndSeed() {
-        let seeds = Set((0..<1000).map { SplitMix64.derive(7, UInt64($0)) } + (0..<1000).map { SplitMix64.derive(8, UInt64($0)) })
+        let seeds = Set((0..<1000).map { SplitMix64.derive(7, UInt64($0)) }
+                        + (0..<1000).map { SplitMix64.derive(8, UInt64($0)) })
         XCTAssertEqual(seeds.count, 2000)
     }
 

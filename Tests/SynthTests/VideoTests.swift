@@ -83,7 +83,8 @@ final class VideoTests: XCTestCase {
             XCTAssertEqual(index, truth.frames)
             let meanInside = inside.sum / Double(inside.count), meanOutside = outside.sum / Double(outside.count)
             XCTAssertGreaterThan(meanInside, 8, "seed \(seed)")
-            XCTAssertGreaterThan(meanInside, 5 * meanOutside, "seed \(seed): inside \(meanInside), outside \(meanOutside)")
+            XCTAssertGreaterThan(meanInside, 5 * meanOutside,
+                                 "seed \(seed): inside \(meanInside), outside \(meanOutside)")
         }
     }
 
