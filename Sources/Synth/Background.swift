@@ -31,28 +31,28 @@ struct Background {
         let lightWaves = Double(rng.int(1...2)), lightPhase = rng.unit() * 2 * .pi
         let lightAmount = Float(rng.uniform(0, 0.25))
         let tiles = rng.chance(0.4) ? rng.uniform(12, 30) * scale : 0
+        // The light pool repeats with the wrap-around and depends on x only.
+        let pool = (0..<width).map { x in
+            1 + lightAmount * Float(cos(2 * .pi * lightWaves * Double(x) / Double(width) + lightPhase))
+        }
+        var texture = [Float](repeating: 0, count: width), fine = [Float](repeating: 0, count: width)
         for y in 0..<height {
             let onFloor = y >= horizon
+            (onFloor ? floorNoise : wallNoise).row(y, into: &texture)
+            grain.row(y, into: &fine)
+            let contrast = onFloor ? floorContrast : wallContrast
+            let low = onFloor ? floorA : wallA, high = onFloor ? floorB : wallB
+            // Farther floor (near the horizon) is a little darker; optional tile seams.
+            let depth = onFloor ? Float(y - horizon) / Float(max(1, height - horizon)) : 1
+            let spacing = tiles * (0.3 + 1.7 * Double(depth))
+            let seamRow = onFloor && tiles > 0 && fmodPositive(Double(y - horizon), spacing * 0.5) < 1
             for x in 0..<width {
-                let n = onFloor ? floorNoise.value(Double(x), Double(y)) : wallNoise.value(Double(x), Double(y))
-                let contrast = onFloor ? floorContrast : wallContrast
-                let k = 0.5 + (Float(n) - 0.5) * contrast * 2
-                var c = onFloor ? floorA + (floorB - floorA) * k : wallA + (wallB - wallA) * k
-                c *= 1 + grainAmount * (Float(grain.value(Double(x), Double(y))) - 0.5)
-                // A light pool that repeats with the wrap-around.
-                let wave = Float(cos(2 * .pi * lightWaves * Double(x) / Double(width) + lightPhase))
-                c *= 1 + lightAmount * wave
+                let k = 0.5 + (texture[x] - 0.5) * contrast * 2
+                var c = low + (high - low) * k
+                c *= (1 + grainAmount * (fine[x] - 0.5)) * pool[x]
                 if onFloor {
-                    // Farther floor (near the horizon) is a little darker; optional tile seams.
-                    let depth = Float(y - horizon) / Float(max(1, height - horizon))
                     c *= 0.75 + 0.25 * depth
-                    if tiles > 0 {
-                        let spacing = tiles * (0.3 + 1.7 * Double(depth))
-                        let seamX = fmodPositive(Double(x), spacing) < 1
-                        if seamX || fmodPositive(Double(y - horizon), spacing * 0.5) < 1 {
-                            c *= 0.82
-                        }
-                    }
+                    if tiles > 0, seamRow || fmodPositive(Double(x), spacing) < 1 { c *= 0.82 }
                 }
                 let i = (y * width + x) * 3
                 rgb[i] = c.x; rgb[i + 1] = c.y; rgb[i + 2] = c.z
@@ -151,7 +151,7 @@ struct FractalNoise {
         for i in layers.indices { layers[i].weight /= total }
     }
 
-    /// In [0, 1].
+    /// In [0, 1]. The plain per-point definition; `row` is the fast form used for whole backgrounds.
     func value(_ x: Double, _ y: Double) -> Double {
         var sum: Float = 0
         for layer in layers {
@@ -167,6 +167,36 @@ struct FractalNoise {
             sum += layer.weight * ((a + (b - a) * sx) * (1 - sy) + (c + (d - c) * sx) * sy)
         }
         return Double(sum)
+    }
+
+    /// `value(x, y)` for x = 0..<row.count: each octave blends its two lattice rows once, then interpolates
+    /// along x from a per-column table.
+    func row(_ y: Int, into row: inout [Float]) {
+        let n = row.count
+        row.withUnsafeMutableBufferPointer { out in
+            out.update(repeating: 0)
+            var blended = [Float]()
+            for layer in layers {
+                let fy = Double(y) / layer.cell
+                let iy = Int(fy.rounded(.down))
+                let ty = Float(fy - Double(iy)), sy = ty * ty * (3 - 2 * ty)
+                let y0 = min(max(iy, 0), layer.cellsY - 2)
+                blended.removeAll(keepingCapacity: true)
+                for cx in 0..<layer.cellsX {
+                    let top = layer.values[y0 * layer.cellsX + cx], bottom = layer.values[(y0 + 1) * layer.cellsX + cx]
+                    blended.append(top * (1 - sy) + bottom * sy)
+                }
+                blended.withUnsafeBufferPointer { lattice in
+                    for x in 0..<n {
+                        let fx = Double(x) / layer.cell
+                        let ix = Int(fx.rounded(.down))
+                        let tx = Float(fx - Double(ix)), sx = tx * tx * (3 - 2 * tx)
+                        let x0 = ((ix % layer.cellsX) + layer.cellsX) % layer.cellsX, x1 = (x0 + 1) % layer.cellsX
+                        out[x] += layer.weight * (lattice[x0] + (lattice[x1] - lattice[x0]) * sx)
+                    }
+                }
+            }
+        }
     }
 }
 

@@ -43,8 +43,18 @@ extension ClipScene {
     public func renderFrame(_ index: Int, drawPeople: Bool = true, composite: Bool = true)
         -> (pixels: [UInt8], people: [Int: PersonFrameTruth])
     {
+        var canvas = Canvas(width: options.width, height: options.height)
+        return renderFrame(index, drawPeople: drawPeople, composite: composite, reusing: &canvas)
+    }
+
+    /// As above, drawing on `canvas` (this scene's size) so a clip loop does not allocate and fault in fresh
+    /// pages every frame; every pixel the result depends on is rewritten.
+    func renderFrame(_ index: Int, drawPeople: Bool = true, composite: Bool = true, reusing canvas: inout Canvas)
+        -> (pixels: [UInt8], people: [Int: PersonFrameTruth])
+    {
         let w = options.width, h = options.height
-        var canvas = Canvas(width: w, height: h)
+        precondition(canvas.width == w && canvas.height == h, "canvas size differs from the scene's")
+        canvas.clearOwners()
         if composite { drawBackground(into: &canvas, frame: index) }
         var truths: [Int: PersonFrameTruth] = [:]
         if !drawPeople, let seat {  // furniture belongs to the empty scene too

@@ -27,7 +27,10 @@ public enum Synth {
     public static func groundTruth(options: SynthOptions, seed: UInt64, clip: Int) -> GroundTruth {
         let scene = ClipScene(options: options, seed: seed, clip: clip)
         var collector = TruthCollector(scene: scene)
-        for i in 0..<scene.frameCount { collector.add(scene.renderFrame(i, composite: false).people) }
+        var canvas = Canvas(width: options.width, height: options.height)
+        for i in 0..<scene.frameCount {
+            collector.add(scene.renderFrame(i, composite: false, reusing: &canvas).people)
+        }
         return collector.truth(video: clipName(seed: seed, clip: clip) + ".mp4")
     }
 
@@ -46,8 +49,9 @@ public enum Synth {
                 path: videoPath,
                 settings: EncoderSettings(width: options.width, height: options.height,
                                           frameRate: FrameRate(options.fps), codec: .h264, quality: scene.quality))
+            var canvas = Canvas(width: options.width, height: options.height)
             for i in 0..<scene.frameCount {
-                let frame = scene.renderFrame(i)
+                let frame = scene.renderFrame(i, reusing: &canvas)
                 collector.add(frame.people)
                 try encoder.append(Image(width: options.width, height: options.height, format: .rgb24,
                                          pixels: frame.pixels, time: Double(i) / Double(options.fps)))

@@ -50,3 +50,24 @@ final class RandomAndFormatTests: XCTestCase {
         XCTAssertEqual(fixed(-3.5, 2), "-3.50")
     }
 }
+
+final class NoiseTests: XCTestCase {
+    /// The row-at-a-time background noise against the per-point definition, including the wrap-around column.
+    func testNoiseRowsMatchPointValues() {
+        var rng = SplitMix64(seed: 4)
+        for (width, height, cell, octaves) in [(200, 60, 17.3, 4), (64, 40, 3.0, 1), (320, 90, 70.0, 4)] {
+            let noise = FractalNoise(width: width, height: height, cell: cell, octaves: octaves, rng: &rng)
+            var row = [Float](repeating: 0, count: width)
+            for y in [0, 1, height / 2, height - 1] {
+                noise.row(y, into: &row)
+                for x in 0..<width {
+                    let reference = noise.value(Double(x), Double(y))
+                    XCTAssertEqual(Double(row[x]), reference, accuracy: 1e-5, "x \(x) y \(y)")
+                    XCTAssert((0...1).contains(reference))
+                }
+            }
+            // Seamless wrap: column width continues column 0.
+            XCTAssertEqual(noise.value(Double(width), 7), noise.value(0, 7), accuracy: 1e-6)
+        }
+    }
+}
