@@ -181,12 +181,12 @@ public struct ClipScene: Sendable {
         var people = [Performer(id: 0, shape: shape0, timeline: timeline0, x: travel.map { $0 + x0 },
                                 groundY: groundY0, scale: height0)]
         // Others walk or run across at their own depth: nearer (lower) means bigger, perspective from the horizon.
-        let perPixel = height0 / (groundY0 - horizon)
+        let heightPerRow = height0 / (groundY0 - horizon)  // body height per image row below the horizon
         let gaits = options.actions.filter(\.isGait)
         for id in 1..<max(1, options.people) {
             rng = stream(100 + UInt64(id))
             let ground = rng.uniform(horizon + 0.35 * (groundY0 - horizon), groundY0 + 0.1 * h)
-            let scale = perPixel * (ground - horizon)
+            let scale = heightPerRow * (ground - horizon)
             let action: Action = gaits.isEmpty ? .walk : rng.pick(gaits)
             let motion = sampleMotion(action, duration: duration, rng: &rng)
             let timeline = Timeline(segments: [.init(action: action, start: 0, end: duration, transition: 0,
