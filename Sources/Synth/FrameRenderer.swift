@@ -174,9 +174,15 @@ extension ClipScene {
         -> (points: [SIMD2<Float>], faceDepth: [Double], box: [Double]?, masks: [UInt32])
     {
         let shape = performer.shape
-        let body = Kinematics.pose(performer.timeline.state(at: time).pose, shape: shape)
+        let pose = performer.timeline.state(at: time).pose
+        let body = Kinematics.pose(pose, shape: shape)
         let s = performer.scale
         let ox = performer.x[frame] - cameraX[frame], oy = performer.groundY - cameraY[frame]
+        // Contact shadow on the ground under the feet; it fades as the person leaves the ground.
+        let feet = (body.keypoints[Keypoint.leftAnkle.rawValue] + body.keypoints[Keypoint.rightAnkle.rawValue]) / 2
+        let spread = abs(body.keypoints[Keypoint.leftAnkle.rawValue].x - body.keypoints[Keypoint.rightAnkle.rawValue].x)
+        canvas.shadow(centre: SIMD2<Float>(Float(ox + feet.x * s), Float(oy)), rx: Float((0.16 + spread / 2) * s),
+                      ry: Float(0.035 * s), strength: Float(shadowStrength * max(0.2, 1 - 3 * pose.lift)))
         func project(_ p: Vec3) -> SIMD2<Float> { SIMD2<Float>(Float(ox + p.x * s), Float(oy - p.y * s)) }
         func radius(_ r: Double) -> Float { Float(r * s) }
         let k = body.keypoints

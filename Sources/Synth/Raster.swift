@@ -141,6 +141,26 @@ struct Canvas {
         }
     }
 
+    /// A soft elliptical contact shadow: darkens, owns nothing (it is part of the ground, not of a person).
+    mutating func shadow(centre: SIMD2<Float>, rx: Float, ry: Float, strength: Float) {
+        guard rx > 0.5, ry > 0.25, strength > 0,
+              let r = pixelRange(centre.x - rx, centre.y - ry, centre.x + rx, centre.y + ry) else { return }
+        let w = width
+        rgb.withUnsafeMutableBufferPointer { rgb in
+            for y in r.y0..<r.y1 {
+                let dy = (Float(y) + 0.5 - centre.y) / ry
+                for x in r.x0..<r.x1 {
+                    let dx = (Float(x) + 0.5 - centre.x) / rx
+                    let d = dx * dx + dy * dy
+                    if d >= 1 { continue }
+                    let keep = 1 - strength * (1 - d) * (1 - d)
+                    let i = (y * w + x) * 3
+                    rgb[i] *= keep; rgb[i + 1] *= keep; rgb[i + 2] *= keep
+                }
+            }
+        }
+    }
+
     @inline(__always)
     static func shade(_ n: SIMD2<Float>, _ nz: Float, _ light: Light) -> Float {
         let lambert = max(0, n.x * light.direction.x + n.y * light.direction.y + nz * light.direction.z)

@@ -103,6 +103,8 @@ public struct ClipScene: Sendable {
     let tint: SIMD3<Float>
     let light: Light
     let noiseSigma: Float
+    /// Darkness of the contact shadows under people (0 = none).
+    let shadowStrength: Double
     let vignette: [Float]
     /// CRF used for this clip.
     public let quality: Int
@@ -221,6 +223,7 @@ public struct ClipScene: Sendable {
         light = Light(direction: SIMD3<Float>(Float(dir.x), Float(dir.y), Float(dir.z)),
                       ambient: Float(rng.uniform(0.35, 0.55)), diffuse: Float(rng.uniform(0.5, 0.75)))
         noiseSigma = Float(rng.uniform(1, 6)) / 255
+        shadowStrength = rng.uniform(0.15, 0.5)
         let strength = Float(rng.uniform(0, 0.35))
         var vig = [Float](repeating: 1, count: options.width * options.height)
         for y in 0..<options.height {
