@@ -81,7 +81,7 @@ public enum Synth {
             while let clip = state.take(below: end) {
                 do throws(SynthError) {
                     try renderClip(options: options, seed: seed, clip: clip, directory: directory)
-                    progress(state.finished())
+                    state.finished(report: progress)
                 } catch {
                     state.fail(error)
                 }
@@ -108,10 +108,11 @@ private final class BatchState: @unchecked Sendable {
         return next - 1
     }
 
-    func finished() -> Int {
+    /// Counts a finished clip and reports the count, under the lock so reports never interleave.
+    func finished(report: (Int) -> Void) {
         lock.lock(); defer { lock.unlock() }
         done += 1
-        return done
+        report(done)
     }
 
     func fail(_ e: SynthError) {
