@@ -62,6 +62,45 @@ final class GroundTruthTests: XCTestCase {
         }
     }
 
+    /// Pixel-exact check before encoding: visible keypoints lie on drawn pixels (the picture differs from the
+    /// empty scene there) and every box edge touches the drawn body (boxes are tight).
+    func testKeypointsAndBoxesMatchTheDrawing() {
+        var visible = 0, onBody = 0, edges = 0, touching = 0
+        for seed in 0..<6 {
+            var options = small
+            options.people = 1 + seed % 3
+            let scene = ClipScene(options: options, seed: UInt64(seed), clip: 0)
+            let w = options.width, h = options.height
+            for i in stride(from: 0, to: scene.frameCount, by: 5) {
+                let full = scene.renderFrame(i), empty = scene.renderFrame(i, drawPeople: false).pixels
+                func differs(_ x: Int, _ y: Int) -> Bool {
+                    guard x >= 0, y >= 0, x < w, y < h else { return false }
+                    let j = (y * w + x) * 3
+                    return full.pixels[j] != empty[j] || full.pixels[j + 1] != empty[j + 1]
+                        || full.pixels[j + 2] != empty[j + 2]
+                }
+                for (_, frame) in full.people {
+                    for kp in frame.keypoints where kp.visibility == .visible {
+                        visible += 1
+                        if differs(Int(kp.x), Int(kp.y)) { onBody += 1 }
+                    }
+                    guard full.people.count == 1 else { continue }  // others' bodies would touch edges too
+                    let b = frame.box
+                    let x0 = Int(b[0]), y0 = Int(b[1]), x1 = Int((b[0] + b[2]).rounded(.up)) - 1
+                    let y1 = Int((b[1] + b[3]).rounded(.up)) - 1
+                    let left = (y0...y1).contains { differs(x0, $0) }, right = (y0...y1).contains { differs(x1, $0) }
+                    let top = (x0...x1).contains { differs($0, y0) }, bottom = (x0...x1).contains { differs($0, y1) }
+                    edges += 4
+                    touching += [left, right, top, bottom].filter { $0 }.count
+                }
+            }
+        }
+        XCTAssertGreaterThan(visible, 500)
+        XCTAssertGreaterThan(Double(onBody) / Double(visible), 0.99, "\(onBody) of \(visible)")
+        XCTAssertGreaterThan(edges, 40)
+        XCTAssertGreaterThan(Double(touching) / Double(edges), 0.97, "\(touching) of \(edges) box edges touch the body")
+    }
+
     func testJSONRoundTrips() throws {
         var options = small
         options.people = 2
