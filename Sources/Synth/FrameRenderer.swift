@@ -58,14 +58,16 @@ extension ClipScene {
         if composite { drawBackground(into: &canvas, frame: index) }
         var truths: [Int: PersonFrameTruth] = [:]
         if !drawPeople, let seat {  // furniture belongs to the empty scene too
-            seat.draw(on: &canvas, cameraX: cameraX[index], cameraY: cameraY[index], light: light)
+            seat.draw(on: &canvas, origin: screenOrigin(worldX: seat.worldX, groundY: seat.groundY, frame: index),
+                      light: light)
         }
         if drawPeople {
             let t = Double(index) / Double(options.fps)
             var posed: [(points: [SIMD2<Float>], faceDepth: [Double], box: [Double]?, masks: [UInt32])] = []
             for (slot, performer) in performers.enumerated() {
                 if performer.id == 0, let seat {
-                    seat.draw(on: &canvas, cameraX: cameraX[index], cameraY: cameraY[index], light: light)
+                    seat.draw(on: &canvas, origin: screenOrigin(worldX: seat.worldX, groundY: seat.groundY, frame: index),
+                      light: light)
                 }
                 posed.append(draw(performer, slot: slot, time: t, frame: index, on: &canvas))
             }
@@ -96,10 +98,12 @@ extension ClipScene {
         return (pixels, truths)
     }
 
-    /// Background window at the camera position, bilinear (the camera moves by fractions of a pixel). The
-    /// camera offset is the same for every pixel, so the four weights are constant and each row is a few
-    /// contiguous runs (split where the background wraps around), which the compiler vectorises.
-    private func drawBackground(into canvas: inout Canvas, frame: Int) {
+    /// Background window at the camera position, bilinear (the camera moves by fractions of a pixel). Without
+    /// zoom the camera offset is the same for every pixel, so the four weights are constant and each row is a
+    /// few contiguous runs (split where the background wraps around), which the compiler vectorises; zoomed
+    /// frames take the general per-pixel path (also the reference the fast path is tested against).
+    func drawBackground(into canvas: inout Canvas, frame: Int) {
+        if zoom[frame] != 1 { return drawBackgroundPerPixel(into: &canvas, frame: frame) }
         let w = options.width, h = options.height, bw = background.width, bh = background.height
         let sx = fmodPositive(cameraX[frame], Double(bw))
         let ix = Int(sx), fx = Float(sx - Double(ix))
@@ -131,6 +135,39 @@ extension ClipScene {
                             dst[i] = w00 * top[i] + w01 * top[i + 3] + w10 * bottom[i] + w11 * bottom[i + 3]
                         }
                         x += run
+                    }
+                }
+            }
+        }
+    }
+
+    /// Bilinear background sampling pixel by pixel, through the camera offset and zoom about the centre.
+    func drawBackgroundPerPixel(into canvas: inout Canvas, frame: Int) {
+        let w = options.width, h = options.height, bw = background.width, bh = background.height
+        let z = zoom[frame], cx = Double(w) / 2, cy = Double(h) / 2
+        var x0 = [Int](repeating: 0, count: w), x1 = x0, fx = [Float](repeating: 0, count: w)
+        for x in 0..<w {
+            let sx = fmodPositive(cameraX[frame] + cx + (Double(x) + 0.5 - cx) / z - 0.5, Double(bw))
+            let ix = min(Int(sx), bw - 1)
+            x0[x] = ix * 3
+            x1[x] = ((ix + 1) % bw) * 3
+            fx[x] = Float(sx - Double(ix))
+        }
+        let margin = Double(background.margin)
+        background.rgb.withUnsafeBufferPointer { bg in
+            canvas.rgb.withUnsafeMutableBufferPointer { out in
+                for y in 0..<h {
+                    let raw = cameraY[frame] + margin + cy + (Double(y) + 0.5 - cy) / z - 0.5
+                    let sy = min(max(raw, 0), Double(bh) - 1.001)
+                    let iy = Int(sy), fy = Float(sy - Double(iy))
+                    let row0 = iy * bw * 3, row1 = (iy + 1) * bw * 3
+                    for x in 0..<w {
+                        let a = fx[x], o = (y * w + x) * 3
+                        for c in 0..<3 {
+                            let top = bg[row0 + x0[x] + c] + (bg[row0 + x1[x] + c] - bg[row0 + x0[x] + c]) * a
+                            let bottom = bg[row1 + x0[x] + c] + (bg[row1 + x1[x] + c] - bg[row1 + x0[x] + c]) * a
+                            out[o + c] = top + (bottom - top) * fy
+                        }
                     }
                 }
             }
@@ -176,8 +213,8 @@ extension ClipScene {
         let shape = performer.shape
         let pose = performer.timeline.state(at: time).pose
         let body = Kinematics.pose(pose, shape: shape)
-        let s = performer.scale
-        let ox = performer.x[frame] - cameraX[frame], oy = performer.groundY - cameraY[frame]
+        let origin = screenOrigin(worldX: performer.x[frame], groundY: performer.groundY, frame: frame)
+        let s = performer.scale * origin.zoom, ox = origin.x, oy = origin.y
         // Contact shadow on the ground under the feet; it fades as the person leaves the ground.
         let feet = (body.keypoints[Keypoint.leftAnkle.rawValue] + body.keypoints[Keypoint.rightAnkle.rawValue]) / 2
         let spread = abs(body.keypoints[Keypoint.leftAnkle.rawValue].x - body.keypoints[Keypoint.rightAnkle.rawValue].x)

@@ -50,11 +50,13 @@ struct Seat: Sendable {
     }
 
     /// Draws the seat: far legs, seat board, near legs, backrest, painted far to near.
-    func draw(on canvas: inout Canvas, cameraX: Double, cameraY: Double, light: Light) {
+    /// `origin` is where the body origin (`worldX`, `groundY`) appears on screen and the camera zoom.
+    func draw(on canvas: inout Canvas, origin: (x: Double, y: Double, zoom: Double), light: Light) {
+        let scale = self.scale * origin.zoom
         let yaw = self.yaw * .pi / 180
         func project(_ p: Vec3) -> (SIMD2<Float>, Double) {
             let x = p.x * cos(yaw) + p.z * sin(yaw), z = -p.x * sin(yaw) + p.z * cos(yaw)
-            return (SIMD2<Float>(Float(worldX - cameraX + x * scale), Float(groundY - cameraY - p.y * scale)), z)
+            return (SIMD2<Float>(Float(origin.x + x * scale), Float(origin.y - p.y * scale)), z)
         }
         let r = Float(0.018 * scale)
         let paint = Paint(colour: SIMD3<Float>(Float(colour.x), Float(colour.y), Float(colour.z)))

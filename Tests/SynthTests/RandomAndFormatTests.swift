@@ -71,3 +71,33 @@ final class NoiseTests: XCTestCase {
         }
     }
 }
+
+final class BackgroundTests: XCTestCase {
+    /// The vectorised background copy against the per-pixel bilinear reference, over pans and shakes that
+    /// cross the wrap-around seam.
+    func testFastBackgroundCopyMatchesPerPixelReference() {
+        for seed in 0..<12 {
+            var options = SynthOptions(width: 96, height: 64, fps: 10, seconds: 6, actions: [.run])
+            options.width = seed % 2 == 0 ? 96 : 70
+            let scene = ClipScene(options: options, seed: UInt64(seed), clip: 0)
+            var fast = Canvas(width: options.width, height: options.height), slow = fast
+            for frame in stride(from: 0, to: scene.frameCount, by: 3) where scene.zoom[frame] == 1 {
+                scene.drawBackground(into: &fast, frame: frame)
+                scene.drawBackgroundPerPixel(into: &slow, frame: frame)
+                let worst = zip(fast.rgb, slow.rgb).map { abs($0 - $1) }.max()!
+                XCTAssertLessThan(worst, 1e-4, "seed \(seed) frame \(frame)")
+            }
+        }
+    }
+
+    func testSomeClipsZoomAndZoomedFramesStayConsistent() {
+        var zoomed = 0
+        for seed in 0..<20 {
+            let options = SynthOptions(width: 96, height: 64, fps: 10, seconds: 2, people: 2)
+            let scene = ClipScene(options: options, seed: UInt64(seed), clip: 0)
+            XCTAssert(scene.zoom.allSatisfy { (1...1.15).contains($0) })
+            if scene.zoom.contains(where: { $0 != 1 }) { zoomed += 1 }
+        }
+        XCTAssert((2...14).contains(zoomed), "\(zoomed) of 20 clips zoom")
+    }
+}
