@@ -66,8 +66,8 @@ extension ClipScene {
             var posed: [(points: [SIMD2<Float>], faceDepth: [Double], box: [Double]?, masks: [UInt32])] = []
             for (slot, performer) in performers.enumerated() {
                 if performer.id == 0, let seat {
-                    seat.draw(on: &canvas, origin: screenOrigin(worldX: seat.worldX, groundY: seat.groundY, frame: index),
-                      light: light)
+                    let origin = screenOrigin(worldX: seat.worldX, groundY: seat.groundY, frame: index)
+                    seat.draw(on: &canvas, origin: origin, light: light)
                 }
                 posed.append(draw(performer, slot: slot, time: t, frame: index, on: &canvas))
             }
