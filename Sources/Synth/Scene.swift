@@ -20,10 +20,13 @@ public struct SynthOptions: Sendable, Equatable {
     public var segmentSeconds: ClosedRange<Double>
     /// H.264 CRF; nil draws one per clip from 18…30 (varied compression is part of the world).
     public var quality: Int?
+    /// Without switching, clip i performs `actions[i % actions.count]` instead of a random pick, so any run of
+    /// a multiple of `actions.count` clips is exactly balanced.
+    public var balanced: Bool
 
     public init(width: Int = 320, height: Int = 240, fps: Int = 15, seconds: Double = 4, people: Int = 1,
                 actions: [Action] = Action.allCases, switching: Bool = false,
-                segmentSeconds: ClosedRange<Double> = 1.5...3.5, quality: Int? = nil) {
+                segmentSeconds: ClosedRange<Double> = 1.5...3.5, quality: Int? = nil, balanced: Bool = false) {
         self.width = width
         self.height = height
         self.fps = fps
@@ -33,6 +36,7 @@ public struct SynthOptions: Sendable, Equatable {
         self.switching = switching
         self.segmentSeconds = segmentSeconds
         self.quality = quality
+        self.balanced = balanced
     }
 
     public var frameCount: Int { max(1, Int((seconds * Double(fps)).rounded())) }
@@ -134,7 +138,7 @@ public struct ClipScene: Sendable {
         let height0 = min(h * rng.uniform(0.5, 0.85), groundY0 - 0.03 * h)
         let shape0 = BodyShape.sample(&rng)
         var timelineRNG = stream(3)
-        let timeline0 = ClipScene.performerTimeline(options, rng: &timelineRNG)
+        let timeline0 = ClipScene.performerTimeline(options, clip: clip, rng: &timelineRNG)
         // Integrate walking speed into a path (pixels), 4 sub-steps per frame.
         func path(_ timeline: Timeline, scale: Double, start: Double) -> [Double] {
             var xs = [Double](), x = start, t = 0.0
@@ -245,11 +249,12 @@ public struct ClipScene: Sendable {
     }
 
     /// The performer's segments: one action, or a chain of actions with blended changes.
-    static func performerTimeline(_ options: SynthOptions, rng: inout SplitMix64) -> Timeline {
+    static func performerTimeline(_ options: SynthOptions, clip: Int, rng: inout SplitMix64) -> Timeline {
         let duration = options.seconds
         let actions = options.actions.isEmpty ? Action.allCases : options.actions
         guard options.switching, actions.count > 1, duration >= 2 * options.segmentSeconds.lowerBound else {
-            let action = rng.pick(actions)
+            let drawn = rng.pick(actions)
+            let action = options.balanced ? actions[clip % actions.count] : drawn
             return Timeline(segments: [.init(action: action, start: 0, end: duration, transition: 0,
                                              motion: sampleMotion(action, duration: duration, rng: &rng))])
         }

@@ -41,6 +41,9 @@ struct SynthCommand: ParsableCommand {
     @Flag(name: .customLong("switch"), help: "Let the performer change action within a clip.")
     var switching = false
 
+    @Flag(help: "Without --switch, clip i performs action i mod (number of actions): exactly balanced classes.")
+    var balanced = false
+
     @Option(help: "Segment length range in seconds when switching, MIN:MAX.")
     var segment: String = "1.5:3.5"
 
@@ -105,7 +108,7 @@ struct SynthCommand: ParsableCommand {
         }
         let options = SynthOptions(width: size.width, height: size.height, fps: fps, seconds: seconds,
                                    people: people, actions: try parsedActions(), switching: switching,
-                                   segmentSeconds: try segmentRange(), quality: quality)
+                                   segmentSeconds: try segmentRange(), quality: quality, balanced: balanced)
         let total = clips, frames = options.frameCount
         let started = DispatchTime.now().uptimeNanoseconds
         let elapsed = { @Sendable in Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9 }

@@ -194,6 +194,19 @@ final class GroundTruthTests: XCTestCase {
         XCTAssert(found, "no clip in 40 had a crossing person with six or more occluded keypoints")
     }
 
+    func testBalancedCyclesThroughTheActions() {
+        var options = small
+        options.balanced = true
+        options.actions = [.walk, .run, .sitDown]
+        let labels = (0..<6).map { Synth.groundTruth(options: options, seed: 3, clip: $0).people[0].segments[0].label }
+        XCTAssertEqual(labels, ["walk", "run", "sit_down", "walk", "run", "sit_down"])
+        options.actions = Action.allCases
+        let all = Set((0..<12).map {
+            Synth.groundTruth(options: options, seed: 4, clip: $0).people[0].segments[0].label
+        })
+        XCTAssertEqual(all.count, 12)
+    }
+
     func testActionsOptionRestrictsLabels() {
         var options = small
         options.actions = [.clap, .kick]
