@@ -10,6 +10,7 @@ struct Background {
     let margin: Int
     /// Where the floor starts, in background rows.
     let horizon: Int
+    let outdoors: Bool
     var rgb: [Float]
 
     init(frameWidth: Int, frameHeight: Int, horizonY: Double, rng: inout SplitMix64) {
@@ -19,8 +20,19 @@ struct Background {
         horizon = Int(horizonY) + margin
         rgb = [Float](repeating: 0, count: width * height * 3)
         let scale = Double(frameHeight) / 240
-        let wallA = Background.colour(&rng), wallB = Background.colour(&rng) * Float(rng.uniform(0.6, 1.1))
-        let floorA = Background.colour(&rng) * 0.8, floorB = Background.colour(&rng) * 0.6
+        // Indoors: a wall and a floor in any colours. Outdoors: sky with clouds over grass, asphalt or sand.
+        outdoors = rng.chance(0.35)
+        var wallA = Background.colour(&rng), wallB = Background.colour(&rng) * Float(rng.uniform(0.6, 1.1))
+        var floorA = Background.colour(&rng) * 0.8, floorB = Background.colour(&rng) * 0.6
+        if outdoors {
+            wallA = Background.float(hsv(rng.uniform(0.54, 0.62), rng.uniform(0.25, 0.65), rng.uniform(0.7, 0.95)))
+            wallB = SIMD3<Float>(repeating: Float(rng.uniform(0.85, 1)))
+            let ground = [hsv(rng.uniform(0.2, 0.33), rng.uniform(0.4, 0.75), rng.uniform(0.3, 0.6)),
+                          Vec3(repeating: rng.uniform(0.25, 0.5)),
+                          hsv(rng.uniform(0.08, 0.13), rng.uniform(0.3, 0.5), rng.uniform(0.55, 0.8))]
+            floorA = Background.float(rng.pick(ground))
+            floorB = floorA * Float(rng.uniform(0.5, 0.8))
+        }
         let wallNoise = FractalNoise(width: width, height: height, cell: rng.uniform(20, 70) * scale, octaves: 4,
                                      rng: &rng)
         let floorNoise = FractalNoise(width: width, height: height, cell: rng.uniform(10, 40) * scale, octaves: 4,
@@ -30,7 +42,7 @@ struct Background {
         let grainAmount = Float(rng.uniform(0, 0.12))
         let lightWaves = Double(rng.int(1...2)), lightPhase = rng.unit() * 2 * .pi
         let lightAmount = Float(rng.uniform(0, 0.25))
-        let tiles = rng.chance(0.4) ? rng.uniform(12, 30) * scale : 0
+        let tiles = !outdoors && rng.chance(0.4) ? rng.uniform(12, 30) * scale : 0
         // The light pool repeats with the wrap-around and depends on x only.
         let pool = (0..<width).map { x in
             1 + lightAmount * Float(cos(2 * .pi * lightWaves * Double(x) / Double(width) + lightPhase))
@@ -41,7 +53,9 @@ struct Background {
             (onFloor ? floorNoise : wallNoise).row(y, into: &texture)
             grain.row(y, into: &fine)
             let contrast = onFloor ? floorContrast : wallContrast
-            let low = onFloor ? floorA : wallA, high = onFloor ? floorB : wallB
+            // Sky deepens towards the top.
+            let skyShade: Float = outdoors && !onFloor ? 0.8 + 0.2 * Float(y) / Float(max(1, horizon)) : 1
+            let low = onFloor ? floorA : wallA * skyShade, high = onFloor ? floorB : wallB * skyShade
             // Farther floor (near the horizon) is a little darker; optional tile seams.
             let depth = onFloor ? Float(y - horizon) / Float(max(1, height - horizon)) : 1
             let spacing = tiles * (0.3 + 1.7 * Double(depth))
@@ -65,6 +79,8 @@ struct Background {
         }
         addClutter(count: rng.int(4...14), scale: scale, rng: &rng)
     }
+
+    static func float(_ c: Vec3) -> SIMD3<Float> { SIMD3<Float>(Float(c.x), Float(c.y), Float(c.z)) }
 
     static func colour(_ rng: inout SplitMix64) -> SIMD3<Float> {
         let c = rng.chance(0.3) ? Vec3(repeating: rng.uniform(0.15, 0.9))
@@ -92,8 +108,9 @@ struct Background {
             case 0, 1:  // panel, window, shelf on the wall; box on the floor
                 let onFloor = kind == 1
                 let w = rng.uniform(20, 110) * scale, h = rng.uniform(15, 90) * scale
+                // Outdoors the wall shapes become buildings standing on the horizon.
                 let bottom = onFloor ? rng.uniform(Double(horizon) + 10 * scale, Double(height)) :
-                    rng.uniform(h, Double(horizon))
+                    outdoors ? Double(horizon) + 1 : rng.uniform(h, Double(horizon))
                 let top = bottom - h
                 let frame = rng.chance(0.5) ? colour * 0.6 : colour
                 for y in max(0, Int(top))..<min(height, Int(bottom.rounded(.up))) {
@@ -106,14 +123,24 @@ struct Background {
                         set(x, y, (edge ? frame : colour) * shade, max(0, min(1, xCover * yCover)))
                     }
                 }
-            case 2:  // disc: clock, lamp, plant pot
-                let r = rng.uniform(5, 30) * scale, cy = rng.uniform(r, Double(height) - r)
+            case 2:  // disc: clock, lamp, plant pot; outdoors a tree crown on its trunk
+                let r = rng.uniform(5, 30) * scale
+                var cy = rng.uniform(r, Double(height) - r)
+                var fill = colour
+                if outdoors {
+                    fill = Background.float(hsv(rng.uniform(0.2, 0.38), rng.uniform(0.4, 0.8), rng.uniform(0.2, 0.5)))
+                    cy = Double(horizon) - rng.uniform(1.5, 3) * r
+                    let trunk = Background.float(Vec3(0.3, 0.2, 0.1)) * Float(rng.uniform(0.6, 1.2))
+                    for y in max(0, Int(cy))..<min(height, horizon + 2) {
+                        for x in Int(cx - 0.15 * r)..<Int((cx + 0.15 * r).rounded(.up)) { set(x, y, trunk, 1) }
+                    }
+                }
                 for y in max(0, Int(cy - r - 1))..<min(height, Int(cy + r + 2)) {
                     for x in Int(cx - r - 1)..<Int(cx + r + 2) {
                         let dx = Double(x) + 0.5 - cx, dy = Double(y) + 0.5 - cy
                         let d = (dx * dx + dy * dy).squareRoot() - r
                         let alpha = Float(min(1, max(0, 0.5 - d)))
-                        if alpha > 0 { set(x, y, colour * Float(1 - 0.3 * dy / r), alpha) }
+                        if alpha > 0 { set(x, y, fill * Float(1 - 0.3 * dy / r), alpha) }
                     }
                 }
             default:  // pole or door frame: a tall thin bar
