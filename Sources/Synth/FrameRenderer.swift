@@ -81,9 +81,12 @@ extension ClipScene {
                     var v = KeypointVisibility.outside
                     if x >= 0, y >= 0, x < Double(w), y < Double(h) {
                         v = .occluded
+                        // Visible when the part on top there contains this joint, or when nothing covers the
+                        // pixel by half (a limb thinner than a pixel: nothing can be hiding the joint).
                         let owner = Int(canvas.owner[Int(y) * w + Int(x)])
-                        if owner >= 0, owner / 64 == slot, posed[slot].masks[owner % 64] & (1 << UInt32(k)) != 0,
-                           k > 4 || posed[slot].faceDepth[k] > -0.15 {
+                        let own = owner >= 0 && owner / 64 == slot
+                            && posed[slot].masks[owner % 64] & (1 << UInt32(k)) != 0
+                        if own || owner == -1, k > 4 || posed[slot].faceDepth[k] > -0.15 {
                             v = .visible
                         }
                     }
