@@ -50,6 +50,8 @@ struct BodyShape: Sendable {
     var shorts: Bool
     /// Horizontal stripes on the shirt: 0 for none, else stripes per body unit.
     var shirtStripes: Double
+    /// Hair falling behind the head to the shoulders.
+    var longHair: Bool
 
     static func sample(_ rng: inout SplitMix64) -> BodyShape {
         let build = rng.uniform(0.8, 1.3)
@@ -68,7 +70,7 @@ struct BodyShape: Sendable {
             hair: Vec3(rng.uniform(0.02, 0.35), rng.uniform(0.02, 0.25), rng.uniform(0.01, 0.15)),
             shirt: randomColour(&rng), trousers: randomColour(&rng),
             shoes: Vec3(repeating: rng.uniform(0.03, 0.6)), longSleeves: rng.chance(0.5), shorts: rng.chance(0.25),
-            shirtStripes: rng.chance(0.25) ? rng.uniform(25, 60) : 0)
+            shirtStripes: rng.chance(0.25) ? rng.uniform(25, 60) : 0, longHair: rng.chance(0.35))
         // Normalise so the standing height (sole to crown) is exactly 1.
         let height = shape.ankleHeight + shape.shin + shape.thigh + shape.torsoLength + shape.neckLength
             + 2 * shape.headRadius

@@ -245,6 +245,11 @@ extension ClipScene {
         let hairCentre = body.headCentre - body.headForward * (0.18 * r) + body.headUp * (0.1 * r)
         let faceCentre = body.headCentre + body.headForward * (0.12 * r)
         capsule(hairCentre, hairCentre, r, r, shape.hair, mask(.leftEar, .rightEar))
+        if shape.longHair {
+            // Behind the head down to the shoulders; biased back so from the front it stays behind the torso.
+            let nape = body.headCentre - body.headUp * (1.5 * r) - body.headForward * (0.35 * r)
+            capsule(hairCentre, nape, 0.95 * r, 0.8 * r, shape.hair, 0, bias: -0.03)
+        }
         capsule(faceCentre, faceCentre, 0.9 * r, 0.9 * r, shape.skin,
                 mask(.nose, .leftEye, .rightEye, .leftEar, .rightEar))
         capsule(body.neck, body.headCentre - body.headUp * (0.5 * r), 0.45 * r, 0.45 * r, shape.skin, 0,
