@@ -44,18 +44,18 @@ struct BenchConv: ParsableCommand {
         if !json {
             print("bench conv: \(threads) thread(s), OpenBLAS core \(KernelThreads.blasCoreName), median of \(runs)")
             print(pad("layer", 26) + pad("geometry", 36) + lpad("n", 3) + lpad("median ms", 10) + lpad("min ms", 10)
-                + lpad("GFLOP/s", 9))
+                + lpad("cpu ms", 10) + lpad("GFLOP/s", 9))
         }
         var totals: [String: Double] = [:]
         for l in layers {
-            let (ms, best) = time(l)
+            let (ms, best, cpu) = time(l)
             let gflops = l.flops / (ms * 1e6)
             totals[l.model, default: 0] += ms * Double(l.count)
             if json {
-                print(l.json(ms: ms, minimum: best, threads: threads))
+                print(l.json(ms: ms, minimum: best, cpu: cpu, threads: threads))
             } else {
                 print(pad(l.name, 26) + pad(l.summary, 36) + lpad("\(l.count)", 3) + lpad(format(ms), 10)
-                    + lpad(format(best), 10) + lpad(String(format: "%.1f", gflops), 9))
+                    + lpad(format(best), 10) + lpad(format(cpu), 10) + lpad(String(format: "%.1f", gflops), 9))
             }
         }
         if !json {
@@ -66,7 +66,9 @@ struct BenchConv: ParsableCommand {
     }
 
     /// Median and minimum wall time of `PackedConv.run` on random data, milliseconds.
-    private func time(_ l: ConvBenchLayer) -> (median: Double, min: Double) {
+    /// Also the median CPU time of the whole process per run (all threads): on a machine shared with other
+    /// jobs it shows the work done, where wall time also shows waiting for a core.
+    private func time(_ l: ConvBenchLayer) -> (median: Double, min: Double, cpu: Double) {
         let g = l.geometry
         // A cheap fixed-seed generator: the values only need to be ordinary floats, not good random numbers.
         var state: UInt32 = 12345
@@ -80,16 +82,21 @@ struct BenchConv: ParsableCommand {
         let packed = PackedConv(g, weight: weight, bias: bias)
         var output = [Float](repeating: 0, count: g.outChannels * g.outputSpatial(for: l.input).reduce(1, *))
         var workspace = [Float](repeating: 0, count: max(1, packed.workspaceCount(batch: 1, inputSpatial: l.input)))
-        var samples: [Double] = []
+        var samples: [Double] = [], cpuSamples: [Double] = []
         for i in 0..<(warmup + runs) {
+            let cpuStart = processCPUMilliseconds()
             let start = DispatchTime.now().uptimeNanoseconds
             packed.run(batch: 1, inputSpatial: l.input, input: input, output: &output, activation: .relu,
                        workspace: &workspace)
             let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
-            if i >= warmup { samples.append(elapsed) }
+            let cpu = processCPUMilliseconds() - cpuStart
+            if i >= warmup {
+                samples.append(elapsed)
+                cpuSamples.append(cpu)
+            }
         }
         let sorted = samples.sorted()
-        return (sorted[sorted.count / 2], sorted[0])
+        return (sorted[sorted.count / 2], sorted[0], cpuSamples.sorted()[cpuSamples.count / 2])
     }
 
     private func format(_ ms: Double) -> String { String(format: "%.3f", ms) }
@@ -101,6 +108,14 @@ struct BenchConv: ParsableCommand {
     private func lpad(_ s: String, _ n: Int) -> String {
         s.count >= n ? " " + s : String(repeating: " ", count: n - s.count) + s
     }
+}
+
+/// User + system CPU time of this process so far, all threads.
+func processCPUMilliseconds() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    func ms(_ t: timeval) -> Double { Double(t.tv_sec) * 1e3 + Double(t.tv_usec) / 1e3 }
+    return ms(usage.ru_utime) + ms(usage.ru_stime)
 }
 
 /// One conv layer shape of a benchmark model, with how many times the model runs it.
@@ -125,14 +140,15 @@ struct ConvBenchLayer {
             + " @\(input.map(String.init).joined(separator: "x"))"
     }
 
-    func json(ms: Double, minimum: Double, threads: Int) -> String {
+    func json(ms: Double, minimum: Double, cpu: Double, threads: Int) -> String {
         let g = geometry
         func list(_ a: [Int]) -> String { "[" + a.map(String.init).joined(separator: ",") + "]" }
         return "{\"model\":\"\(model)\",\"layer\":\"\(name)\",\"count\":\(count),\"threads\":\(threads),"
             + "\"in_channels\":\(g.inChannels),\"out_channels\":\(g.outChannels),\"group\":\(g.group),"
             + "\"input\":\(list(input)),\"kernel\":\(list(g.kernel)),\"strides\":\(list(g.strides)),"
             + "\"dilations\":\(list(g.dilations)),\"pads_begin\":\(list(g.padsBegin)),\"pads_end\":\(list(g.padsEnd)),"
-            + "\"ms\":\(String(format: "%.4f", ms)),\"min_ms\":\(String(format: "%.4f", minimum)),\"gflop\":\(String(format: "%.4f", flops / 1e9))}"
+            + "\"ms\":\(String(format: "%.4f", ms)),\"min_ms\":\(String(format: "%.4f", minimum)),"
+            + "\"cpu_ms\":\(String(format: "%.4f", cpu)),\"gflop\":\(String(format: "%.4f", flops / 1e9))}"
     }
 
     /// A layer with symmetric padding `pad` per dimension.

@@ -28,10 +28,13 @@ final class ConvTests: XCTestCase {
                        activation: activation, workspace: &workspace)
         }
         // Twice: default tiling (small shapes lower whole), then tiny tiles that start mid-row.
-        for (tileFloats, minimumColumns) in [(PackedConv.tileFloats, PackedConv.minimumTileColumns), (64, 16)] {
-            let saved = (PackedConv.tileFloats, PackedConv.minimumTileColumns)
-            (PackedConv.tileFloats, PackedConv.minimumTileColumns) = (tileFloats, minimumColumns)
-            defer { (PackedConv.tileFloats, PackedConv.minimumTileColumns) = saved }
+        let defaults = (PackedConv.tileFloats, PackedConv.minimumTileColumns, PackedConv.columnsPerOutputChannel)
+        for (tileFloats, minimumColumns, perChannel) in [defaults, (64, 16, 0)] {
+            (PackedConv.tileFloats, PackedConv.minimumTileColumns, PackedConv.columnsPerOutputChannel) =
+                (tileFloats, minimumColumns, perChannel)
+            defer {
+                (PackedConv.tileFloats, PackedConv.minimumTileColumns, PackedConv.columnsPerOutputChannel) = defaults
+            }
             actual = [Float](repeating: .nan, count: outCount)
             switch (bias, residual) {
             case let (b?, r?): call(b, r)
@@ -68,6 +71,31 @@ final class ConvTests: XCTestCase {
         for (k, s, spatial) in [([1, 1, 1], [1, 1, 1], [3, 5, 7]), ([1, 1], [2, 2], [9, 7]), ([1], [1], [13])] {
             let g = ConvGeometry(inChannels: 6, outChannels: 10, kernel: k, strides: s)
             check(g, batch: 2, spatial: spatial, withResidual: true, activation: .relu, seed: 11)
+        }
+    }
+
+    func testResidualInPlace() {
+        // The residual may be the output buffer itself (the engine reuses the skip tensor's memory).
+        var rng = SeededGenerator(seed: 31)
+        for g in [
+            ConvGeometry(inChannels: 4, outChannels: 6, kernel: [3, 3], padsBegin: [1, 1], padsEnd: [1, 1]),
+            ConvGeometry(inChannels: 4, outChannels: 6, kernel: [1, 1]),
+            ConvGeometry(inChannels: 4, outChannels: 4, group: 4, kernel: [3, 3], padsBegin: [1, 1], padsEnd: [1, 1]),
+        ] {
+            let spatial = [7, 5]
+            let x = randomFloats(2 * 4 * 35, &rng), w = randomFloats(g.weightCount, &rng)
+            let b = randomFloats(g.outChannels, &rng), r = randomFloats(2 * g.outChannels * 35, &rng)
+            var expected = [Float](repeating: 0, count: r.count)
+            ReferenceConv.forward(g, batch: 2, inputSpatial: spatial, input: x, weight: w, bias: b, output: &expected,
+                                  residual: r, activation: .relu)
+            let packed = PackedConv(g, weight: w, bias: b)
+            var workspace = [Float](repeating: 0, count: max(1, packed.workspaceCount(batch: 2, inputSpatial: spatial)))
+            var buffer = r
+            buffer.withUnsafeMutableBufferPointer { out in
+                packed.run(batch: 2, inputSpatial: spatial, input: x, output: out.baseAddress!,
+                           residual: UnsafePointer(out.baseAddress!), activation: .relu, workspace: &workspace)
+            }
+            assertClose(buffer, expected, "in place \(g)")
         }
     }
 
