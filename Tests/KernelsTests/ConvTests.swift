@@ -81,8 +81,10 @@ final class ConvTests: XCTestCase {
             ConvGeometry(inChannels: 4, outChannels: 6, kernel: [3, 3], padsBegin: [1, 1], padsEnd: [1, 1]),
             ConvGeometry(inChannels: 4, outChannels: 6, kernel: [1, 1]),
             ConvGeometry(inChannels: 4, outChannels: 4, group: 4, kernel: [3, 3], padsBegin: [1, 1], padsEnd: [1, 1]),
+            ConvGeometry(inChannels: 4, outChannels: 6, kernel: [3, 1], padsBegin: [2, 0], padsEnd: [0, 0]),
+            ConvGeometry(inChannels: 4, outChannels: 6, kernel: [3, 1, 1], padsBegin: [2, 0, 0], padsEnd: [0, 0, 0]),
         ] {
-            let spatial = [7, 5]
+            let spatial = g.rank == 3 ? [7, 5, 1] : [7, 5]
             let x = randomFloats(2 * 4 * 35, &rng), w = randomFloats(g.weightCount, &rng)
             let b = randomFloats(g.outChannels, &rng), r = randomFloats(2 * g.outChannels * 35, &rng)
             var expected = [Float](repeating: 0, count: r.count)
@@ -144,6 +146,20 @@ final class ConvTests: XCTestCase {
         let g = ConvGeometry(inChannels: 2, outChannels: 3, kernel: [2, 3, 3], dilations: [2, 2, 1],
                              padsBegin: [1, 2, 1], padsEnd: [0, 1, 1])
         check(g, batch: 1, spatial: [6, 8, 5], seed: 299)
+    }
+
+    func testTemporalKernels() {
+        // k×1×1 convs (R(2+1)D's temporal convs) take the per-tap sgemm path with no lowering.
+        var seed: UInt64 = 800
+        for (k, s, d, pb, pe, cin, cout, group) in [
+            (3, 1, 1, 1, 1, 6, 5, 1), (3, 2, 1, 1, 1, 6, 5, 1), (3, 1, 2, 2, 0, 4, 4, 2), (2, 1, 1, 0, 1, 3, 40, 1),
+            (5, 3, 1, 0, 0, 4, 6, 1), (3, 1, 1, 3, 3, 2, 3, 1), (1, 2, 1, 0, 0, 4, 4, 1),
+        ] {
+            seed += 1
+            let g = ConvGeometry(inChannels: cin, outChannels: cout, group: group, kernel: [k, 1, 1],
+                                 strides: [s, 1, 1], dilations: [d, 1, 1], padsBegin: [pb, 0, 0], padsEnd: [pe, 0, 0])
+            check(g, batch: 2, spatial: [7, 5, 3], withResidual: seed % 2 == 0, activation: .relu, seed: seed)
+        }
     }
 
     func testSweep1D() {

@@ -7,6 +7,8 @@
 /// Three strategies, picked from the geometry:
 /// - pointwise (1×1(×1), unit strides, no pads): the input already is the sgemm B operand; no lowering;
 /// - depthwise (one input and one output channel per group): a direct loop per plane, no sgemm;
+/// - temporal (k×1×1 kernels, as in R(2+1)D): a sum over the k taps of sgemms that read the input planes
+///   shifted in time directly, accumulating into the output; no lowering;
 /// - lowered: im2col + sgemm on tiles. The output pixels are cut into tiles; each worker lowers one tile into
 ///   its own cache-sized slab of the workspace and multiplies it with a single-threaded sgemm straight into
 ///   the output, then applies bias/residual/activation while the tile is still in cache. The full column
@@ -18,8 +20,10 @@ public final class PackedConv: @unchecked Sendable {
     private let weights: UnsafeMutablePointer<Float>
     private let bias: UnsafeMutablePointer<Float>?
     private let strategy: Strategy
+    /// For `.temporal`: the weights regrouped per temporal tap.
+    private let tapWeights: UnsafeMutablePointer<Float>?
 
-    enum Strategy { case pointwise, depthwise, lowered }
+    enum Strategy { case pointwise, depthwise, temporal, lowered }
 
     /// Target floats of one worker's column slab: about a quarter of a 2 MB L2, leaving room for OpenBLAS's
     /// packs. A tile is also at least twice as wide as the output channels: each sgemm call repacks its slice of
@@ -48,14 +52,36 @@ public final class PackedConv: @unchecked Sendable {
             strategy = .pointwise
         } else if g.inChannelsPerGroup == 1 && g.outChannelsPerGroup == 1 {
             strategy = .depthwise
+        } else if g.rank == 3 && g.kernel[1] == 1 && g.kernel[2] == 1 && g.strides[1] == 1 && g.strides[2] == 1
+            && g.padsBegin[1...].allSatisfy({ $0 == 0 }) && g.padsEnd[1...].allSatisfy({ $0 == 0 }) {
+            strategy = .temporal
         } else {
             strategy = .lowered
+        }
+        if strategy == .temporal {
+            // Per-tap weight matrices [group][tap][outC/group][inC/group], the A operands of the per-tap sgemms.
+            let taps = g.kernel[0], cinG = g.inChannelsPerGroup, coutG = g.outChannelsPerGroup
+            let matrices = UnsafeMutablePointer<Float>.allocate(capacity: max(1, g.weightCount))
+            for grp in 0..<g.group {
+                for tap in 0..<taps {
+                    for oc in 0..<coutG {
+                        for ic in 0..<cinG {
+                            matrices[((grp * taps + tap) * coutG + oc) * cinG + ic] =
+                                weight[((grp * coutG + oc) * cinG + ic) * taps + tap]
+                        }
+                    }
+                }
+            }
+            tapWeights = matrices
+        } else {
+            tapWeights = nil
         }
     }
 
     deinit {
         weights.deallocate()
         bias?.deallocate()
+        tapWeights?.deallocate()
     }
 
     /// How `run` cuts the work: tiles of `columns` output pixels, each split into `channelBlocks` blocks of
@@ -86,7 +112,7 @@ public final class PackedConv: @unchecked Sendable {
     /// Floats of scratch `run` needs for this input size (a column slab per worker; none for 1×1 or depthwise).
     public func workspaceCount(batch: Int, inputSpatial: [Int]) -> Int {
         switch strategy {
-        case .pointwise, .depthwise: return 0
+        case .pointwise, .depthwise, .temporal: return 0
         case .lowered:
             let outPlane = geometry.outputSpatial(for: inputSpatial).reduce(1, *)
             let depth = geometry.inChannelsPerGroup * geometry.kernelVolume
@@ -107,6 +133,8 @@ public final class PackedConv: @unchecked Sendable {
         switch strategy {
         case .depthwise:
             runDepthwise(ax, batch: batch, input: input, output: output, residual: residual, activation: activation)
+        case .temporal:
+            runTemporal(ax, batch: batch, input: input, output: output, residual: residual, activation: activation)
         case .pointwise, .lowered:
             runTiled(ax, batch: batch, input: input, output: output, residual: residual, activation: activation,
                      workspace: workspace)
@@ -161,6 +189,77 @@ public final class PackedConv: @unchecked Sendable {
                     for oc in 0..<ocCount {
                         OutputPass.applyPlane(
                             output + offset + oc * outPlane, count, bias?[grp * coutG + ocFirst + oc] ?? 0,
+                            residual.map { $0 + offset + oc * outPlane }, activation)
+                    }
+                }
+            }
+        }
+    }
+
+    /// k×1×1 kernels: output[:, od] = Σ_tap W_tap · input[:, od·stride − pad + tap·dilation], each term one
+    /// sgemm over whole H·W planes read in place (rows of B are input channels, `inPlane` apart). Work items
+    /// are runs of output frames (× channel blocks when there are few), one parallel region per call.
+    private func runTemporal(
+        _ ax: [WindowAxis], batch: Int, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
+        residual: UnsafePointer<Float>?, activation: ConvActivation
+    ) {
+        let g = geometry, d = ax[0]
+        let frame = ax[1].output * ax[2].output  // H·W, the same in input and output
+        let inPlane = d.input * frame, outPlane = d.output * frame
+        let cinG = g.inChannelsPerGroup, coutG = g.outChannelsPerGroup, taps = d.kernel
+        let framesPerTile = max(1, min(d.output, 1024 / max(1, frame)))
+        let tilesPerPlane = (d.output + framesPerTile - 1) / framesPerTile
+        let tiles = batch * g.group * tilesPerPlane
+        let workers = KernelThreads.workers
+        let blocks = tiles < 2 * workers ? min((2 * workers + tiles - 1) / tiles, max(1, coutG / 16)) : 1
+        let items = tiles * blocks
+        let inPlace = residual.map { UnsafeRawPointer($0) == UnsafeRawPointer(output) } ?? false
+        let residual = inPlace ? nil : residual
+        let tapWeights = self.tapWeights!, bias = self.bias
+        let fuse = bias != nil || residual != nil || activation != .none
+        Parallel.forWorkers(min(workers, items)) { worker in
+            let used = min(workers, items)
+            for item in (items * worker / used)..<(items * (worker + 1) / used) {
+                let tile = item / blocks, block = item % blocks
+                let image = tile / (g.group * tilesPerPlane), grp = (tile / tilesPerPlane) % g.group
+                let od0 = (tile % tilesPerPlane) * framesPerTile, od1 = min(d.output, od0 + framesPerTile)
+                let ocFirst = coutG * block / blocks, ocCount = coutG * (block + 1) / blocks - ocFirst
+                if ocCount <= 0 { continue }
+                let src = input + (image * g.inChannels + grp * cinG) * inPlane
+                let offset = (image * g.outChannels + grp * coutG + ocFirst) * outPlane + od0 * frame
+                let dst = output + offset
+                var accumulate = inPlace
+                // Frames [od0, od1) whose tap lands inside the input: one sgemm when the stride is 1.
+                func valid(_ tap: Int) -> Range<Int> {
+                    var lo = od0, hi = od1
+                    while lo < hi && lo * d.stride - d.padBegin + tap * d.dilation < 0 { lo += 1 }
+                    while hi > lo && (hi - 1) * d.stride - d.padBegin + tap * d.dilation >= d.input { hi -= 1 }
+                    return lo..<hi
+                }
+                // Start with a tap covering every frame of the tile (beta 0 then needs no zeroing).
+                let order = (0..<taps).sorted { valid($0).count > valid($1).count }
+                if !accumulate && valid(order[0]).count < od1 - od0 {
+                    for oc in 0..<ocCount { (dst + oc * outPlane).update(repeating: 0, count: (od1 - od0) * frame) }
+                    accumulate = true
+                }
+                for tap in order {
+                    let frames = valid(tap)
+                    if frames.isEmpty { continue }
+                    let a = tapWeights + ((grp * taps + tap) * coutG + ocFirst) * cinG
+                    let runs = d.stride == 1 ? [frames] : frames.map { $0..<($0 + 1) }
+                    for run in runs {
+                        let id = run.lowerBound * d.stride - d.padBegin + tap * d.dilation
+                        Gemm.singleThreaded(
+                            m: ocCount, n: run.count * frame, k: cinG, a: a, lda: cinG, b: src + id * frame,
+                            ldb: inPlane, beta: accumulate ? 1 : 0, c: dst + (run.lowerBound - od0) * frame,
+                            ldc: outPlane)
+                    }
+                    accumulate = true
+                }
+                if fuse {
+                    for oc in 0..<ocCount {
+                        OutputPass.applyPlane(
+                            dst + oc * outPlane, (od1 - od0) * frame, bias?[grp * coutG + ocFirst + oc] ?? 0,
                             residual.map { $0 + offset + oc * outPlane }, activation)
                     }
                 }
@@ -270,7 +369,13 @@ extension Im2col {
                         if lo > ow { out.update(repeating: 0, count: lo - ow) }
                         let dest = out - ow
                         if w.stride == 1 {
-                            (dest + lo).update(from: line + lo, count: hi - lo)
+                            if hi - lo >= 32 {
+                                (dest + lo).update(from: line + lo, count: hi - lo)
+                            } else {  // short rows (14×14, 7×7 maps): a call to memmove costs more than the copy
+                                for i in lo..<hi { dest[i] = line[i] }
+                            }
+                        } else if w.stride == 2 {  // a constant stride lets LLVM vectorise the gather
+                            for i in lo..<hi { dest[i] = line[2 * i] }
                         } else {
                             for i in lo..<hi { dest[i] = line[i * w.stride] }
                         }
