@@ -343,10 +343,10 @@ public final class PackedConv: @unchecked Sendable {
                                              count: count, columns: slab, channelStride: inPlane)
                             held[slot] = id
                         }
+                        let a = tapWeights + ((grp * taps + tap) * coutG + ocFirst) * depth
                         Gemm.singleThreaded(
-                            m: ocCount, n: count, k: depth, a: tapWeights + ((grp * taps + tap) * coutG + ocFirst) * depth,
-                            lda: depth, b: slab, ldb: count, beta: accumulate ? 1 : 0, c: output + offset,
-                            ldc: outPlane)
+                            m: ocCount, n: count, k: depth, a: a, lda: depth, b: slab, ldb: count,
+                            beta: accumulate ? 1 : 0, c: output + offset, ldc: outPlane)
                         accumulate = true
                     }
                     if !accumulate {  // every tap of this frame falls in the padding
