@@ -1,10 +1,10 @@
-// The fast convolution: weights packed once at model load, then per call a lowering to OpenBLAS sgemm
-// and one fused output pass (bias + residual + activation).
+// The fast convolution: weights packed once at model load, then per call sgemms on OpenBLAS (on a lowered
+// input where needed) and one fused output pass (bias + residual + activation).
 
 /// A convolution whose weights are packed once; `run` is the fast path, tested against `ReferenceConv`.
 /// Immutable after init, so one instance may serve concurrent `run` calls with distinct workspaces.
 ///
-/// Five strategies, picked from the geometry:
+/// Six strategies, picked from the geometry:
 /// - pointwise (1×1(×1), unit strides, no pads): the input already is the sgemm B operand; no lowering;
 /// - depthwise (one input and one output channel per group): a direct loop per plane, no sgemm;
 /// - temporal (k×1×1 kernels, as in R(2+1)D): a sum over the k taps of sgemms that read the input planes
@@ -22,7 +22,7 @@ public final class PackedConv: @unchecked Sendable {
     public let geometry: ConvGeometry
     /// Weights as [group][outChannels/group][inChannels/group · kernelVolume] (ONNX's layout is already the
     /// row-major A operand of the per-group sgemm, so packing is a copy that outlives the model's buffers);
-    /// for `.temporal` and `.framewise` regrouped per temporal tap instead (see init).
+    /// for `.temporal` and `.framewise` regrouped per temporal tap, for `.rowwise` per kernel row (see init).
     private let weights: UnsafeMutablePointer<Float>
     private let bias: UnsafeMutablePointer<Float>?
     private let strategy: Strategy
