@@ -12,8 +12,8 @@
 /// - framewise (other 3D kernels with a temporal extent, e.g. 3×3×3): each input frame is lowered in 2D once
 ///   and reused by every output frame whose window covers it (3× less lowering for 3×3×3), one sgemm per
 ///   temporal tap accumulating into the output;
-/// - rowwise (2D kernels, or 1×kH×kW, with unit stride along H): the input rows are lowered along W only, once,
-///   and the kH kernel rows become kH sgemms over the same slab shifted by whole rows (kH× less lowering);
+/// - rowwise (2D kernels, or 1×kH×kW): the input rows are lowered along W only, once (in `strideH` phases of
+///   rows), and the kH kernel rows become kH sgemms over the same slab shifted by whole rows;
 /// - lowered: im2col + sgemm on tiles. The output pixels are cut into tiles; each worker lowers one tile into
 ///   its own cache-sized slab of the workspace and multiplies it with a single-threaded sgemm straight into
 ///   the output, then applies bias/residual/activation while the tile is still in cache. The full column
@@ -59,7 +59,7 @@ public final class PackedConv: @unchecked Sendable {
             strategy = .temporal
         } else if g.rank == 3 && g.kernel[0] > 1 {
             strategy = .framewise
-        } else if g.rank >= 2 && g.kernel[g.rank - 2] > 1 && g.strides[g.rank - 2] == 1
+        } else if g.rank >= 2 && g.kernel[g.rank - 2] > 1
             && (g.rank == 2 || (g.kernel[0] == 1 && g.padsBegin[0] == 0 && g.padsEnd[0] == 0)) {
             strategy = .rowwise
         } else {
@@ -147,8 +147,9 @@ public final class PackedConv: @unchecked Sendable {
         case .rowwise:
             let ax = geometry.axes(inputSpatial: inputSpatial)
             let depth = geometry.inChannelsPerGroup * ax[2].kernel
-            let rows = rowTileRows(ax) + (ax[1].kernel - 1) * ax[1].dilation
-            return KernelThreads.maxWorkers * depth * rows * ax[2].output
+            let h = ax[1]
+            let rows = rowTileRows(ax) + (h.kernel - 1) * h.dilation / h.stride
+            return KernelThreads.maxWorkers * depth * h.stride * rows * ax[2].output
         case .lowered:
             let outPlane = geometry.outputSpatial(for: inputSpatial).reduce(1, *)
             let depth = geometry.inChannelsPerGroup * geometry.kernelVolume
@@ -401,11 +402,12 @@ public final class PackedConv: @unchecked Sendable {
         return max(1, (ax[1].output + tiles - 1) / tiles)
     }
 
-    /// Unit stride along H: output row oh, kernel row kh reads input row oh − padH + kh·dilH. A tile of output
-    /// rows [oh0, oh1) of one frame lowers input rows oh0 − padH ..< oh1 − padH + (kH−1)·dilH along W only
-    /// (slab rows = inC/group · kW, each holding those input rows back to back, W_out floats each; rows in the
-    /// padding are zeros). Kernel row kh is then one sgemm with K = inC/group · kW over the slab shifted by
-    /// kh·dilH rows, accumulating into the tile's output rows.
+    /// Output row oh, kernel row kh reads input row oh·s − padH + kh·dilH (s = stride along H). Writing
+    /// kh·dilH = q·s + φ, that is row (oh + q)·s − padH + φ: for each phase φ a tile of output rows [oh0, oh1) of
+    /// one frame lowers input rows (oh0 + t)·s − padH + φ, t = 0 ..< oh1 − oh0 + max q, along W only (slab rows =
+    /// inC/group · kW, each holding those input rows back to back, W_out floats each; rows in the padding are
+    /// zeros). Kernel row kh is then one sgemm with K = inC/group · kW over the phase-φ slab shifted by q rows,
+    /// accumulating into the tile's output rows. Each input row is lowered once instead of kH/s times.
     private func runRowwise(
         _ ax: [WindowAxis], batch: Int, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
         residual: UnsafePointer<Float>?, activation: ConvActivation, workspace: UnsafeMutablePointer<Float>
@@ -415,7 +417,11 @@ public final class PackedConv: @unchecked Sendable {
         let inFrame = h.input * w.input, outFrame = h.output * w.output
         let inPlane = d.input * inFrame, outPlane = d.output * outFrame
         let cinG = g.inChannelsPerGroup, coutG = g.outChannelsPerGroup, kH = h.kernel, kW = w.kernel
-        let depth = cinG * kW, span = (kH - 1) * h.dilation
+        // Row stride s: kernel row kh reads input row (oh + q)·s − padH + φ with kh·dilH = q·s + φ, so the input
+        // rows are lowered in s phases φ, and tap kh is the phase-φ slab shifted by q rows.
+        let phases = h.stride
+        let depth = cinG * kW, span = (kH - 1) * h.dilation / phases
+        let usedPhase = (0..<phases).map { phase in (0..<kH).contains { $0 * h.dilation % phases == phase } }
         let rowsPerTile = rowTileRows(ax)
         let tilesPerFrame = (h.output + rowsPerTile - 1) / rowsPerTile
         let tiles = batch * g.group * d.output * tilesPerFrame
@@ -435,7 +441,7 @@ public final class PackedConv: @unchecked Sendable {
             return (offset, min(first, last), last)
         }
         Parallel.forWorkers(used) { worker in
-            let slab = workspace + worker * depth * (rowsPerTile + span) * w.output
+            let slab = workspace + worker * depth * phases * (rowsPerTile + span) * w.output
             var lowered = -1
             for item in (items * worker / used)..<(items * (worker + 1) / used) {
                 let tile = item / blocks, block = item % blocks
@@ -448,27 +454,29 @@ public final class PackedConv: @unchecked Sendable {
                 let slabRows = oh1 - oh0 + span, rowLength = slabRows * w.output
                 if lowered != tile {
                     let src = input + (image * g.inChannels + grp * cinG) * inPlane + od * d.stride * inFrame
-                    for c in 0..<cinG {
-                        for kw in 0..<kW {
-                            let tap = wTaps[kw]
-                            var out = slab + (c * kW + kw) * rowLength
-                            for r in 0..<slabRows {
-                                let ih = oh0 - h.padBegin + r
-                                if ih < 0 || ih >= h.input || tap.first >= tap.last {
-                                    out.update(repeating: 0, count: w.output)
-                                } else {
-                                    let line = src + c * inPlane + ih * w.input + tap.offset
-                                    for ow in 0..<tap.first { out[ow] = 0 }
-                                    if w.stride == 1 {
-                                        for ow in tap.first..<tap.last { out[ow] = line[ow] }
-                                    } else if w.stride == 2 {
-                                        for ow in tap.first..<tap.last { out[ow] = line[2 * ow] }
+                    for phase in 0..<phases where usedPhase[phase] {
+                        for c in 0..<cinG {
+                            for kw in 0..<kW {
+                                let tap = wTaps[kw]
+                                var out = slab + (phase * depth + c * kW + kw) * rowLength
+                                for r in 0..<slabRows {
+                                    let ih = (oh0 + r) * phases - h.padBegin + phase
+                                    if ih < 0 || ih >= h.input || tap.first >= tap.last {
+                                        out.update(repeating: 0, count: w.output)
                                     } else {
-                                        for ow in tap.first..<tap.last { out[ow] = line[ow * w.stride] }
+                                        let line = src + c * inPlane + ih * w.input + tap.offset
+                                        for ow in 0..<tap.first { out[ow] = 0 }
+                                        if w.stride == 1 {
+                                            for ow in tap.first..<tap.last { out[ow] = line[ow] }
+                                        } else if w.stride == 2 {
+                                            for ow in tap.first..<tap.last { out[ow] = line[2 * ow] }
+                                        } else {
+                                            for ow in tap.first..<tap.last { out[ow] = line[ow * w.stride] }
+                                        }
+                                        for ow in tap.last..<w.output { out[ow] = 0 }
                                     }
-                                    for ow in tap.last..<w.output { out[ow] = 0 }
+                                    out += w.output
                                 }
-                                out += w.output
                             }
                         }
                     }
@@ -478,9 +486,10 @@ public final class PackedConv: @unchecked Sendable {
                     + oh0 * w.output
                 let count = (oh1 - oh0) * w.output
                 for kh in 0..<kH {
+                    let phase = kh * h.dilation % phases, shift = kh * h.dilation / phases
                     Gemm.singleThreaded(
                         m: ocCount, n: count, k: depth, a: weights + ((grp * kH + kh) * coutG + ocFirst) * depth,
-                        lda: depth, b: slab + kh * h.dilation * w.output, ldb: rowLength,
+                        lda: depth, b: slab + phase * depth * rowLength + shift * w.output, ldb: rowLength,
                         beta: inPlace || kh > 0 ? 1 : 0, c: output + offset, ldc: outPlane)
                 }
                 if fuse {
