@@ -369,6 +369,18 @@ public final class Session: @unchecked Sendable {
         return withExtendedLifetime(constants) { results }
     }
 
+    /// The (Sigmoid, Mul) node indices of x · sigmoid(x) over `produced`, when the sigmoid feeds only the Mul.
+    static func siluPair(_ nodes: [CompiledNode], _ readers: [Int], produced: Int, outputIds: Set<Int>)
+        -> (Int, Int)? {
+        guard let sigmoid = readers.first(where: { nodes[$0].spec.opType == "Sigmoid" }),
+              let product = readers.first(where: { nodes[$0].spec.opType == "Mul" }) else { return nil }
+        let gate = nodes[sigmoid].outputs[0]
+        guard nodes[sigmoid].inputs == [produced], Set(nodes[product].inputs.compactMap { $0 }) == [produced, gate],
+              nodes[product].inputs.count == 2, !outputIds.contains(gate),
+              nodes.filter({ $0.inputs.contains(gate) }).count == 1 else { return nil }
+        return (sigmoid, product)
+    }
+
     /// Folds BatchNormalization, a residual Add and an activation into the convolution before them, when the
     /// convolution's output has no other reader.
     static func fuse(_ nodes: inout [CompiledNode], outputIds: Set<Int>, types: [ValueType?]) {
@@ -380,6 +392,13 @@ public final class Session: @unchecked Sendable {
                 let produced = nodes[index].outputs[0]
                 if outputIds.contains(produced) { break }
                 let readers = nodes.indices.filter { nodes[$0].inputs.contains(produced) }
+                if readers.count == 2, !conv.hasActivation,
+                   let (sigmoid, product) = siluPair(nodes, readers, produced: produced, outputIds: outputIds),
+                   conv.absorbActivation(.silu) {
+                    nodes[index].outputs = [nodes[product].outputs[0]]
+                    for removed in [sigmoid, product].sorted(by: >) { nodes.remove(at: removed) }
+                    continue
+                }
                 guard readers.count == 1, readers[0] > index else { break }
                 let next = nodes[readers[0]]
                 guard next.inputs.filter({ $0 == produced }).count == 1 else { break }

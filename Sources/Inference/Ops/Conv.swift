@@ -105,5 +105,10 @@ public final class ConvOp: Operator, OutputFusing {
         packed!.run(batch: batch, inputSpatial: inputSpatial, input: inputs[0]!.floats, output: outputs[0].floats,
                     residual: residual, activation: activation?.kernelActivation ?? .none,
                     workspace: workspace.assumingMemoryBound(to: Float.self))
+        if activation == .silu {
+            // The kernels have no SiLU; one vectorised pass over the output while it is still warm.
+            let y = outputs[0].floats
+            for i in 0..<outputs[0].count { y[i] *= FastMath.sigmoid(y[i]) }
+        }
     }
 }
