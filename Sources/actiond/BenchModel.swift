@@ -92,14 +92,18 @@ struct BenchModel: ParsableCommand {
         for node in nodes { byType[node.opType, default: (0, 0)].ms += node.milliseconds; byType[node.opType]!.count += 1 }
         print(String(format: "  profile (median of 5, %.3f ms in nodes):", total))
         for (op, entry) in byType.sorted(by: { $0.value.ms > $1.value.ms }) {
-            print(String(format: "    %-20@ %4d nodes %10.3f ms %5.1f%%", op as NSString, entry.count, entry.ms,
-                         100 * entry.ms / max(total, 1e-9)))
+            print("    " + padded(op, 20) + String(format: " %4d nodes %10.3f ms %5.1f%%", entry.count, entry.ms,
+                                                     100 * entry.ms / max(total, 1e-9)))
         }
         print("  slowest nodes:")
         for node in nodes.sorted(by: { $0.milliseconds > $1.milliseconds }).prefix(10) {
-            print(String(format: "    %-40@ %-14@ %10.3f ms", node.name as NSString, node.opType as NSString,
-                         node.milliseconds))
+            print("    " + padded(node.name, 48) + " " + padded(node.opType, 14) +
+                  String(format: " %10.3f ms", node.milliseconds))
         }
+    }
+
+    private func padded(_ text: String, _ width: Int) -> String {
+        text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
     }
 
     private func rounded(_ value: Double) -> Double { (value * 1000).rounded() / 1000 }
