@@ -224,7 +224,9 @@ public final class Session: @unchecked Sendable {
 
         var outputIds: [Int] = []
         for spec in graph.outputs {
-            guard let id = ids[spec.name] else { throw fail(.malformed, "graph output '\(spec.name)' is never produced") }
+            guard let id = ids[spec.name] else {
+                throw fail(.malformed, "graph output '\(spec.name)' is never produced")
+            }
             outputIds.append(id)
         }
 

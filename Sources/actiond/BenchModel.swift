@@ -61,7 +61,8 @@ struct BenchModel: ParsableCommand {
                 "min_ms": rounded(times.first!), "max_ms": rounded(times.last!), "gflops": rounded(gflops),
                 "peak_rss_mb": rounded(rss),
             ]
-            let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+            let data = try JSONSerialization.data(withJSONObject: object,
+                                                  options: [.sortedKeys, .withoutEscapingSlashes])
             print(String(decoding: data, as: UTF8.self))
             return
         }
@@ -89,7 +90,10 @@ struct BenchModel: ParsableCommand {
         }
         let total = nodes.reduce(0) { $0 + $1.milliseconds }
         var byType: [String: (ms: Double, count: Int)] = [:]
-        for node in nodes { byType[node.opType, default: (0, 0)].ms += node.milliseconds; byType[node.opType]!.count += 1 }
+        for node in nodes {
+            byType[node.opType, default: (0, 0)].ms += node.milliseconds
+            byType[node.opType]!.count += 1
+        }
         print(String(format: "  profile (median of 5, %.3f ms in nodes):", total))
         for (op, entry) in byType.sorted(by: { $0.value.ms > $1.value.ms }) {
             print("    " + padded(op, 20) + String(format: " %4d nodes %10.3f ms %5.1f%%", entry.count, entry.ms,

@@ -42,7 +42,8 @@ public final class BinaryOp<Function: BinaryFunction>: Operator {
         if out.dtype == .float32 && b.dtype != .float32 {
             let converted = workspace.assumingMemoryBound(to: Float.self)
             for i in 0..<b.count {
-                converted[i] = b.dtype == .int64 ? Float(b.int64s[i]) : Float(b.data.assumingMemoryBound(to: Int32.self)[i])
+                converted[i] = b.dtype == .int64 ? Float(b.int64s[i])
+                    : Float(b.data.assumingMemoryBound(to: Int32.self)[i])
             }
             b = TensorRef(data: workspace, type: ValueType(.float32, b.shape))
         }

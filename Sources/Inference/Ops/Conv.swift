@@ -53,13 +53,16 @@ public final class ConvOp: Operator, OutputFusing {
         weight = weights.floats
         if inputs.optional(2) != nil {
             let b = try constants.constant(2, "bias")
-            guard b.count == outChannels else { throw OpError("bias has \(b.count) values for \(outChannels) channels") }
+            guard b.count == outChannels else {
+                throw OpError("bias has \(b.count) values for \(outChannels) channels")
+            }
             bias = b.floats
         }
         batch = x.shape[0]
         let outSpatial = g.outputSpatial(for: inputSpatial)
         guard outSpatial.allSatisfy({ $0 > 0 }) else { throw OpError("output would be empty: \(outSpatial)") }
-        flops = 2 * Double(batch * outChannels * outSpatial.reduce(1, *)) * Double(g.inChannelsPerGroup * g.kernelVolume)
+        flops = 2 * Double(batch * outChannels * outSpatial.reduce(1, *))
+            * Double(g.inChannelsPerGroup * g.kernelVolume)
         return [ValueType(.float32, [batch, outChannels] + outSpatial)]
     }
 

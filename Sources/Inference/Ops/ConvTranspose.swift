@@ -71,12 +71,15 @@ public final class ConvTransposeOp: Operator {
         weight = weights.floats
         if inputs.optional(2) != nil {
             let b = try constants.constant(2, "bias")
-            guard b.count == outChannels else { throw OpError("bias has \(b.count) values for \(outChannels) channels") }
+            guard b.count == outChannels else {
+                throw OpError("bias has \(b.count) values for \(outChannels) channels")
+            }
             bias = b.floats
         }
         batch = x.shape[0]
         let outSpatial = g.outputSpatial(for: inputSpatial)
-        flops = 2 * Double(batch * inChannels * inputSpatial.reduce(1, *)) * Double(g.outChannelsPerGroup * g.kernelVolume)
+        flops = 2 * Double(batch * inChannels * inputSpatial.reduce(1, *))
+            * Double(g.outChannelsPerGroup * g.kernelVolume)
         return [ValueType(.float32, [batch, outChannels] + outSpatial)]
     }
 

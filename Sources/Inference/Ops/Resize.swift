@@ -78,7 +78,9 @@ public final class ResizeOp: Operator {
                 scales = (0..<rank).map { Float(sizes![$0]) / Float(max(x.shape[$0], 1)) }
             }
         }
-        guard scales.count == rank, scales.allSatisfy({ $0 > 0 }) else { throw OpError("scales \(scales) for rank \(rank)") }
+        guard scales.count == rank, scales.allSatisfy({ $0 > 0 }) else {
+            throw OpError("scales \(scales) for rank \(rank)")
+        }
         outShape = sizes ?? (0..<rank).map { Int((Float(x.shape[$0]) * scales[$0]).rounded(.down)) }
         lower = []
         upper = []
@@ -152,7 +154,8 @@ public final class ResizeOp: Operator {
             return
         }
         let half = workspaceBytes / 8
-        let buffers = [workspace.assumingMemoryBound(to: Float.self), workspace.assumingMemoryBound(to: Float.self) + half]
+        let first = workspace.assumingMemoryBound(to: Float.self)
+        let buffers = [first, first + half]
         var shape = inShape
         var source = UnsafePointer(x)
         for (step, axis) in activeAxes.enumerated() {
