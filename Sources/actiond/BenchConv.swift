@@ -43,18 +43,19 @@ struct BenchConv: ParsableCommand {
         }
         if !json {
             print("bench conv: \(threads) thread(s), OpenBLAS core \(KernelThreads.blasCoreName), median of \(runs)")
-            print(pad("layer", 34) + pad("geometry", 44) + lpad("count", 6) + lpad("ms", 10) + lpad("GFLOP/s", 9))
+            print(pad("layer", 26) + pad("geometry", 36) + lpad("n", 3) + lpad("median ms", 10) + lpad("min ms", 10)
+                + lpad("cpu ms", 10) + lpad("GFLOP/s", 9))
         }
         var totals: [String: Double] = [:]
         for l in layers {
-            let ms = time(l)
+            let (ms, best, cpu) = time(l)
             let gflops = l.flops / (ms * 1e6)
             totals[l.model, default: 0] += ms * Double(l.count)
             if json {
-                print(l.json(ms: ms, threads: threads))
+                print(l.json(ms: ms, minimum: best, cpu: cpu, threads: threads))
             } else {
-                print(pad(l.name, 34) + pad(l.summary, 44) + lpad("\(l.count)", 6) + lpad(String(format: "%.3f", ms), 10)
-                    + lpad(String(format: "%.1f", gflops), 9))
+                print(pad(l.name, 26) + pad(l.summary, 36) + lpad("\(l.count)", 3) + lpad(format(ms), 10)
+                    + lpad(format(best), 10) + lpad(format(cpu), 10) + lpad(String(format: "%.1f", gflops), 9))
             }
         }
         if !json {
@@ -64,29 +65,57 @@ struct BenchConv: ParsableCommand {
         }
     }
 
-    /// Median wall time of `PackedConv.run` on random data, milliseconds.
-    private func time(_ l: ConvBenchLayer) -> Double {
+    /// Median and minimum wall time of `PackedConv.run` on random data, milliseconds.
+    /// Also the median CPU time of the whole process per run (all threads): on a machine shared with other
+    /// jobs it shows the work done, where wall time also shows waiting for a core.
+    private func time(_ l: ConvBenchLayer) -> (median: Double, min: Double, cpu: Double) {
         let g = l.geometry
-        var rng = SystemRandomNumberGenerator()
-        let input = (0..<(g.inChannels * l.input.reduce(1, *))).map { _ in Float.random(in: -1...1, using: &rng) }
-        let weight = (0..<g.weightCount).map { _ in Float.random(in: -0.1...0.1, using: &rng) }
-        let bias = (0..<g.outChannels).map { _ in Float.random(in: -0.1...0.1, using: &rng) }
+        // A cheap fixed-seed generator: the values only need to be ordinary floats, not good random numbers.
+        var state: UInt32 = 12345
+        func next(_ scale: Float) -> Float {
+            state = state &* 1_664_525 &+ 1_013_904_223
+            return (Float(state >> 8) / Float(1 << 24) * 2 - 1) * scale
+        }
+        let input = (0..<(g.inChannels * l.input.reduce(1, *))).map { _ in next(1) }
+        let weight = (0..<g.weightCount).map { _ in next(0.1) }
+        let bias = (0..<g.outChannels).map { _ in next(0.1) }
         let packed = PackedConv(g, weight: weight, bias: bias)
         var output = [Float](repeating: 0, count: g.outChannels * g.outputSpatial(for: l.input).reduce(1, *))
         var workspace = [Float](repeating: 0, count: max(1, packed.workspaceCount(batch: 1, inputSpatial: l.input)))
-        var samples: [Double] = []
+        var samples: [Double] = [], cpuSamples: [Double] = []
         for i in 0..<(warmup + runs) {
+            let cpuStart = processCPUMilliseconds()
             let start = DispatchTime.now().uptimeNanoseconds
             packed.run(batch: 1, inputSpatial: l.input, input: input, output: &output, activation: .relu,
                        workspace: &workspace)
             let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
-            if i >= warmup { samples.append(elapsed) }
+            let cpu = processCPUMilliseconds() - cpuStart
+            if i >= warmup {
+                samples.append(elapsed)
+                cpuSamples.append(cpu)
+            }
         }
-        return samples.sorted()[samples.count / 2]
+        let sorted = samples.sorted()
+        return (sorted[sorted.count / 2], sorted[0], cpuSamples.sorted()[cpuSamples.count / 2])
     }
 
-    private func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s + " " : s + String(repeating: " ", count: n - s.count) }
-    private func lpad(_ s: String, _ n: Int) -> String { s.count >= n ? " " + s : String(repeating: " ", count: n - s.count) + s }
+    private func format(_ ms: Double) -> String { String(format: "%.3f", ms) }
+
+    private func pad(_ s: String, _ n: Int) -> String {
+        s.count >= n ? s + " " : s + String(repeating: " ", count: n - s.count)
+    }
+
+    private func lpad(_ s: String, _ n: Int) -> String {
+        s.count >= n ? " " + s : String(repeating: " ", count: n - s.count) + s
+    }
+}
+
+/// User + system CPU time of this process so far, all threads.
+func processCPUMilliseconds() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    func ms(_ t: timeval) -> Double { Double(t.tv_sec) * 1e3 + Double(t.tv_usec) / 1e3 }
+    return ms(usage.ru_utime) + ms(usage.ru_stime)
 }
 
 /// One conv layer shape of a benchmark model, with how many times the model runs it.
@@ -111,14 +140,15 @@ struct ConvBenchLayer {
             + " @\(input.map(String.init).joined(separator: "x"))"
     }
 
-    func json(ms: Double, threads: Int) -> String {
+    func json(ms: Double, minimum: Double, cpu: Double, threads: Int) -> String {
         let g = geometry
         func list(_ a: [Int]) -> String { "[" + a.map(String.init).joined(separator: ",") + "]" }
         return "{\"model\":\"\(model)\",\"layer\":\"\(name)\",\"count\":\(count),\"threads\":\(threads),"
             + "\"in_channels\":\(g.inChannels),\"out_channels\":\(g.outChannels),\"group\":\(g.group),"
             + "\"input\":\(list(input)),\"kernel\":\(list(g.kernel)),\"strides\":\(list(g.strides)),"
             + "\"dilations\":\(list(g.dilations)),\"pads_begin\":\(list(g.padsBegin)),\"pads_end\":\(list(g.padsEnd)),"
-            + "\"ms\":\(String(format: "%.4f", ms)),\"gflop\":\(String(format: "%.4f", flops / 1e9))}"
+            + "\"ms\":\(String(format: "%.4f", ms)),\"min_ms\":\(String(format: "%.4f", minimum)),"
+            + "\"cpu_ms\":\(String(format: "%.4f", cpu)),\"gflop\":\(String(format: "%.4f", flops / 1e9))}"
     }
 
     /// A layer with symmetric padding `pad` per dimension.

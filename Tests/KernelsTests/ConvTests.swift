@@ -28,10 +28,13 @@ final class ConvTests: XCTestCase {
                        activation: activation, workspace: &workspace)
         }
         // Twice: default tiling (small shapes lower whole), then tiny tiles that start mid-row.
-        for (tileFloats, minimumColumns) in [(PackedConv.tileFloats, PackedConv.minimumTileColumns), (64, 16)] {
-            let saved = (PackedConv.tileFloats, PackedConv.minimumTileColumns)
-            (PackedConv.tileFloats, PackedConv.minimumTileColumns) = (tileFloats, minimumColumns)
-            defer { (PackedConv.tileFloats, PackedConv.minimumTileColumns) = saved }
+        let defaults = (PackedConv.tileFloats, PackedConv.minimumTileColumns, PackedConv.columnsPerOutputChannel)
+        for (tileFloats, minimumColumns, perChannel) in [defaults, (64, 16, 0)] {
+            (PackedConv.tileFloats, PackedConv.minimumTileColumns, PackedConv.columnsPerOutputChannel) =
+                (tileFloats, minimumColumns, perChannel)
+            defer {
+                (PackedConv.tileFloats, PackedConv.minimumTileColumns, PackedConv.columnsPerOutputChannel) = defaults
+            }
             actual = [Float](repeating: .nan, count: outCount)
             switch (bias, residual) {
             case let (b?, r?): call(b, r)
@@ -71,6 +74,41 @@ final class ConvTests: XCTestCase {
         }
     }
 
+    func testResidualInPlace() {
+        // The residual may be the output buffer itself (the engine reuses the skip tensor's memory).
+        var rng = SeededGenerator(seed: 31)
+        for g in [
+            ConvGeometry(inChannels: 4, outChannels: 6, kernel: [3, 3], padsBegin: [1, 1], padsEnd: [1, 1]),
+            ConvGeometry(inChannels: 4, outChannels: 6, kernel: [1, 1]),
+            ConvGeometry(inChannels: 4, outChannels: 4, group: 4, kernel: [3, 3], padsBegin: [1, 1], padsEnd: [1, 1]),
+            ConvGeometry(inChannels: 4, outChannels: 6, kernel: [3, 1], padsBegin: [2, 0], padsEnd: [0, 0]),
+            ConvGeometry(inChannels: 4, outChannels: 6, kernel: [3, 1, 1], padsBegin: [2, 0, 0], padsEnd: [0, 0, 0]),
+        ] {
+            let spatial = g.rank == 3 ? [7, 5, 1] : [7, 5]
+            let x = randomFloats(2 * 4 * 35, &rng), w = randomFloats(g.weightCount, &rng)
+            let b = randomFloats(g.outChannels, &rng), r = randomFloats(2 * g.outChannels * 35, &rng)
+            var expected = [Float](repeating: 0, count: r.count)
+            ReferenceConv.forward(g, batch: 2, inputSpatial: spatial, input: x, weight: w, bias: b, output: &expected,
+                                  residual: r, activation: .relu)
+            let packed = PackedConv(g, weight: w, bias: b)
+            var workspace = [Float](repeating: 0, count: max(1, packed.workspaceCount(batch: 2, inputSpatial: spatial)))
+            var buffer = r
+            buffer.withUnsafeMutableBufferPointer { out in
+                packed.run(batch: 2, inputSpatial: spatial, input: x, output: out.baseAddress!,
+                           residual: UnsafePointer(out.baseAddress!), activation: .relu, workspace: &workspace)
+            }
+            assertClose(buffer, expected, "in place \(g)")
+        }
+    }
+
+    func testSmallOutputsSplitByChannelBlocks() {
+        // Few pixels and many output channels: run splits output channels across workers.
+        let g = ConvGeometry(inChannels: 8, outChannels: 40, kernel: [3, 3], padsBegin: [1, 1], padsEnd: [1, 1])
+        check(g, batch: 1, spatial: [5, 6], withResidual: true, activation: .relu, seed: 21)
+        let p = ConvGeometry(inChannels: 8, outChannels: 48, kernel: [1, 1, 1])
+        check(p, batch: 1, spatial: [2, 3, 3], withResidual: true, activation: .relu, seed: 22)
+    }
+
     func testSweep2D() {
         var seed: UInt64 = 100
         for (k, s, d, pb, pe) in [
@@ -108,6 +146,20 @@ final class ConvTests: XCTestCase {
         let g = ConvGeometry(inChannels: 2, outChannels: 3, kernel: [2, 3, 3], dilations: [2, 2, 1],
                              padsBegin: [1, 2, 1], padsEnd: [0, 1, 1])
         check(g, batch: 1, spatial: [6, 8, 5], seed: 299)
+    }
+
+    func testTemporalKernels() {
+        // k×1×1 convs (R(2+1)D's temporal convs) take the per-tap sgemm path with no lowering.
+        var seed: UInt64 = 800
+        for (k, s, d, pb, pe, cin, cout, group) in [
+            (3, 1, 1, 1, 1, 6, 5, 1), (3, 2, 1, 1, 1, 6, 5, 1), (3, 1, 2, 2, 0, 4, 4, 2), (2, 1, 1, 0, 1, 3, 40, 1),
+            (5, 3, 1, 0, 0, 4, 6, 1), (3, 1, 1, 3, 3, 2, 3, 1), (1, 2, 1, 0, 0, 4, 4, 1),
+        ] {
+            seed += 1
+            let g = ConvGeometry(inChannels: cin, outChannels: cout, group: group, kernel: [k, 1, 1],
+                                 strides: [s, 1, 1], dilations: [d, 1, 1], padsBegin: [pb, 0, 0], padsEnd: [pe, 0, 0])
+            check(g, batch: 2, spatial: [7, 5, 3], withResidual: seed % 2 == 0, activation: .relu, seed: seed)
+        }
     }
 
     func testSweep1D() {

@@ -63,7 +63,7 @@ public enum Gemm {
             for i in 0..<m { for j in 0..<n { c[i * ldc + j] = beta == 0 ? 0 : beta * c[i * ldc + j] } }
             return
         }
-        KernelThreads.pinBLASToOneThread
+        KernelThreads.prepareBLAS()
         cblas_sgemm(
             CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
             Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
@@ -96,9 +96,21 @@ public enum KernelThreads {
         #endif
     }()
 
-    /// Evaluated once, before the first OpenBLAS call.
-    static let pinBLASToOneThread: Void = openblas_set_num_threads(1)
+    /// Call before any OpenBLAS call: the first call pins OpenBLAS to one thread (we split work ourselves).
+    @inline(__always)
+    static func prepareBLAS() {
+        if !blasPrepared { fatalError("unreachable: the initializer returns true") }
+    }
 
-    /// The CPU core type OpenBLAS picked (e.g. "Haswell", "SkylakeX"), for benchmark reports.
-    public static var blasCoreName: String { String(cString: openblas_get_corename()) }
+    private static let blasPrepared: Bool = {
+        openblas_set_num_threads(1)
+        return true
+    }()
+
+    /// The CPU core type OpenBLAS runs (e.g. "Haswell", "Cooperlake"), for benchmark reports. OpenBLAS picks it
+    /// from the CPU unless the environment sets OPENBLAS_CORETYPE.
+    public static var blasCoreName: String {
+        prepareBLAS()
+        return String(cString: openblas_get_corename())
+    }
 }

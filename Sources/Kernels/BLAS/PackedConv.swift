@@ -7,10 +7,12 @@
 /// Three strategies, picked from the geometry:
 /// - pointwise (1×1(×1), unit strides, no pads): the input already is the sgemm B operand; no lowering;
 /// - depthwise (one input and one output channel per group): a direct loop per plane, no sgemm;
-/// - lowered: im2col + sgemm. For big outputs the output pixels are cut into tiles; each worker lowers one
-///   tile into its own cache-sized slab of the workspace and multiplies it with a single-threaded sgemm
-///   straight into the output, then applies bias/residual/activation while the tile is still in cache.
-///   The full column matrix (for a 3×3×3 conv ~27× the input) is never built.
+/// - temporal (k×1×1 kernels, as in R(2+1)D): a sum over the k taps of sgemms that read the input planes
+///   shifted in time directly, accumulating into the output; no lowering;
+/// - lowered: im2col + sgemm on tiles. The output pixels are cut into tiles; each worker lowers one tile into
+///   its own cache-sized slab of the workspace and multiplies it with a single-threaded sgemm straight into
+///   the output, then applies bias/residual/activation while the tile is still in cache. The full column
+///   matrix (for a 3×3×3 conv 27× the input) is never built, and a call has a single parallel region.
 public final class PackedConv: @unchecked Sendable {
     public let geometry: ConvGeometry
     /// Weights as [group][outChannels/group][inChannels/group · kernelVolume]: ONNX's layout is already the
@@ -18,13 +20,19 @@ public final class PackedConv: @unchecked Sendable {
     private let weights: UnsafeMutablePointer<Float>
     private let bias: UnsafeMutablePointer<Float>?
     private let strategy: Strategy
+    /// For `.temporal`: the weights regrouped per temporal tap.
+    private let tapWeights: UnsafeMutablePointer<Float>?
 
-    enum Strategy { case pointwise, depthwise, lowered }
+    enum Strategy { case pointwise, depthwise, temporal, lowered }
 
-    /// Target floats of one worker's column slab: about half of a 2 MB L2, leaving room for OpenBLAS's packs.
-    /// (Tests shrink these to force the tiled path on small shapes.)
+    /// Target floats of one worker's column slab: about a quarter of a 2 MB L2, leaving room for OpenBLAS's
+    /// packs. A tile is also at least twice as wide as the output channels: each sgemm call repacks its slice of
+    /// the weights (M·K floats), which must stay small next to the lowered tile (K·N floats). Measured on the
+    /// r3d_18 layers (CPU time, one thread): the second rule took layer3/layer4 from 29/13 ms to 18/11 ms.
+    /// (Tests shrink these to force many tiles on small shapes.)
     nonisolated(unsafe) static var tileFloats = 1 << 17
     nonisolated(unsafe) static var minimumTileColumns = 64
+    nonisolated(unsafe) static var columnsPerOutputChannel = 2
 
     public init(_ g: ConvGeometry, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?) {
         precondition(g.group > 0 && g.inChannels % g.group == 0 && g.outChannels % g.group == 0,
@@ -44,63 +52,99 @@ public final class PackedConv: @unchecked Sendable {
             strategy = .pointwise
         } else if g.inChannelsPerGroup == 1 && g.outChannelsPerGroup == 1 {
             strategy = .depthwise
+        } else if g.rank == 3 && g.kernel[1] == 1 && g.kernel[2] == 1 && g.strides[1] == 1 && g.strides[2] == 1
+            && g.padsBegin[1...].allSatisfy({ $0 == 0 }) && g.padsEnd[1...].allSatisfy({ $0 == 0 }) {
+            strategy = .temporal
         } else {
             strategy = .lowered
+        }
+        if strategy == .temporal {
+            // Per-tap weight matrices [group][tap][outC/group][inC/group], the A operands of the per-tap sgemms.
+            let taps = g.kernel[0], cinG = g.inChannelsPerGroup, coutG = g.outChannelsPerGroup
+            let matrices = UnsafeMutablePointer<Float>.allocate(capacity: max(1, g.weightCount))
+            for grp in 0..<g.group {
+                for tap in 0..<taps {
+                    for oc in 0..<coutG {
+                        for ic in 0..<cinG {
+                            matrices[((grp * taps + tap) * coutG + oc) * cinG + ic] =
+                                weight[((grp * coutG + oc) * cinG + ic) * taps + tap]
+                        }
+                    }
+                }
+            }
+            tapWeights = matrices
+        } else {
+            tapWeights = nil
         }
     }
 
     deinit {
         weights.deallocate()
         bias?.deallocate()
+        tapWeights?.deallocate()
     }
 
-    /// Output pixels per tile, and whether the problem is small enough to lower whole instead.
-    private func tiling(outPlane: Int) -> (columns: Int, whole: Bool) {
-        let depth = geometry.inChannelsPerGroup * geometry.kernelVolume
-        let columns = max(Self.minimumTileColumns, (Self.tileFloats / max(1, depth) + 15) & ~15)
-        // Tiling pays only when every worker gets a few tiles; small outputs lower whole and split the sgemm.
-        return (columns, outPlane <= 2 * columns * KernelThreads.maxWorkers)
+    /// How `run` cuts the work: tiles of `columns` output pixels, each split into `channelBlocks` blocks of
+    /// output channels. Many tiles → one block per tile; few (a small output) → several channel blocks, so every
+    /// worker still has work (each lowers the small tile itself instead of waiting for a shared one).
+    struct Tiling {
+        var columns: Int
+        var tilesPerPlane: Int
+        var channelBlocks: Int
     }
 
-    /// Floats of scratch `run` needs for this input size.
+    func tiling(outPlane: Int, batch: Int) -> Tiling {
+        let g = geometry
+        let depth = g.inChannelsPerGroup * g.kernelVolume
+        let wide = max(Self.tileFloats / max(1, depth), Self.columnsPerOutputChannel * g.outChannelsPerGroup)
+        let target = max(Self.minimumTileColumns, (wide + 15) & ~15)
+        let tilesPerPlane = (outPlane + target - 1) / target
+        let columns = (outPlane + tilesPerPlane - 1) / tilesPerPlane  // even tiles, none nearly empty
+        let tiles = batch * g.group * tilesPerPlane
+        let workers = KernelThreads.workers
+        var blocks = 1
+        if tiles < 2 * workers {
+            blocks = min((2 * workers + tiles - 1) / tiles, max(1, g.outChannelsPerGroup / 16))
+        }
+        return Tiling(columns: columns, tilesPerPlane: tilesPerPlane, channelBlocks: blocks)
+    }
+
+    /// Floats of scratch `run` needs for this input size (a column slab per worker; none for 1×1 or depthwise).
     public func workspaceCount(batch: Int, inputSpatial: [Int]) -> Int {
         switch strategy {
-        case .pointwise, .depthwise: return 0
+        case .pointwise, .depthwise, .temporal: return 0
         case .lowered:
             let outPlane = geometry.outputSpatial(for: inputSpatial).reduce(1, *)
             let depth = geometry.inChannelsPerGroup * geometry.kernelVolume
-            let (columns, whole) = tiling(outPlane: outPlane)
-            return whole ? depth * outPlane : KernelThreads.maxWorkers * depth * columns
+            return KernelThreads.maxWorkers * depth * tiling(outPlane: outPlane, batch: max(1, batch)).columns
         }
     }
 
-    /// output = act(conv(input) + bias + residual). `residual` has the output's shape.
+    /// output = act(conv(input) + bias + residual). `residual` has the output's shape and may be the output
+    /// buffer itself (accumulate in place); the input must not overlap the output.
     public func run(
         batch: Int, inputSpatial: [Int], input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
         residual: UnsafePointer<Float>? = nil, activation: ConvActivation = .none,
         workspace: UnsafeMutablePointer<Float>
     ) {
-        let g = geometry
-        let ax = g.axes(inputSpatial: inputSpatial)
+        let ax = geometry.axes(inputSpatial: inputSpatial)
         let outPlane = ax[0].output * ax[1].output * ax[2].output
         if outPlane == 0 || batch == 0 { return }
         switch strategy {
         case .depthwise:
             runDepthwise(ax, batch: batch, input: input, output: output, residual: residual, activation: activation)
+        case .temporal:
+            runTemporal(ax, batch: batch, input: input, output: output, residual: residual, activation: activation)
         case .pointwise, .lowered:
-            let (columns, whole) = tiling(outPlane: outPlane)
-            if whole {
-                runWhole(ax, batch: batch, input: input, output: output, residual: residual, activation: activation,
-                         workspace: workspace)
-            } else {
-                runTiled(ax, columns: columns, batch: batch, input: input, output: output, residual: residual,
-                         activation: activation, workspace: workspace)
-            }
+            runTiled(ax, batch: batch, input: input, output: output, residual: residual, activation: activation,
+                     workspace: workspace)
         }
     }
 
-    /// Lower everything (unless pointwise), one sgemm per group split across workers, one output pass.
-    private func runWhole(
+    /// One parallel region per call: each worker takes a contiguous run of (image, group, tile, channel block)
+    /// items, lowers the tile into its slab (once per tile), multiplies with a single-threaded sgemm straight
+    /// into the output, and applies bias/residual/activation while the result is in cache.
+    private func runTiled(
         _ ax: [WindowAxis], batch: Int, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
         residual: UnsafePointer<Float>?, activation: ConvActivation, workspace: UnsafeMutablePointer<Float>
     ) {
@@ -108,69 +152,117 @@ public final class PackedConv: @unchecked Sendable {
         let inPlane = ax[0].input * ax[1].input * ax[2].input
         let outPlane = ax[0].output * ax[1].output * ax[2].output
         let cinG = g.inChannelsPerGroup, coutG = g.outChannelsPerGroup, depth = cinG * g.kernelVolume
-        for n in 0..<batch {
-            for grp in 0..<g.group {
-                let src = input + (n * g.inChannels + grp * cinG) * inPlane
-                let dst = output + (n * g.outChannels + grp * coutG) * outPlane
-                let columns: UnsafePointer<Float>
-                if strategy == .pointwise {
-                    columns = src
-                } else {
-                    Im2col.lower(ax, channels: cinG, input: src, columns: workspace)
-                    columns = UnsafePointer(workspace)
-                }
-                Gemm.sgemm(
-                    m: coutG, n: outPlane, k: depth, a: weights + grp * coutG * depth, lda: depth,
-                    b: columns, ldb: outPlane, c: dst, ldc: outPlane)
-            }
-        }
-        OutputPass.apply(
-            batch: batch, channels: g.outChannels, planeSize: outPlane, output: output, bias: bias,
-            residual: residual, activation: activation)
-    }
-
-    /// Tiles of `columns` output pixels, dealt round-robin to the workers; see the type comment.
-    private func runTiled(
-        _ ax: [WindowAxis], columns: Int, batch: Int, input: UnsafePointer<Float>,
-        output: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>?, activation: ConvActivation,
-        workspace: UnsafeMutablePointer<Float>
-    ) {
-        let g = geometry
-        let inPlane = ax[0].input * ax[1].input * ax[2].input
-        let outPlane = ax[0].output * ax[1].output * ax[2].output
-        let cinG = g.inChannelsPerGroup, coutG = g.outChannelsPerGroup, depth = cinG * g.kernelVolume
-        let tilesPerPlane = (outPlane + columns - 1) / columns
-        let tiles = batch * g.group * tilesPerPlane
-        let workers = min(KernelThreads.workers, tiles)
+        let plan = tiling(outPlane: outPlane, batch: batch)
+        let tilesPerPlane = plan.tilesPerPlane, blocks = plan.channelBlocks, columns = plan.columns
+        let items = batch * g.group * tilesPerPlane * blocks
+        let workers = min(KernelThreads.workers, items)
         let pointwise = strategy == .pointwise
         let weights = self.weights, bias = self.bias
+        // A residual that is the output buffer itself is accumulated by the sgemm (beta = 1) instead.
+        let inPlace = residual.map { UnsafeRawPointer($0) == UnsafeRawPointer(output) } ?? false
+        let residual = inPlace ? nil : residual, beta: Float = inPlace ? 1 : 0
+        let fuse = bias != nil || residual != nil || activation != .none
         Parallel.forWorkers(workers) { worker in
             let slab = workspace + worker * depth * columns
-            var tile = worker
-            while tile < tiles {
+            var lowered = -1
+            for item in (items * worker / workers)..<(items * (worker + 1) / workers) {
+                let tile = item / blocks, block = item % blocks
                 let image = tile / (g.group * tilesPerPlane), grp = (tile / tilesPerPlane) % g.group
                 let first = (tile % tilesPerPlane) * columns, count = min(columns, outPlane - first)
+                let ocFirst = coutG * block / blocks, ocCount = coutG * (block + 1) / blocks - ocFirst
+                if count <= 0 || ocCount <= 0 { continue }
                 let src = input + (image * g.inChannels + grp * cinG) * inPlane
-                let dst = output + (image * g.outChannels + grp * coutG) * outPlane + first
+                let offset = (image * g.outChannels + grp * coutG + ocFirst) * outPlane + first
+                let a = weights + (grp * coutG + ocFirst) * depth
                 if pointwise {
-                    Gemm.singleThreaded(
-                        m: coutG, n: count, k: depth, a: weights + grp * coutG * depth, lda: depth,
-                        b: src + first, ldb: inPlane, c: dst, ldc: outPlane)
+                    Gemm.singleThreaded(m: ocCount, n: count, k: depth, a: a, lda: depth, b: src + first,
+                                        ldb: inPlane, beta: beta, c: output + offset, ldc: outPlane)
                 } else {
-                    Im2col.lowerTile(ax, channels: cinG, input: src, first: first, count: count, columns: slab)
-                    Gemm.singleThreaded(
-                        m: coutG, n: count, k: depth, a: weights + grp * coutG * depth, lda: depth,
-                        b: slab, ldb: count, c: dst, ldc: outPlane)
+                    if lowered != tile {
+                        Im2col.lowerTile(ax, channels: cinG, input: src, first: first, count: count, columns: slab)
+                        lowered = tile
+                    }
+                    Gemm.singleThreaded(m: ocCount, n: count, k: depth, a: a, lda: depth, b: slab, ldb: count,
+                                        beta: beta, c: output + offset, ldc: outPlane)
                 }
-                if bias != nil || residual != nil || activation != .none {
-                    let offset = (image * g.outChannels + grp * coutG) * outPlane + first
-                    for oc in 0..<coutG {
+                if fuse {
+                    for oc in 0..<ocCount {
                         OutputPass.applyPlane(
-                            dst + oc * outPlane, count, bias?[grp * coutG + oc] ?? 0,
+                            output + offset + oc * outPlane, count, bias?[grp * coutG + ocFirst + oc] ?? 0,
                             residual.map { $0 + offset + oc * outPlane }, activation)
                     }
                 }
-                tile += workers
+            }
+        }
+    }
+
+    /// k×1×1 kernels: output[:, od] = Σ_tap W_tap · input[:, od·stride − pad + tap·dilation], each term one
+    /// sgemm over whole H·W planes read in place (rows of B are input channels, `inPlane` apart). Work items
+    /// are runs of output frames (× channel blocks when there are few), one parallel region per call.
+    private func runTemporal(
+        _ ax: [WindowAxis], batch: Int, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
+        residual: UnsafePointer<Float>?, activation: ConvActivation
+    ) {
+        let g = geometry, d = ax[0]
+        let frame = ax[1].output * ax[2].output  // H·W, the same in input and output
+        let inPlane = d.input * frame, outPlane = d.output * frame
+        let cinG = g.inChannelsPerGroup, coutG = g.outChannelsPerGroup, taps = d.kernel
+        let framesPerTile = max(1, min(d.output, 1024 / max(1, frame)))
+        let tilesPerPlane = (d.output + framesPerTile - 1) / framesPerTile
+        let tiles = batch * g.group * tilesPerPlane
+        let workers = KernelThreads.workers
+        let blocks = tiles < 2 * workers ? min((2 * workers + tiles - 1) / tiles, max(1, coutG / 16)) : 1
+        let items = tiles * blocks
+        let inPlace = residual.map { UnsafeRawPointer($0) == UnsafeRawPointer(output) } ?? false
+        let residual = inPlace ? nil : residual
+        let tapWeights = self.tapWeights!, bias = self.bias
+        let fuse = bias != nil || residual != nil || activation != .none
+        Parallel.forWorkers(min(workers, items)) { worker in
+            let used = min(workers, items)
+            for item in (items * worker / used)..<(items * (worker + 1) / used) {
+                let tile = item / blocks, block = item % blocks
+                let image = tile / (g.group * tilesPerPlane), grp = (tile / tilesPerPlane) % g.group
+                let od0 = (tile % tilesPerPlane) * framesPerTile, od1 = min(d.output, od0 + framesPerTile)
+                let ocFirst = coutG * block / blocks, ocCount = coutG * (block + 1) / blocks - ocFirst
+                if ocCount <= 0 { continue }
+                let src = input + (image * g.inChannels + grp * cinG) * inPlane
+                let offset = (image * g.outChannels + grp * coutG + ocFirst) * outPlane + od0 * frame
+                let dst = output + offset
+                var accumulate = inPlace
+                // Frames [od0, od1) whose tap lands inside the input: one sgemm when the stride is 1.
+                func valid(_ tap: Int) -> Range<Int> {
+                    var lo = od0, hi = od1
+                    while lo < hi && lo * d.stride - d.padBegin + tap * d.dilation < 0 { lo += 1 }
+                    while hi > lo && (hi - 1) * d.stride - d.padBegin + tap * d.dilation >= d.input { hi -= 1 }
+                    return lo..<hi
+                }
+                // Start with a tap covering every frame of the tile (beta 0 then needs no zeroing).
+                let order = (0..<taps).sorted { valid($0).count > valid($1).count }
+                if !accumulate && valid(order[0]).count < od1 - od0 {
+                    for oc in 0..<ocCount { (dst + oc * outPlane).update(repeating: 0, count: (od1 - od0) * frame) }
+                    accumulate = true
+                }
+                for tap in order {
+                    let frames = valid(tap)
+                    if frames.isEmpty { continue }
+                    let a = tapWeights + ((grp * taps + tap) * coutG + ocFirst) * cinG
+                    let runs = d.stride == 1 ? [frames] : frames.map { $0..<($0 + 1) }
+                    for run in runs {
+                        let id = run.lowerBound * d.stride - d.padBegin + tap * d.dilation
+                        Gemm.singleThreaded(
+                            m: ocCount, n: run.count * frame, k: cinG, a: a, lda: cinG, b: src + id * frame,
+                            ldb: inPlane, beta: accumulate ? 1 : 0, c: dst + (run.lowerBound - od0) * frame,
+                            ldc: outPlane)
+                    }
+                    accumulate = true
+                }
+                if fuse {
+                    for oc in 0..<ocCount {
+                        OutputPass.applyPlane(
+                            dst + oc * outPlane, (od1 - od0) * frame, bias?[grp * coutG + ocFirst + oc] ?? 0,
+                            residual.map { $0 + offset + oc * outPlane }, activation)
+                    }
+                }
             }
         }
     }
@@ -192,6 +284,8 @@ public final class PackedConv: @unchecked Sendable {
             return (offset, min(first, last), last)
         }
         let planes = batch * g.outChannels
+        let inPlace = residual.map { UnsafeRawPointer($0) == UnsafeRawPointer(output) } ?? false
+        let residual = inPlace ? nil : residual
         Parallel.forRanges(planes, work: planes * outPlane * kVol) { range in
             for p in range {
                 let channel = p % g.outChannels
@@ -203,7 +297,11 @@ public final class PackedConv: @unchecked Sendable {
                     for oh in 0..<h.output {
                         let ht = h.validTaps(at: oh)
                         let row = dst + (od * h.output + oh) * w.output
-                        row.update(repeating: b, count: w.output)
+                        if inPlace {  // the row holds the residual: accumulate onto it
+                            for ow in 0..<w.output { row[ow] += b }
+                        } else {
+                            row.update(repeating: b, count: w.output)
+                        }
                         for kd in dt.first..<dt.last {
                             let id = od * d.stride - d.padBegin + kd * d.dilation
                             for kh in ht.first..<ht.last {
@@ -231,56 +329,9 @@ public final class PackedConv: @unchecked Sendable {
     }
 }
 
-/// Lowering of a convolution's input to the column matrix [channels · kernelVolume, outPlane] that sgemm
+/// Lowering of a convolution's input to the column matrix [channels · kernelVolume, pixels] that sgemm
 /// multiplies; taps falling in the padding read as 0.
-enum Im2col {
-    static func lower(
-        _ ax: [WindowAxis], channels: Int, input: UnsafePointer<Float>, columns: UnsafeMutablePointer<Float>
-    ) {
-        let (d, h, w) = (ax[0], ax[1], ax[2])
-        let inPlane = d.input * h.input * w.input, outPlane = d.output * h.output * w.output
-        let kVol = d.kernel * h.kernel * w.kernel
-        Parallel.forRanges(channels * kVol, work: channels * kVol * outPlane) { rows in
-            for row in rows {
-                let c = row / kVol, tap = row % kVol
-                let kd = tap / (h.kernel * w.kernel), kh = (tap / w.kernel) % h.kernel, kw = tap % w.kernel
-                let plane = input + c * inPlane
-                var out = columns + row * outPlane
-                // Output columns whose tap lands inside the input along W: [owFirst, owLast).
-                let offset = kw * w.dilation - w.padBegin
-                var owFirst = 0
-                if offset < 0 { owFirst = min(w.output, (-offset + w.stride - 1) / w.stride) }
-                var owLast = w.output
-                if w.input - offset <= 0 {
-                    owLast = 0
-                } else {
-                    owLast = min(w.output, (w.input - offset + w.stride - 1) / w.stride)
-                }
-                owFirst = min(owFirst, owLast)
-                for od in 0..<d.output {
-                    let id = od * d.stride - d.padBegin + kd * d.dilation
-                    let dInside = id >= 0 && id < d.input
-                    for oh in 0..<h.output {
-                        let ih = oh * h.stride - h.padBegin + kh * h.dilation
-                        if !dInside || ih < 0 || ih >= h.input {
-                            out.update(repeating: 0, count: w.output)
-                        } else {
-                            let line = plane + (id * h.input + ih) * w.input + offset
-                            if owFirst > 0 { out.update(repeating: 0, count: owFirst) }
-                            if w.stride == 1 {
-                                (out + owFirst).update(from: line + owFirst, count: owLast - owFirst)
-                            } else {
-                                for ow in owFirst..<owLast { out[ow] = line[ow * w.stride] }
-                            }
-                            if owLast < w.output { (out + owLast).update(repeating: 0, count: w.output - owLast) }
-                        }
-                        out += w.output
-                    }
-                }
-            }
-        }
-    }
-}
+enum Im2col {}
 
 extension Im2col {
     /// Lowers only output pixels [first, first + count) (flat over D·H·W) into `columns`, row stride `count`.
@@ -318,7 +369,13 @@ extension Im2col {
                         if lo > ow { out.update(repeating: 0, count: lo - ow) }
                         let dest = out - ow
                         if w.stride == 1 {
-                            (dest + lo).update(from: line + lo, count: hi - lo)
+                            if hi - lo >= 32 {
+                                (dest + lo).update(from: line + lo, count: hi - lo)
+                            } else {  // short rows (14×14, 7×7 maps): a call to memmove costs more than the copy
+                                for i in lo..<hi { dest[i] = line[i] }
+                            }
+                        } else if w.stride == 2 {  // a constant stride lets LLVM vectorise the gather
+                            for i in lo..<hi { dest[i] = line[2 * i] }
                         } else {
                             for i in lo..<hi { dest[i] = line[i * w.stride] }
                         }
@@ -356,45 +413,49 @@ enum OutputPass {
         }
     }
 
-    @inline(__always)
+    /// out[i] = act(out[i] + b + res[i]). Plain loops per activation, which LLVM vectorises; closures over
+    /// SIMD types here were not specialised and cost half as much as the sgemm.
     static func applyPlane(
         _ out: UnsafeMutablePointer<Float>, _ count: Int, _ b: Float, _ res: UnsafePointer<Float>?,
         _ activation: ConvActivation
     ) {
         switch activation {
-        case .none: loop(out, count, b, res) { $0 }
-        case .relu: loop(out, count, b, res) { pointwiseMax($0, .zero) }
+        case .none:
+            if let res {
+                for i in 0..<count { out[i] = out[i] + b + res[i] }
+            } else if b != 0 {
+                for i in 0..<count { out[i] += b }
+            }
+        case .relu:
+            if let res {
+                for i in 0..<count {
+                    let v = out[i] + b + res[i]
+                    out[i] = v > 0 ? v : 0
+                }
+            } else {
+                for i in 0..<count {
+                    let v = out[i] + b
+                    out[i] = v > 0 ? v : 0
+                }
+            }
         case .clip(let low, let high):
-            loop(out, count, b, res) { pointwiseMin(pointwiseMax($0, .init(repeating: low)), .init(repeating: high)) }
+            if let res {
+                for i in 0..<count {
+                    let v = out[i] + b + res[i]
+                    out[i] = v < low ? low : (v > high ? high : v)
+                }
+            } else {
+                for i in 0..<count {
+                    let v = out[i] + b
+                    out[i] = v < low ? low : (v > high ? high : v)
+                }
+            }
         default:
             for i in 0..<count {
                 var v = out[i] + b
                 if let res { v += res[i] }
                 out[i] = activation.apply(v)
             }
-        }
-    }
-
-    /// out[i] = f(out[i] + b + res[i]) in 16-lane blocks, scalar tail through the same `f`.
-    @inline(__always)
-    static func loop(
-        _ out: UnsafeMutablePointer<Float>, _ count: Int, _ b: Float, _ res: UnsafePointer<Float>?,
-        _ f: (SIMD16<Float>) -> SIMD16<Float>
-    ) {
-        let bias = SIMD16<Float>(repeating: b)
-        var i = 0
-        let raw = UnsafeMutableRawPointer(out)
-        while i + 16 <= count {
-            var v = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self) + bias
-            if let res { v += UnsafeRawPointer(res + i).loadUnaligned(as: SIMD16<Float>.self) }
-            raw.storeBytes(of: f(v), toByteOffset: i * 4, as: SIMD16<Float>.self)
-            i += 16
-        }
-        while i < count {
-            var v = SIMD16<Float>(repeating: out[i] + b)
-            if let res { v += SIMD16<Float>(repeating: res[i]) }
-            out[i] = f(v)[0]
-            i += 1
         }
     }
 }
