@@ -70,7 +70,10 @@ public final class Session: @unchecked Sendable {
     private let inputRefs: [TensorRef]
     private let outputSources: [TensorRef]
 
-    public init(graph: GraphSpec, makeOperator: OperatorFactory, options: SessionOptions = SessionOptions()) throws {
+    /// Compiles `graph`. Pass it with `consume` when the caller has no further use for it: the session then
+    /// frees each weight initializer as soon as its packed copy exists, so weights are not held twice.
+    public init(graph: consuming GraphSpec, makeOperator: OperatorFactory,
+                options: SessionOptions = SessionOptions()) throws {
         let modelPath = options.modelPath
         func fail(_ kind: ModelError.Kind, _ message: String) -> ModelError {
             ModelError(kind, message, model: modelPath)
@@ -91,9 +94,11 @@ public final class Session: @unchecked Sendable {
             types[id] = ValueType(tensor.dtype, tensor.shape)
             constantValues[id] = tensor
         }
+        let initializerNames = Set(graph.initializers.keys)
+        graph.initializers = [:]  // constantValues is now the only owner of the weights (if the caller consumed)
         var inputPorts: [Port] = []
         var inputIds: [Int] = []
-        for spec in graph.inputs where graph.initializers[spec.name] == nil {
+        for spec in graph.inputs where !initializerNames.contains(spec.name) {
             guard let dtype = spec.dtype else { throw fail(.unsupported, "input '\(spec.name)' has no tensor type") }
             guard let declared = spec.shape else {
                 guard let given = options.inputShapes[spec.name] else {
@@ -231,10 +236,23 @@ public final class Session: @unchecked Sendable {
         }
 
         if options.fuse { Session.fuse(&runtime, outputIds: Set(outputIds), types: types) }
+        // Pack weights; drop each constant input the op no longer reads once no other node reads it, so the
+        // original and the packed copy of a weight are not both alive for longer than one node.
+        var constantReaders: [Int: Int] = [:]
+        for node in runtime {
+            for id in node.inputs.compactMap({ $0 }) where constantValues[id] != nil { constantReaders[id, default: 0] += 1 }
+        }
+        for id in outputIds where constantValues[id] != nil { constantReaders[id, default: 0] += 1 }
         for node in runtime {
             do { try node.op.prepare() } catch {
                 let message = (error as? OpError)?.message ?? "\(error)"
                 throw ModelError(.invalid, message, model: modelPath, node: node.spec.name, op: node.spec.opType)
+            }
+            for (position, input) in node.inputs.enumerated() {
+                guard let id = input, constantValues[id] != nil, !node.op.readsConstantInput(position) else { continue }
+                node.inputs[position] = nil
+                constantReaders[id]! -= 1
+                if constantReaders[id] == 0 { constantValues[id] = nil }
             }
         }
 

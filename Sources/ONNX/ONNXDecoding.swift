@@ -39,6 +39,8 @@ enum ONNXDataType: Int {
 
 struct ONNXDecoder {
     var modelPath: String?
+    /// Told the byte range of each raw tensor payload once it has been copied (lets a mapped file drop pages).
+    var consumed: ((Range<Int>) -> Void)?
 
     func malformed(_ error: ProtobufError) -> ModelError {
         ModelError(.malformed, "not a valid ONNX model (\(error.description))", model: modelPath)
@@ -346,6 +348,7 @@ struct ONNXDecoder {
                 }
             case .string: break
             }
+            consumed?(raw)
             return (name, tensor)
         }
         switch type {
