@@ -57,6 +57,10 @@ public final class Session: @unchecked Sendable {
     public let arenaBytes: Int
     /// Bytes the activations would take without reuse (for reports).
     public let unplannedBytes: Int
+    /// The most bytes of activations alive at any one step: the least any plan could use.
+    public let peakLiveBytes: Int
+    /// Bytes of the shared scratch workspace (im2col tiles, recurrent gates, ...).
+    public var workspaceBytes: Int { workspace.byteCount }
     /// Bytes of constants the runtime nodes read (weights after folding).
     public let constantBytes: Int
     public let flopsPerRun: Double
@@ -299,6 +303,12 @@ public final class Session: @unchecked Sendable {
             offsets[id] = offset
             arenaSize = max(arenaSize, offset + size)
         }
+        var peakLive = 0
+        for step in -1...max(end, 0) {
+            let live = owners.filter { birth[$0]! <= step && step <= death[$0]! }
+            peakLive = max(peakLive, live.reduce(0) { $0 + (types[$1]!.byteCount + 63) / 64 * 64 })
+        }
+        peakLiveBytes = peakLive
         let arenaStorage = TensorStorage(byteCount: arenaSize)
         arena = arenaStorage
         workspace = TensorStorage(byteCount: runtime.map { $0.op.workspaceBytes }.max() ?? 0)

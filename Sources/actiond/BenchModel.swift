@@ -73,8 +73,10 @@ struct BenchModel: ParsableCommand {
         print(String(format: "  load %.1f ms", loadMs))
         print(String(format: "  latency median %.3f ms  min %.3f ms  max %.3f ms", median, times.first!, times.last!))
         print(String(format: "  %.2f GFLOP per run, %.1f GFLOP/s at the median", session.flopsPerRun / 1e9, gflops))
-        print(String(format: "  activations %.1f MB planned (%.1f MB without reuse), constants %.1f MB",
-                     Double(session.arenaBytes) / 1e6, Double(session.unplannedBytes) / 1e6,
+        print(String(format: "  activations %.1f MB planned (%.1f MB live at the busiest step, %.1f MB without " +
+                     "reuse), workspace %.1f MB, constants %.1f MB",
+                     Double(session.arenaBytes) / 1e6, Double(session.peakLiveBytes) / 1e6,
+                     Double(session.unplannedBytes) / 1e6, Double(session.workspaceBytes) / 1e6,
                      Double(session.constantBytes) / 1e6))
         print(String(format: "  peak RSS %.1f MB", rss))
         if profile { try printProfile(session, feeds) }
