@@ -32,7 +32,8 @@ struct BenchConv: ParsableCommand {
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads)") }
         guard runs >= 1 else { throw ValidationError("--runs must be at least 1, got \(runs)") }
         if let model, !ConvBenchLayer.models.contains(model) {
-            throw ValidationError("unknown --model '\(model)'; expected one of \(ConvBenchLayer.models.joined(separator: ", "))")
+            let known = ConvBenchLayer.models.joined(separator: ", ")
+            throw ValidationError("unknown --model '\(model)'; expected one of \(known)")
         }
     }
 
@@ -172,19 +173,23 @@ struct ConvBenchLayer {
             conv(m, "layer1.conv", 4, 64, 64, input: [16, 56, 56], kernel: k3, stride: s1, pad: p1),
             conv(m, "layer2.0.conv1", 1, 64, 128, input: [16, 56, 56], kernel: k3, stride: s2, pad: p1),
             conv(m, "layer2.conv", 3, 128, 128, input: [8, 28, 28], kernel: k3, stride: s1, pad: p1),
-            conv(m, "layer2.0.downsample", 1, 64, 128, input: [16, 56, 56], kernel: [1, 1, 1], stride: s2, pad: [0, 0, 0]),
+            conv(m, "layer2.0.downsample", 1, 64, 128,
+                 input: [16, 56, 56], kernel: [1, 1, 1], stride: s2, pad: [0, 0, 0]),
             conv(m, "layer3.0.conv1", 1, 128, 256, input: [8, 28, 28], kernel: k3, stride: s2, pad: p1),
             conv(m, "layer3.conv", 3, 256, 256, input: [4, 14, 14], kernel: k3, stride: s1, pad: p1),
-            conv(m, "layer3.0.downsample", 1, 128, 256, input: [8, 28, 28], kernel: [1, 1, 1], stride: s2, pad: [0, 0, 0]),
+            conv(m, "layer3.0.downsample", 1, 128, 256,
+                 input: [8, 28, 28], kernel: [1, 1, 1], stride: s2, pad: [0, 0, 0]),
             conv(m, "layer4.0.conv1", 1, 256, 512, input: [4, 14, 14], kernel: k3, stride: s2, pad: p1),
             conv(m, "layer4.conv", 3, 512, 512, input: [2, 7, 7], kernel: k3, stride: s1, pad: p1),
-            conv(m, "layer4.0.downsample", 1, 256, 512, input: [4, 14, 14], kernel: [1, 1, 1], stride: s2, pad: [0, 0, 0]),
+            conv(m, "layer4.0.downsample", 1, 256, 512,
+                 input: [4, 14, 14], kernel: [1, 1, 1], stride: s2, pad: [0, 0, 0]),
         ]
     }()
 
     // Conv3DSimple in layer1, Conv3DNoTemporal (1×3×3, spatial stride only) in layers 2–4.
     static let mc318: [ConvBenchLayer] = {
-        let m = "mc3_18", k = [1, 3, 3], p = [0, 1, 1], s1 = [1, 1, 1], s2 = [1, 2, 2], one = [1, 1, 1], zero = [0, 0, 0]
+        let m = "mc3_18", k = [1, 3, 3], p = [0, 1, 1], s1 = [1, 1, 1], s2 = [1, 2, 2]
+        let one = [1, 1, 1], zero = [0, 0, 0]
         return [
             conv(m, "stem", 1, 3, 64, input: [16, 112, 112], kernel: [3, 7, 7], stride: [1, 2, 2], pad: [1, 3, 3]),
             conv(m, "layer1.conv", 4, 64, 64, input: [16, 56, 56], kernel: [3, 3, 3], stride: s1, pad: [1, 1, 1]),
@@ -205,12 +210,14 @@ struct ConvBenchLayer {
         let m = "r2plus1d_18", ks = [1, 3, 3], ps = [0, 1, 1], kt = [3, 1, 1], pt = [1, 0, 0], s1 = [1, 1, 1]
         let one = [1, 1, 1], zero = [0, 0, 0]
         return [
-            conv(m, "stem.spatial", 1, 3, 45, input: [16, 112, 112], kernel: [1, 7, 7], stride: [1, 2, 2], pad: [0, 3, 3]),
+            conv(m, "stem.spatial", 1, 3, 45,
+                 input: [16, 112, 112], kernel: [1, 7, 7], stride: [1, 2, 2], pad: [0, 3, 3]),
             conv(m, "stem.temporal", 1, 45, 64, input: [16, 56, 56], kernel: kt, stride: s1, pad: pt),
             conv(m, "layer1.spatial", 4, 64, 144, input: [16, 56, 56], kernel: ks, stride: s1, pad: ps),
             conv(m, "layer1.temporal", 4, 144, 64, input: [16, 56, 56], kernel: kt, stride: s1, pad: pt),
             conv(m, "layer2.0.conv1.spatial", 1, 64, 230, input: [16, 56, 56], kernel: ks, stride: [1, 2, 2], pad: ps),
-            conv(m, "layer2.0.conv1.temporal", 1, 230, 128, input: [16, 28, 28], kernel: kt, stride: [2, 1, 1], pad: pt),
+            conv(m, "layer2.0.conv1.temporal", 1, 230, 128,
+                 input: [16, 28, 28], kernel: kt, stride: [2, 1, 1], pad: pt),
             conv(m, "layer2.0.conv2.spatial", 1, 128, 230, input: [8, 28, 28], kernel: ks, stride: s1, pad: ps),
             conv(m, "layer2.0.conv2.temporal", 1, 230, 128, input: [8, 28, 28], kernel: kt, stride: s1, pad: pt),
             conv(m, "layer2.0.downsample", 1, 64, 128, input: [16, 56, 56], kernel: one, stride: [2, 2, 2], pad: zero),

@@ -83,10 +83,12 @@ final class ConvTests: XCTestCase {
             ConvGeometry(inChannels: 4, outChannels: 4, group: 4, kernel: [3, 3], padsBegin: [1, 1], padsEnd: [1, 1]),
             ConvGeometry(inChannels: 4, outChannels: 6, kernel: [3, 1], padsBegin: [2, 0], padsEnd: [0, 0]),
             ConvGeometry(inChannels: 4, outChannels: 6, kernel: [3, 1, 1], padsBegin: [2, 0, 0], padsEnd: [0, 0, 0]),
+            ConvGeometry(inChannels: 4, outChannels: 6, kernel: [2, 3, 1], padsBegin: [2, 1, 0], padsEnd: [0, 1, 0]),
         ] {
             let spatial = g.rank == 3 ? [7, 5, 1] : [7, 5]
             let x = randomFloats(2 * 4 * 35, &rng), w = randomFloats(g.weightCount, &rng)
-            let b = randomFloats(g.outChannels, &rng), r = randomFloats(2 * g.outChannels * 35, &rng)
+            let outCount = 2 * g.outChannels * g.outputSpatial(for: spatial).reduce(1, *)
+            let b = randomFloats(g.outChannels, &rng), r = randomFloats(outCount, &rng)
             var expected = [Float](repeating: 0, count: r.count)
             ReferenceConv.forward(g, batch: 2, inputSpatial: spatial, input: x, weight: w, bias: b, output: &expected,
                                   residual: r, activation: .relu)
@@ -141,6 +143,17 @@ final class ConvTests: XCTestCase {
                 check(g, batch: seed % 2 == 0 ? 2 : 1, spatial: [5, 9, 7], withResidual: seed % 2 == 0,
                       activation: seed % 3 == 0 ? .relu : .none, seed: seed)
             }
+        }
+        // Frames whose whole window is padding; temporal dilation and stride with spatial stride; groups.
+        for (k, s, d, pb, pe, cin, cout, group) in [
+            ([2, 3, 3], [1, 1, 1], [1, 1, 1], [2, 1, 1], [0, 1, 1], 3, 5, 1),
+            ([3, 3, 3], [2, 2, 1], [2, 1, 1], [2, 0, 1], [1, 1, 0], 4, 6, 2),
+            ([3, 2, 2], [1, 1, 1], [1, 1, 1], [1, 0, 0], [1, 0, 0], 2, 40, 1),
+        ] {
+            seed += 1
+            let g = ConvGeometry(inChannels: cin, outChannels: cout, group: group, kernel: k, strides: s,
+                                 dilations: d, padsBegin: pb, padsEnd: pe)
+            check(g, batch: 2, spatial: [5, 6, 7], withResidual: true, activation: .relu, seed: seed)
         }
         // Dilated 3D.
         let g = ConvGeometry(inChannels: 2, outChannels: 3, kernel: [2, 3, 3], dilations: [2, 2, 1],

@@ -9,6 +9,9 @@
 /// - depthwise (one input and one output channel per group): a direct loop per plane, no sgemm;
 /// - temporal (k×1×1 kernels, as in R(2+1)D): a sum over the k taps of sgemms that read the input planes
 ///   shifted in time directly, accumulating into the output; no lowering;
+/// - framewise (other 3D kernels with a temporal extent, e.g. 3×3×3): each input frame is lowered in 2D once
+///   and reused by every output frame whose window covers it (3× less lowering for 3×3×3), one sgemm per
+///   temporal tap accumulating into the output;
 /// - lowered: im2col + sgemm on tiles. The output pixels are cut into tiles; each worker lowers one tile into
 ///   its own cache-sized slab of the workspace and multiplies it with a single-threaded sgemm straight into
 ///   the output, then applies bias/residual/activation while the tile is still in cache. The full column
@@ -23,7 +26,7 @@ public final class PackedConv: @unchecked Sendable {
     /// For `.temporal`: the weights regrouped per temporal tap.
     private let tapWeights: UnsafeMutablePointer<Float>?
 
-    enum Strategy { case pointwise, depthwise, temporal, lowered }
+    enum Strategy { case pointwise, depthwise, temporal, framewise, lowered }
 
     /// Target floats of one worker's column slab: about a quarter of a 2 MB L2, leaving room for OpenBLAS's
     /// packs. A tile is also at least twice as wide as the output channels: each sgemm call repacks its slice of
@@ -55,19 +58,24 @@ public final class PackedConv: @unchecked Sendable {
         } else if g.rank == 3 && g.kernel[1] == 1 && g.kernel[2] == 1 && g.strides[1] == 1 && g.strides[2] == 1
             && g.padsBegin[1...].allSatisfy({ $0 == 0 }) && g.padsEnd[1...].allSatisfy({ $0 == 0 }) {
             strategy = .temporal
+        } else if g.rank == 3 && g.kernel[0] > 1 {
+            strategy = .framewise
         } else {
             strategy = .lowered
         }
-        if strategy == .temporal {
-            // Per-tap weight matrices [group][tap][outC/group][inC/group], the A operands of the per-tap sgemms.
+        if strategy == .temporal || strategy == .framewise {
+            // Per-temporal-tap weight matrices [group][tap][outC/group][inC/group · kH · kW], the A operands of
+            // the per-tap sgemms.
             let taps = g.kernel[0], cinG = g.inChannelsPerGroup, coutG = g.outChannelsPerGroup
+            let area = g.kernelVolume / taps
             let matrices = UnsafeMutablePointer<Float>.allocate(capacity: max(1, g.weightCount))
             for grp in 0..<g.group {
                 for tap in 0..<taps {
                     for oc in 0..<coutG {
                         for ic in 0..<cinG {
-                            matrices[((grp * taps + tap) * coutG + oc) * cinG + ic] =
-                                weight[((grp * coutG + oc) * cinG + ic) * taps + tap]
+                            let from = weight + (((grp * coutG + oc) * cinG + ic) * taps + tap) * area
+                            let to = matrices + (((grp * taps + tap) * coutG + oc) * cinG + ic) * area
+                            to.update(from: from, count: area)
                         }
                     }
                 }
@@ -113,6 +121,10 @@ public final class PackedConv: @unchecked Sendable {
     public func workspaceCount(batch: Int, inputSpatial: [Int]) -> Int {
         switch strategy {
         case .pointwise, .depthwise, .temporal: return 0
+        case .framewise:
+            let ax = geometry.axes(inputSpatial: inputSpatial)
+            let depth = geometry.inChannelsPerGroup * ax[1].kernel * ax[2].kernel
+            return KernelThreads.maxWorkers * frameRing * depth * frameTileColumns(ax)
         case .lowered:
             let outPlane = geometry.outputSpatial(for: inputSpatial).reduce(1, *)
             let depth = geometry.inChannelsPerGroup * geometry.kernelVolume
@@ -133,6 +145,9 @@ public final class PackedConv: @unchecked Sendable {
         switch strategy {
         case .depthwise:
             runDepthwise(ax, batch: batch, input: input, output: output, residual: residual, activation: activation)
+        case .framewise:
+            runFramewise(ax, batch: batch, input: input, output: output, residual: residual, activation: activation,
+                         workspace: workspace)
         case .temporal:
             runTemporal(ax, batch: batch, input: input, output: output, residual: residual, activation: activation)
         case .pointwise, .lowered:
@@ -267,6 +282,88 @@ public final class PackedConv: @unchecked Sendable {
         }
     }
 
+    /// Lowered frames a framewise worker keeps: every input frame one output frame's window spans.
+    private var frameRing: Int { (geometry.kernel[0] - 1) * geometry.dilations[0] + 1 }
+
+    /// Output pixels of one frame per framewise tile (same width rules as `tiling`).
+    private func frameTileColumns(_ ax: [WindowAxis]) -> Int {
+        let frame = ax[1].output * ax[2].output
+        let depth = geometry.inChannelsPerGroup * ax[1].kernel * ax[2].kernel
+        let wide = max(Self.tileFloats / max(1, depth), Self.columnsPerOutputChannel * geometry.outChannelsPerGroup)
+        let target = max(Self.minimumTileColumns, (wide + 15) & ~15)
+        let tiles = max(1, (frame + target - 1) / target)
+        return max(1, (frame + tiles - 1) / tiles)
+    }
+
+    /// 3D kernels kT×kH×kW with kT > 1: output[:, t] = Σ_tap W_tap · lower2D(input[:, t·s − p + tap·d]).
+    /// A work item is (image, group, pixel tile of a frame, channel block) over all output frames in order; the
+    /// worker keeps the 2D-lowered input frames of the current window in a ring of slabs, so each input frame
+    /// is lowered once per item instead of once per output frame that reads it.
+    private func runFramewise(
+        _ ax: [WindowAxis], batch: Int, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
+        residual: UnsafePointer<Float>?, activation: ConvActivation, workspace: UnsafeMutablePointer<Float>
+    ) {
+        let g = geometry, d = ax[0]
+        // The 2D problem of one frame: the unit axis in place of time.
+        let frameAxes = [WindowAxis.unit, ax[1], ax[2]]
+        let inFrame = ax[1].input * ax[2].input, outFrame = ax[1].output * ax[2].output
+        let inPlane = d.input * inFrame, outPlane = d.output * outFrame
+        let cinG = g.inChannelsPerGroup, coutG = g.outChannelsPerGroup, taps = d.kernel
+        let depth = cinG * ax[1].kernel * ax[2].kernel
+        let columns = frameTileColumns(ax), ring = frameRing
+        let tilesPerFrame = (outFrame + columns - 1) / columns
+        let tiles = batch * g.group * tilesPerFrame
+        let workers = KernelThreads.workers
+        let blocks = tiles < 2 * workers ? min((2 * workers + tiles - 1) / tiles, max(1, coutG / 16)) : 1
+        let items = tiles * blocks
+        let used = min(workers, items)
+        let inPlace = residual.map { UnsafeRawPointer($0) == UnsafeRawPointer(output) } ?? false
+        let residual = inPlace ? nil : residual
+        let tapWeights = self.tapWeights!, bias = self.bias
+        let fuse = bias != nil || residual != nil || activation != .none
+        Parallel.forWorkers(used) { worker in
+            let slabs = workspace + worker * ring * depth * columns
+            for item in (items * worker / used)..<(items * (worker + 1) / used) {
+                let tile = item / blocks, block = item % blocks
+                let image = tile / (g.group * tilesPerFrame), grp = (tile / tilesPerFrame) % g.group
+                let first = (tile % tilesPerFrame) * columns, count = min(columns, outFrame - first)
+                let ocFirst = coutG * block / blocks, ocCount = coutG * (block + 1) / blocks - ocFirst
+                if count <= 0 || ocCount <= 0 { continue }
+                let src = input + (image * g.inChannels + grp * cinG) * inPlane
+                var held = [Int](repeating: -1, count: ring)  // input frame lowered in each ring slot
+                for od in 0..<d.output {
+                    let offset = (image * g.outChannels + grp * coutG + ocFirst) * outPlane + od * outFrame + first
+                    var accumulate = inPlace
+                    for tap in 0..<taps {
+                        let id = od * d.stride - d.padBegin + tap * d.dilation
+                        if id < 0 || id >= d.input { continue }
+                        let slot = id % ring, slab = slabs + slot * depth * count
+                        if held[slot] != id {
+                            Im2col.lowerTile(frameAxes, channels: cinG, input: src + id * inFrame, first: first,
+                                             count: count, columns: slab, channelStride: inPlane)
+                            held[slot] = id
+                        }
+                        let a = tapWeights + ((grp * taps + tap) * coutG + ocFirst) * depth
+                        Gemm.singleThreaded(
+                            m: ocCount, n: count, k: depth, a: a, lda: depth, b: slab, ldb: count,
+                            beta: accumulate ? 1 : 0, c: output + offset, ldc: outPlane)
+                        accumulate = true
+                    }
+                    if !accumulate {  // every tap of this frame falls in the padding
+                        for oc in 0..<ocCount { (output + offset + oc * outPlane).update(repeating: 0, count: count) }
+                    }
+                    if fuse {
+                        for oc in 0..<ocCount {
+                            OutputPass.applyPlane(
+                                output + offset + oc * outPlane, count, bias?[grp * coutG + ocFirst + oc] ?? 0,
+                                residual.map { $0 + offset + oc * outPlane }, activation)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// One input and one output channel per group: a direct sliding-window loop per plane, no lowering.
     private func runDepthwise(
         _ ax: [WindowAxis], batch: Int, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
@@ -335,12 +432,13 @@ enum Im2col {}
 
 extension Im2col {
     /// Lowers only output pixels [first, first + count) (flat over D·H·W) into `columns`, row stride `count`.
+    /// `channelStride` is the distance between input channels (default: the plane the axes describe).
     static func lowerTile(
         _ ax: [WindowAxis], channels: Int, input: UnsafePointer<Float>, first: Int, count: Int,
-        columns: UnsafeMutablePointer<Float>
+        columns: UnsafeMutablePointer<Float>, channelStride: Int? = nil
     ) {
         let (d, h, w) = (ax[0], ax[1], ax[2])
-        let inPlane = d.input * h.input * w.input
+        let inPlane = channelStride ?? d.input * h.input * w.input
         let kVol = d.kernel * h.kernel * w.kernel
         let startD = first / (h.output * w.output), startH = (first / w.output) % h.output, startW = first % w.output
         for row in 0..<(channels * kVol) {
