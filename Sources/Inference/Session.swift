@@ -244,7 +244,9 @@ public final class Session: @unchecked Sendable {
         // original and the packed copy of a weight are not both alive for longer than one node.
         var constantReaders: [Int: Int] = [:]
         for node in runtime {
-            for id in node.inputs.compactMap({ $0 }) where constantValues[id] != nil { constantReaders[id, default: 0] += 1 }
+            for id in node.inputs.compactMap({ $0 }) where constantValues[id] != nil {
+                constantReaders[id, default: 0] += 1
+            }
         }
         for id in outputIds where constantValues[id] != nil { constantReaders[id, default: 0] += 1 }
         for node in runtime {
