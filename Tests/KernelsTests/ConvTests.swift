@@ -103,6 +103,33 @@ final class ConvTests: XCTestCase {
         }
     }
 
+    func testConcurrentRunsShareOnePackedConv() {
+        // One PackedConv serving several callers at once (each with its own workspace): OpenBLAS is called from
+        // many threads at a time, which this checks as well.
+        let g = ConvGeometry(inChannels: 8, outChannels: 12, kernel: [3, 3, 3], padsBegin: [1, 1, 1],
+                             padsEnd: [1, 1, 1])
+        let spatial = [4, 9, 10]
+        var rng = SeededGenerator(seed: 41)
+        let x = randomFloats(8 * spatial.reduce(1, *), &rng), w = randomFloats(g.weightCount, &rng)
+        let outCount = 12 * spatial.reduce(1, *)
+        var expected = [Float](repeating: 0, count: outCount)
+        ReferenceConv.forward(g, batch: 1, inputSpatial: spatial, input: x, weight: w, bias: nil, output: &expected)
+        let packed = PackedConv(g, weight: w, bias: nil)
+        let callers = 6
+        let results = UnsafeMutablePointer<Float>.allocate(capacity: callers * outCount)
+        defer { results.deallocate() }
+        nonisolated(unsafe) let shared = results
+        DispatchQueue.concurrentPerform(iterations: callers) { caller in
+            var workspace = [Float](repeating: 0, count: packed.workspaceCount(batch: 1, inputSpatial: spatial))
+            packed.run(batch: 1, inputSpatial: spatial, input: x, output: shared + caller * outCount,
+                       workspace: &workspace)
+        }
+        for caller in 0..<callers {
+            assertClose(Array(UnsafeBufferPointer(start: results + caller * outCount, count: outCount)), expected,
+                        "caller \(caller)")
+        }
+    }
+
     func testSmallOutputsSplitByChannelBlocks() {
         // Few pixels and many output channels: run splits output channels across workers.
         let g = ConvGeometry(inChannels: 8, outChannels: 40, kernel: [3, 3], padsBegin: [1, 1], padsEnd: [1, 1])

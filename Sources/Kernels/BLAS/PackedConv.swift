@@ -4,7 +4,7 @@
 /// A convolution whose weights are packed once; `run` is the fast path, tested against `ReferenceConv`.
 /// Immutable after init, so one instance may serve concurrent `run` calls with distinct workspaces.
 ///
-/// Three strategies, picked from the geometry:
+/// Five strategies, picked from the geometry:
 /// - pointwise (1×1(×1), unit strides, no pads): the input already is the sgemm B operand; no lowering;
 /// - depthwise (one input and one output channel per group): a direct loop per plane, no sgemm;
 /// - temporal (k×1×1 kernels, as in R(2+1)D): a sum over the k taps of sgemms that read the input planes
@@ -18,13 +18,12 @@
 ///   matrix (for a 3×3×3 conv 27× the input) is never built, and a call has a single parallel region.
 public final class PackedConv: @unchecked Sendable {
     public let geometry: ConvGeometry
-    /// Weights as [group][outChannels/group][inChannels/group · kernelVolume]: ONNX's layout is already the
-    /// row-major A operand of the per-group sgemm, so packing is a copy that outlives the model's buffers.
+    /// Weights as [group][outChannels/group][inChannels/group · kernelVolume] (ONNX's layout is already the
+    /// row-major A operand of the per-group sgemm, so packing is a copy that outlives the model's buffers);
+    /// for `.temporal` and `.framewise` regrouped per temporal tap instead (see init).
     private let weights: UnsafeMutablePointer<Float>
     private let bias: UnsafeMutablePointer<Float>?
     private let strategy: Strategy
-    /// For `.temporal`: the weights regrouped per temporal tap.
-    private let tapWeights: UnsafeMutablePointer<Float>?
 
     enum Strategy { case pointwise, depthwise, temporal, framewise, lowered }
 
@@ -41,8 +40,6 @@ public final class PackedConv: @unchecked Sendable {
         precondition(g.group > 0 && g.inChannels % g.group == 0 && g.outChannels % g.group == 0,
                      "conv channels \(g.inChannels)→\(g.outChannels) not divisible by group \(g.group)")
         geometry = g
-        weights = .allocate(capacity: max(1, g.weightCount))
-        weights.update(from: weight, count: g.weightCount)
         if let bias {
             let copy = UnsafeMutablePointer<Float>.allocate(capacity: g.outChannels)
             copy.update(from: bias, count: g.outChannels)
@@ -80,16 +77,16 @@ public final class PackedConv: @unchecked Sendable {
                     }
                 }
             }
-            tapWeights = matrices
+            weights = matrices
         } else {
-            tapWeights = nil
+            weights = .allocate(capacity: max(1, g.weightCount))
+            weights.update(from: weight, count: g.weightCount)
         }
     }
 
     deinit {
         weights.deallocate()
         bias?.deallocate()
-        tapWeights?.deallocate()
     }
 
     /// How `run` cuts the work: tiles of `columns` output pixels, each split into `channelBlocks` blocks of
@@ -230,7 +227,7 @@ public final class PackedConv: @unchecked Sendable {
         let items = tiles * blocks
         let inPlace = residual.map { UnsafeRawPointer($0) == UnsafeRawPointer(output) } ?? false
         let residual = inPlace ? nil : residual
-        let tapWeights = self.tapWeights!, bias = self.bias
+        let tapWeights = self.weights, bias = self.bias
         let fuse = bias != nil || residual != nil || activation != .none
         Parallel.forWorkers(min(workers, items)) { worker in
             let used = min(workers, items)
@@ -319,7 +316,7 @@ public final class PackedConv: @unchecked Sendable {
         let used = min(workers, items)
         let inPlace = residual.map { UnsafeRawPointer($0) == UnsafeRawPointer(output) } ?? false
         let residual = inPlace ? nil : residual
-        let tapWeights = self.tapWeights!, bias = self.bias
+        let tapWeights = self.weights, bias = self.bias
         let fuse = bias != nil || residual != nil || activation != .none
         Parallel.forWorkers(used) { worker in
             let slabs = workspace + worker * ring * depth * columns
