@@ -8,6 +8,10 @@ public protocol BinaryFunction {
     static func apply(_ a: Int64, _ b: Int64) -> Int64?
     /// Pow accepts an integer exponent with a float base (converted once per run into the workspace).
     static var acceptsIntegerRightOperand: Bool { get }
+    /// The float broadcast loop, written in each conformance so it is specialised for its formula (through the
+    /// generic BinaryOp it would otherwise call the formula unspecialised per element).
+    static func broadcast(_ a: UnsafePointer<Float>, _ aShape: [Int], _ b: UnsafePointer<Float>, _ bShape: [Int],
+                          _ out: UnsafeMutablePointer<Float>, _ outShape: [Int])
 }
 
 extension BinaryFunction {
@@ -49,9 +53,7 @@ public final class BinaryOp<Function: BinaryFunction>: Operator {
         }
         switch out.dtype {
         case .float32:
-            FastBroadcast.binary(a.floats, a.shape, b.floats, b.shape, out.floats, out.shape) {
-                Function.apply($0, $1)
-            }
+            Function.broadcast(a.floats, a.shape, b.floats, b.shape, out.floats, out.shape)
         case .int64:
             FastBroadcast.binary(a.int64s, a.shape, b.int64s, b.shape, out.int64s, out.shape) {
                 Function.apply($0, $1) ?? 0

@@ -19,12 +19,13 @@ public enum FastMath {
         p = p * r + 1.6666665459e-1
         p = p * r + 5.0000001201e-1
         let polynomial = p * r2 + r + 1
-        // 2^n by building the exponent bits directly (n ∈ [-126, 128] after clamping; 128 overflows to inf
-        // only at the clamp edge, where the polynomial is < 1, so split the scale in two).
-        let exponent = Int32(n)
-        let half = exponent >> 1
-        let scaleA = Float(bitPattern: UInt32(bitPattern: (half + 127) << 23))
-        let scaleB = Float(bitPattern: UInt32(bitPattern: (exponent - half + 127) << 23))
+        // 2^n from the exponent bits, with wrapping integer ops only (no trapping conversions, so loops over
+        // this vectorise). Adding 1.5·2^23 puts the integer n in the low mantissa bits. n ∈ [-126, 128]; the
+        // scale is split in two factors so n = 128 at the clamp edge stays finite.
+        let shifted = Int32(bitPattern: (n + 12582912).bitPattern) &- 0x4B40_0000
+        let half = shifted >> 1
+        let scaleA = Float(bitPattern: UInt32(bitPattern: (half &+ 127) &<< 23))
+        let scaleB = Float(bitPattern: UInt32(bitPattern: (shifted &- half &+ 127) &<< 23))
         return polynomial * scaleA * scaleB
     }
 
