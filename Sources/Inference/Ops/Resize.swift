@@ -27,6 +27,8 @@ public final class ResizeOp: Operator {
     var inShape: [Int] = []
     var outShape: [Int] = []
     var activeAxes: [Int] = []
+    /// Nearest mode: per axis, the input element offset of each output coordinate (built once at load).
+    var nearestOffsets: [[Int]] = []
     public private(set) var workspaceBytes = 0
 
     public init(_ node: NodeSpec) throws {
@@ -109,6 +111,10 @@ public final class ResizeOp: Operator {
             upper.append(hi)
             weights.append(w)
         }
+        if mode == .nearest {
+            let strides = contiguousStrides(inShape)
+            nearestOffsets = (0..<rank).map { axis in lower[axis].map { $0 * strides[axis] } }
+        }
         if mode == .linear {
             // Two ping-pong buffers big enough for every intermediate shape.
             var shape = inShape
@@ -184,28 +190,29 @@ public final class ResizeOp: Operator {
         let rank = outShape.count
         let total = outShape.reduce(1, *)
         guard total > 0 else { return }
-        let strides = contiguousStrides(inShape)
-        let offsets = (0..<rank).map { axis in lower[axis].map { $0 * strides[axis] } }
+        let offsets = nearestOffsets
         let last = offsets[rank - 1]
-        var counter = [Int](repeating: 0, count: rank)
-        var base = (0..<rank - 1).reduce(0) { $0 + offsets[$1][0] }
-        var o = 0
-        while o < total {
-            for j in 0..<last.count { y[o + j] = x[base + last[j]] }
-            o += last.count
-            var axis = rank - 2
-            while axis >= 0 {
-                base -= offsets[axis][counter[axis]]
-                counter[axis] += 1
-                if counter[axis] < outShape[axis] {
-                    base += offsets[axis][counter[axis]]
-                    break
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: rank) { counter in
+            counter.initialize(repeating: 0)
+            var base = (0..<rank - 1).reduce(0) { $0 + offsets[$1][0] }
+            var o = 0
+            while o < total {
+                for j in 0..<last.count { y[o + j] = x[base + last[j]] }
+                o += last.count
+                var axis = rank - 2
+                while axis >= 0 {
+                    base -= offsets[axis][counter[axis]]
+                    counter[axis] += 1
+                    if counter[axis] < outShape[axis] {
+                        base += offsets[axis][counter[axis]]
+                        break
+                    }
+                    counter[axis] = 0
+                    base += offsets[axis][0]
+                    axis -= 1
                 }
-                counter[axis] = 0
-                base += offsets[axis][0]
-                axis -= 1
+                if axis < 0 { break }
             }
-            if axis < 0 { break }
         }
     }
 }
