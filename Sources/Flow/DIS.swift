@@ -149,7 +149,7 @@ public struct DISOpticalFlow: Sendable {
             }
         }
         if flow.width != width || flow.height != height {
-            flow = flow.resized(width: width, height: height, scale: Float(1 << plan.finest), threads: threads)
+            return flow.resizedField(width: width, height: height, scale: Float(1 << plan.finest), threads: threads)
         }
         return flow.interleaved()
     }

@@ -249,9 +249,9 @@ struct PatchKernel {
         var x = Float(ox) + u.x, y = Float(oy) + u.y
         x = x.isNaN ? 0 : min(max(x, lo), hiX)
         y = y.isNaN ? 0 : min(max(y, lo), hiY)
-        let xf = x.rounded(.down), yf = y.rounded(.down)
-        let base = (Int(yf) + border) * i1Stride + Int(xf) + border
-        return (base, x - xf, y - yf)
+        let xi = floorInt(x), yi = floorInt(y)
+        let base = (yi + border) * i1Stride + xi + border
+        return (base, x - Float(xi), y - Float(yi))
     }
 
     /// Sum of squared (mean-normalised) differences between the template and frame 2 at u.
@@ -344,7 +344,9 @@ struct PatchKernel {
             while c < vectorCols {
                 let v = w00 * load4(a + c) + w01 * load4(a + c + 1) + w10 * load4(b + c) + w11 * load4(b + c + 1)
                 let d = v - load4(t + c)
-                let wgt = one / pointwiseMax(one, pointwiseMax(d, -d))
+                // 1 / max(1, |d|), spelled with masks: the generic pointwiseMax is not inlined.
+                let magnitude = d.replacing(with: -d, where: d .< 0)
+                let wgt = one / magnitude.replacing(with: one, where: magnitude .< one)
                 store4(sumU + o + c, load4(sumU + o + c) + wgt * u.x)
                 store4(sumV + o + c, load4(sumV + o + c) + wgt * u.y)
                 store4(sumW + o + c, load4(sumW + o + c) + wgt)
@@ -374,3 +376,9 @@ struct PatchKernel {
     UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD4<Float>.self)
 }
 
+
+/// floor(x) as an Int without a libm call (x within Int range).
+@inline(__always) func floorInt(_ x: Float) -> Int {
+    let t = Int(x)
+    return Float(t) > x ? t - 1 : t
+}

@@ -43,6 +43,127 @@ struct VariationalRefinement {
     }
 
     func refine(_ flow: inout PlanarFlow, i0: Plane, i1: Plane) {
+        if plainSOR { refinePlain(&flow, i0: i0, i1: i1) } else { refineFast(&flow, i0: i0, i1: i1) }
+    }
+
+    /// Use the straightforward solver (`refinePlain`) instead of the fast one; tests compare the two.
+    var plainSOR = false
+
+    /// The fast solver. Per fixed-point iteration the flow u is constant, so everything but the neighbours'
+    /// increments is folded into per-pixel constants first (right-hand side, 1/diagonal); planes carry a
+    /// zero guard row above and below, and border edges have zero weight, so the SOR sweep has no branches and
+    /// no divisions.
+    private func refineFast(_ flow: inout PlanarFlow, i0: Plane, i1: Plane) {
+        let w = i0.width, h = i0.height, n = w * h
+        guard n > 1, fixedPointIterations > 0 else { return }
+        let t = dataTerms(flow, i0: i0, i1: i1)
+        let o = w + 1, padded = n + 2 * w + 2
+        let u = ScratchPlane(count: padded), v = ScratchPlane(count: padded)
+        let du = ScratchPlane(count: padded), dv = ScratchPlane(count: padded)
+        let sRight = ScratchPlane(count: padded), sDown = ScratchPlane(count: padded)
+        let cU = ScratchPlane(count: padded), cV = ScratchPlane(count: padded), a12 = ScratchPlane(count: padded)
+        let invU = ScratchPlane(count: padded), invV = ScratchPlane(count: padded)
+        let system = System(count: n)
+        // (x + y) & 1 per pixel: which half sweep updates it.
+        let colourMask = ScratchPlane(count: n)
+        for y in 0..<h { for x in 0..<w { colourMask.pointer[y * w + x] = Float((x + y) & 1) } }
+        defer {
+            t.free(); system.free(); colourMask.free()
+            for p in [u, v, du, dv, sRight, sDown, cU, cV, a12, invU, invV] { p.free() }
+        }
+        flow.u.withUnsafeBufferPointer { u.pointer.advanced(by: o).update(from: $0.baseAddress!, count: n) }
+        flow.v.withUnsafeBufferPointer { v.pointer.advanced(by: o).update(from: $0.baseAddress!, count: n) }
+        let up = u.pointer + o, vp = v.pointer + o, dup = du.pointer + o, dvp = dv.pointer + o
+        let sr = sRight.pointer + o, sd = sDown.pointer + o, cu = cU.pointer + o, cv = cV.pointer + o
+        let c12 = a12.pointer + o, iu = invU.pointer + o, iv = invV.pointer + o
+        let omega = omega
+        for _ in 0..<fixedPointIterations {
+            Parallel.forEachBand(h, threads: threads, minimumPerBand: 16) { rows in
+                assemble(rows: rows, width: w, height: h, t: t, u: up, v: vp, du: dup, dv: dvp, system: system)
+                let r0 = system.sRight.pointer, d0 = system.sDown.pointer
+                for i in (rows.lowerBound * w)..<(rows.upperBound * w) {
+                    sr[i] = r0[i]
+                    sd[i] = d0[i]
+                }
+            }
+            // Constants need the neighbours' weights (rows above): a second pass after all rows are assembled.
+            Parallel.forEachBand(h, threads: threads, minimumPerBand: 16) { rows in
+                let s11 = system.a11.pointer, s12 = system.a12.pointer, s22 = system.a22.pointer
+                let b1 = system.b1.pointer, b2 = system.b2.pointer
+                for i in (rows.lowerBound * w)..<(rows.upperBound * w) {
+                    let wr = sr[i], wl = sr[i - 1], wd = sd[i], wu = sd[i - w]
+                    let sum = wr + wl + wd + wu
+                    cu[i] = wr * up[i + 1] + wl * up[i - 1] + wd * up[i + w] + wu * up[i - w] - sum * up[i] - b1[i]
+                    cv[i] = wr * vp[i + 1] + wl * vp[i - 1] + wd * vp[i + w] + wu * vp[i - w] - sum * vp[i] - b2[i]
+                    c12[i] = s12[i]
+                    let denU = s11[i] + sum, denV = s22[i] + sum
+                    iu[i] = denU > 0 ? 1 / denU : 0
+                    iv[i] = denV > 0 ? 1 / denV : 0
+                }
+            }
+            for _ in 0..<sorIterations {
+                for colour in 0..<2 {
+                    Parallel.forEachBand(h, threads: threads, minimumPerBand: 16) { rows in
+                        sorSweepVector(range: (rows.lowerBound * w)..<(rows.upperBound * w), colour: Float(colour),
+                                       w: w, mask: colourMask.pointer, sr: sr, sd: sd, cu: cu, cv: cv, c12: c12,
+                                       iu: iu, iv: iv, du: dup, dv: dvp)
+                    }
+                }
+            }
+        }
+        for i in 0..<n {
+            flow.u[i] += dup[i]
+            flow.v[i] += dvp[i]
+        }
+    }
+
+    /// One red-black half sweep over the linear pixel range `range`, eight pixels at a time: every lane is
+    /// computed and only lanes of `colour` are stored back. Their neighbours all have the other colour, so
+    /// this equals the pixel-by-pixel sweep; `range` never splits a band, so threads do not overlap.
+    @inline(__always)
+    private func sorSweepVector(range: Range<Int>, colour: Float, w: Int, mask: UnsafeMutablePointer<Float>,
+                                sr: UnsafeMutablePointer<Float>, sd: UnsafeMutablePointer<Float>,
+                                cu: UnsafeMutablePointer<Float>, cv: UnsafeMutablePointer<Float>,
+                                c12: UnsafeMutablePointer<Float>, iu: UnsafeMutablePointer<Float>,
+                                iv: UnsafeMutablePointer<Float>, du: UnsafeMutablePointer<Float>,
+                                dv: UnsafeMutablePointer<Float>) {
+        typealias V = SIMD8<Float>
+        @inline(__always) func load(_ p: UnsafeMutablePointer<Float>) -> V {
+            UnsafeRawPointer(p).loadUnaligned(as: V.self)
+        }
+        @inline(__always) func store(_ p: UnsafeMutablePointer<Float>, _ v: V) {
+            UnsafeMutableRawPointer(p).storeBytes(of: v, as: V.self)
+        }
+        let omega = V(repeating: self.omega), target = V(repeating: colour)
+        var i = range.lowerBound
+        while i + 8 <= range.upperBound {
+            let wr = load(sr + i), wl = load(sr + i - 1), wd = load(sd + i), wu = load(sd + i - w)
+            let oldU = load(du + i), oldV = load(dv + i)
+            let nu = wr * load(du + i + 1) + wl * load(du + i - 1) + wd * load(du + i + w) + wu * load(du + i - w)
+            var d = oldU + omega * ((nu + load(cu + i) - load(c12 + i) * oldV) * load(iu + i) - oldU)
+            let update = load(mask + i) .== target
+            d = oldU.replacing(with: d, where: update)
+            let nv = wr * load(dv + i + 1) + wl * load(dv + i - 1) + wd * load(dv + i + w) + wu * load(dv + i - w)
+            let e = oldV + omega * ((nv + load(cv + i) - load(c12 + i) * d) * load(iv + i) - oldV)
+            store(du + i, d)
+            store(dv + i, oldV.replacing(with: e, where: update))
+            i += 8
+        }
+        while i < range.upperBound {
+            if mask[i] == colour {
+                let wr = sr[i], wl = sr[i - 1], wd = sd[i], wu = sd[i - w]
+                let nu = wr * du[i + 1] + wl * du[i - 1] + wd * du[i + w] + wu * du[i - w]
+                let d = du[i] + self.omega * ((nu + cu[i] - c12[i] * dv[i]) * iu[i] - du[i])
+                du[i] = d
+                let nv = wr * dv[i + 1] + wl * dv[i - 1] + wd * dv[i + w] + wu * dv[i - w]
+                dv[i] += self.omega * ((nv + cv[i] - c12[i] * d) * iv[i] - dv[i])
+            }
+            i += 1
+        }
+    }
+
+    /// The plain solver: the same equations, solved pixel by pixel with explicit border checks.
+    private func refinePlain(_ flow: inout PlanarFlow, i0: Plane, i1: Plane) {
         let w = i0.width, h = i0.height, n = w * h
         guard n > 1, fixedPointIterations > 0 else { return }
         let t = dataTerms(flow, i0: i0, i1: i1)
