@@ -7,6 +7,9 @@ struct VariationalRefinement {
     var alpha: Float, delta: Float, gamma: Float
     var fixedPointIterations: Int, sorIterations: Int, omega: Float
     var threads = 1
+    /// Fewest rows per thread: each half sweep is one dispatch, and on coarse levels (a few thousand pixels)
+    /// the dispatch costs more than the sweep.
+    static let rowsPerBand = 48
     /// Charbonnier ε² and the gradient-normalisation ζ² (intensities in 0...255).
     var epsilonSquared: Float = 0.001 * 0.001
     var zetaSquared: Float = 0.1 * 0.1
@@ -78,7 +81,7 @@ struct VariationalRefinement {
         let c12 = a12.pointer + o, iu = invU.pointer + o, iv = invV.pointer + o
         let omega = omega
         for _ in 0..<fixedPointIterations {
-            Parallel.forEachBand(h, threads: threads, minimumPerBand: 16) { rows in
+            Parallel.forEachBand(h, threads: threads, minimumPerBand: Self.rowsPerBand) { rows in
                 assemble(rows: rows, width: w, height: h, t: t, u: up, v: vp, du: dup, dv: dvp, system: system)
                 let r0 = system.sRight.pointer, d0 = system.sDown.pointer
                 for i in (rows.lowerBound * w)..<(rows.upperBound * w) {
@@ -87,7 +90,7 @@ struct VariationalRefinement {
                 }
             }
             // Constants need the neighbours' weights (rows above): a second pass after all rows are assembled.
-            Parallel.forEachBand(h, threads: threads, minimumPerBand: 16) { rows in
+            Parallel.forEachBand(h, threads: threads, minimumPerBand: Self.rowsPerBand) { rows in
                 let s11 = system.a11.pointer, s12 = system.a12.pointer, s22 = system.a22.pointer
                 let b1 = system.b1.pointer, b2 = system.b2.pointer
                 for i in (rows.lowerBound * w)..<(rows.upperBound * w) {
@@ -103,7 +106,7 @@ struct VariationalRefinement {
             }
             for _ in 0..<sorIterations {
                 for colour in 0..<2 {
-                    Parallel.forEachBand(h, threads: threads, minimumPerBand: 16) { rows in
+                    Parallel.forEachBand(h, threads: threads, minimumPerBand: Self.rowsPerBand) { rows in
                         sorSweepVector(range: (rows.lowerBound * w)..<(rows.upperBound * w), colour: Float(colour),
                                        w: w, mask: colourMask.pointer, sr: sr, sd: sd, cu: cu, cv: cv, c12: c12,
                                        iu: iu, iv: iv, du: dup, dv: dvp)
@@ -172,13 +175,13 @@ struct VariationalRefinement {
         let system = System(count: n)
         defer { t.free(); u.free(); v.free(); du.free(); dv.free(); system.free() }
         for _ in 0..<fixedPointIterations {
-            Parallel.forEachBand(h, threads: threads, minimumPerBand: 16) { rows in
+            Parallel.forEachBand(h, threads: threads, minimumPerBand: Self.rowsPerBand) { rows in
                 assemble(rows: rows, width: w, height: h, t: t, u: u.pointer, v: v.pointer,
                          du: du.pointer, dv: dv.pointer, system: system)
             }
             for _ in 0..<sorIterations {
                 for colour in 0..<2 {
-                    Parallel.forEachBand(h, threads: threads, minimumPerBand: 16) { rows in
+                    Parallel.forEachBand(h, threads: threads, minimumPerBand: Self.rowsPerBand) { rows in
                         sorSweep(rows: rows, colour: colour, width: w, height: h, u: u.pointer, v: v.pointer,
                                  du: du.pointer, dv: dv.pointer, system: system)
                     }
