@@ -28,8 +28,15 @@ struct VariationalRefinement {
         var ix, iy, iz, ixx, ixy, iyy, ixz, iyz: ScratchPlane
         /// 0 where the flow points outside frame 2: the linearisation says nothing there.
         var valid: ScratchPlane
+        /// Normalisations β (brightness), βx, βy (gradient components), and the normalised products the
+        /// system needs, precomputed once for the fast assembly: brightness p11 = βIx², p12 = βIxIy,
+        /// p22 = βIy², q1 = βIxIz, q2 = βIyIz; gradient g11, g12, g22, h1, h2 likewise with βx, βy.
+        var beta, betaX, betaY, p11, p12, p22, q1, q2, g11, g12, g22, h1, h2: ScratchPlane
 
-        func free() { for p in [ix, iy, iz, ixx, ixy, iyy, ixz, iyz, valid] { p.free() } }
+        func free() {
+            for p in [ix, iy, iz, ixx, ixy, iyy, ixz, iyz, valid, beta, betaX, betaY, p11, p12, p22, q1, q2,
+                      g11, g12, g22, h1, h2] { p.free() }
+        }
     }
 
     /// The per-pixel linear system of one fixed-point iteration: [a11 a12; a12 a22]·(du, dv) + (b1, b2) from
@@ -82,7 +89,7 @@ struct VariationalRefinement {
         let omega = omega
         for _ in 0..<fixedPointIterations {
             Parallel.forEachBand(h, threads: threads, minimumPerBand: Self.rowsPerBand) { rows in
-                assemble(rows: rows, width: w, height: h, t: t, u: up, v: vp, du: dup, dv: dvp, system: system)
+                assembleFast(rows: rows, width: w, height: h, t: t, u: up, v: vp, du: dup, dv: dvp, system: system)
                 let r0 = system.sRight.pointer, d0 = system.sDown.pointer
                 for i in (rows.lowerBound * w)..<(rows.upperBound * w) {
                     sr[i] = r0[i]
@@ -191,6 +198,78 @@ struct VariationalRefinement {
         for i in 0..<n {
             flow.u[i] += du.pointer[i]
             flow.v[i] += dv.pointer[i]
+        }
+    }
+
+    /// `assemble` with the normalised products precomputed and the data term eight pixels at a time.
+    private func assembleFast(rows: Range<Int>, width w: Int, height h: Int, t: DataTerms,
+                              u: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>,
+                              du: UnsafeMutablePointer<Float>, dv: UnsafeMutablePointer<Float>, system: System) {
+        typealias V = SIMD8<Float>
+        @inline(__always) func load(_ p: UnsafeMutablePointer<Float>, _ i: Int) -> V {
+            UnsafeRawPointer(p + i).loadUnaligned(as: V.self)
+        }
+        @inline(__always) func store(_ p: UnsafeMutablePointer<Float>, _ i: Int, _ v: V) {
+            UnsafeMutableRawPointer(p + i).storeBytes(of: v, as: V.self)
+        }
+        let ix = t.ix.pointer, iy = t.iy.pointer, iz = t.iz.pointer, ixx = t.ixx.pointer, ixy = t.ixy.pointer
+        let iyy = t.iyy.pointer, ixz = t.ixz.pointer, iyz = t.iyz.pointer, valid = t.valid.pointer
+        let beta = t.beta.pointer, betaX = t.betaX.pointer, betaY = t.betaY.pointer
+        let p11 = t.p11.pointer, p12 = t.p12.pointer, p22 = t.p22.pointer, q1 = t.q1.pointer, q2 = t.q2.pointer
+        let g11 = t.g11.pointer, g12 = t.g12.pointer, g22 = t.g22.pointer, h1 = t.h1.pointer, h2 = t.h2.pointer
+        let a11 = system.a11.pointer, a12 = system.a12.pointer, a22 = system.a22.pointer
+        let b1 = system.b1.pointer, b2 = system.b2.pointer, sRight = system.sRight.pointer
+        let sDown = system.sDown.pointer
+        let eps2 = V(repeating: epsilonSquared), delta = V(repeating: delta), gamma = V(repeating: gamma)
+        let start = rows.lowerBound * w, end = rows.upperBound * w
+        var i = start
+        while i + 8 <= end {
+            let d = load(du, i), e = load(dv, i)
+            let rho = load(iz, i) + load(ix, i) * d + load(iy, i) * e
+            let psi1 = load(valid, i) * delta / (rho * rho * load(beta, i) + eps2).squareRoot()
+            let rx = load(ixz, i) + load(ixx, i) * d + load(ixy, i) * e
+            let ry = load(iyz, i) + load(ixy, i) * d + load(iyy, i) * e
+            let psi2 = load(valid, i) * gamma / (rx * rx * load(betaX, i) + ry * ry * load(betaY, i) + eps2)
+                .squareRoot()
+            store(a11, i, psi1 * load(p11, i) + psi2 * load(g11, i))
+            store(a12, i, psi1 * load(p12, i) + psi2 * load(g12, i))
+            store(a22, i, psi1 * load(p22, i) + psi2 * load(g22, i))
+            store(b1, i, psi1 * load(q1, i) + psi2 * load(h1, i))
+            store(b2, i, psi1 * load(q2, i) + psi2 * load(h2, i))
+            i += 8
+        }
+        while i < end {
+            let d = du[i], e = dv[i]
+            let rho = iz[i] + ix[i] * d + iy[i] * e
+            let psi1 = valid[i] * delta[0] / (rho * rho * beta[i] + eps2[0]).squareRoot()
+            let rx = ixz[i] + ixx[i] * d + ixy[i] * e, ry = iyz[i] + ixy[i] * d + iyy[i] * e
+            let psi2 = valid[i] * gamma[0] / (rx * rx * betaX[i] + ry * ry * betaY[i] + eps2[0]).squareRoot()
+            a11[i] = psi1 * p11[i] + psi2 * g11[i]
+            a12[i] = psi1 * p12[i] + psi2 * g12[i]
+            a22[i] = psi1 * p22[i] + psi2 * g22[i]
+            b1[i] = psi1 * q1[i] + psi2 * h1[i]
+            b2[i] = psi1 * q2[i] + psi2 * h2[i]
+            i += 1
+        }
+        // Smoothness of the full flow (u + du), forward differences; zero weight across the border.
+        for y in rows {
+            let lastRow = y + 1 == h
+            for x in 0..<w {
+                let i = y * w + x
+                let pu = u[i] + du[i], pv = v[i] + dv[i]
+                var g: Float = 0
+                if x + 1 < w {
+                    let gu = u[i + 1] + du[i + 1] - pu, gv = v[i + 1] + dv[i + 1] - pv
+                    g += gu * gu + gv * gv
+                }
+                if !lastRow {
+                    let gu = u[i + w] + du[i + w] - pu, gv = v[i + w] + dv[i + w] - pv
+                    g += gu * gu + gv * gv
+                }
+                let s = alpha / (g + epsilonSquared).squareRoot()
+                sRight[i] = x + 1 < w ? s : 0
+                sDown[i] = lastRow ? 0 : s
+            }
         }
     }
 
@@ -330,9 +409,30 @@ struct VariationalRefinement {
             }}
         }
         for i in 0..<n { ixy[i] = 0.5 * (ixy[i] + iyx[i]) }
+        let planes = (0..<13).map { _ in ScratchPlane(count: n) }
+        let (b, bx, by) = (planes[0].pointer, planes[1].pointer, planes[2].pointer)
+        let (p11, p12, p22, q1, q2) = (planes[3].pointer, planes[4].pointer, planes[5].pointer, planes[6].pointer,
+                                       planes[7].pointer)
+        let (g11, g12, g22, h1, h2) = (planes[8].pointer, planes[9].pointer, planes[10].pointer, planes[11].pointer,
+                                       planes[12].pointer)
+        for i in 0..<n {
+            b[i] = 1 / (ix[i] * ix[i] + iy[i] * iy[i] + zetaSquared)
+            bx[i] = 1 / (ixx[i] * ixx[i] + ixy[i] * ixy[i] + zetaSquared)
+            by[i] = 1 / (iyy[i] * iyy[i] + ixy[i] * ixy[i] + zetaSquared)
+            p11[i] = b[i] * ix[i] * ix[i]; p12[i] = b[i] * ix[i] * iy[i]; p22[i] = b[i] * iy[i] * iy[i]
+            q1[i] = b[i] * ix[i] * iz[i]; q2[i] = b[i] * iy[i] * iz[i]
+            g11[i] = bx[i] * ixx[i] * ixx[i] + by[i] * ixy[i] * ixy[i]
+            g12[i] = bx[i] * ixx[i] * ixy[i] + by[i] * ixy[i] * iyy[i]
+            g22[i] = bx[i] * ixy[i] * ixy[i] + by[i] * iyy[i] * iyy[i]
+            h1[i] = bx[i] * ixx[i] * ixz[i] + by[i] * ixy[i] * iyz[i]
+            h2[i] = bx[i] * ixy[i] * ixz[i] + by[i] * iyy[i] * iyz[i]
+        }
         return DataTerms(ix: ScratchPlane(copying: ix), iy: ScratchPlane(copying: iy), iz: ScratchPlane(copying: iz),
                          ixx: ScratchPlane(copying: ixx), ixy: ScratchPlane(copying: ixy),
                          iyy: ScratchPlane(copying: iyy), ixz: ScratchPlane(copying: ixz),
-                         iyz: ScratchPlane(copying: iyz), valid: ScratchPlane(copying: valid))
+                         iyz: ScratchPlane(copying: iyz), valid: ScratchPlane(copying: valid),
+                         beta: planes[0], betaX: planes[1], betaY: planes[2], p11: planes[3], p12: planes[4],
+                         p22: planes[5], q1: planes[6], q2: planes[7], g11: planes[8], g12: planes[9],
+                         g22: planes[10], h1: planes[11], h2: planes[12])
     }
 }

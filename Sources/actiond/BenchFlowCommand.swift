@@ -50,6 +50,10 @@ struct BenchFlow: AsyncParsableCommand {
     @Flag(help: "Print one JSON object instead of text.")
     var json = false
 
+    @Option(help: ArgumentHelp("With --epe: also write each computed field as DIR/NAME_ours.npy (for analysis).",
+                               valueName: "dir"))
+    var dumpFlows: String?
+
     @Option(help: ArgumentHelp("Write the synthetic pairs as .npy into this directory and exit.",
                                valueName: "dir"))
     var dumpPairs: String?
@@ -86,8 +90,9 @@ struct BenchFlow: AsyncParsableCommand {
             for motion in SyntheticFlowPair.Motion.allCases {
                 let p = SyntheticFlowPair(motion: motion, width: size.width, height: size.height)
                 let field = try estimator.flow(from: p.first, to: p.second)
-                if let d = ProcessInfo.processInfo.environment["FLOW_DEBUG_DUMP"] {
-                    try NPY.encode(field).write(to: URL(fileURLWithPath: d + "/" + p.name + "_ours.npy"))
+                if let dumpFlows {
+                    let path = (dumpFlows as NSString).appendingPathComponent(p.name + "_ours.npy")
+                    try NPY.encode(field).write(to: URL(fileURLWithPath: path))
                 }
                 errors.append((motion.rawValue, field.endpointError(to: p.truth, mask: p.truth.targetsInsideFrame())))
             }
