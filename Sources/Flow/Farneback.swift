@@ -46,7 +46,7 @@ public struct FarnebackOpticalFlow: Sendable {
         if min(width, height) < 2 * options.polynomialRadius + 1 { return FlowField(width: width, height: height) }
         var levels = 0
         while levels < options.levels && min(width, height) >> (levels + 1) >= 8 { levels += 1 }
-        let pyramid0 = Pyramid.build(first, levels: levels), pyramid1 = Pyramid.build(second, levels: levels)
+        let (pyramid0, pyramid1) = Pyramid.buildPair(first, second, levels: levels, threads: threads)
         let expansion = PolynomialExpansion(radius: options.polynomialRadius, sigma: options.polynomialSigma)
         let top = pyramid0[levels]
         var flow = initial.map {

@@ -55,7 +55,7 @@ struct PatchSearch {
         }
         // Horizontal stripes of patch rows are searched independently (propagation stays inside a stripe),
         // one per thread, as in OpenCV; with one thread the whole grid is one stripe.
-        let stripes = max(1, min(threads, ny / 2))
+        let stripes = max(1, min(threads, ny / 8))  // a stripe of fewer rows is not worth a dispatch
         sx.withUnsafeMutableBufferPointer { sxp in
             sy.withUnsafeMutableBufferPointer { syp in
                 let sxp = sxp.baseAddress!, syp = syp.baseAddress!

@@ -33,6 +33,21 @@ enum Pyramid {
         return Plane(width: w, height: h, pixels: out)
     }
 
+    /// The pyramids of both frames; with two or more threads and a large frame they are built concurrently.
+    static func buildPair(_ a: Plane, _ b: Plane, levels: Int, threads: Int) -> ([Plane], [Plane]) {
+        guard threads > 1, a.width * a.height >= 64 * 1024 else {
+            return (build(a, levels: levels), build(b, levels: levels))
+        }
+        var results: [[Plane]] = [[], []]
+        results.withUnsafeMutableBufferPointer { out in
+            let out = out.baseAddress!
+            Parallel.forEachBand(2, threads: 2, minimumPerBand: 1) { parts in
+                for part in parts { out[part] = build(part == 0 ? a : b, levels: levels) }
+            }
+        }
+        return (results[0], results[1])
+    }
+
     /// Levels 0...levels (level 0 is the image itself).
     static func build(_ image: Plane, levels: Int) -> [Plane] {
         var out = [image]
