@@ -237,24 +237,37 @@ struct PolynomialExpansion {
         planes.withUnsafeMutableBufferPointer { out in
             let out = out.baseAddress!
             Parallel.forEachBand(h, threads: threads, minimumPerBand: 8) { rows in
+                // Per row: the three vertical sums with r replicated pixels on each side, then the six moments
+                // as tap-by-tap passes over the whole row (independent across x, so they vectorise).
+                let pw = w + 2 * r
+                let padded = ScratchPlane(count: 3 * pw), moments = ScratchPlane(count: 6 * w)
+                defer { padded.free(); moments.free() }
+                let p0 = padded.pointer, p1 = p0 + pw, p2 = p1 + pw
+                let m = moments.pointer
                 for y in rows {
                     let v0 = vp + y * w, v1 = vp + n + y * w, v2 = vp + 2 * n + y * w
-                    for x in 0..<w {
-                        // Horizontal pass: the six moments Σ a·basis·f.
-                        var m0: Float = 0, mx: Float = 0, my: Float = 0, mxx: Float = 0, myy: Float = 0
-                        var mxy: Float = 0
-                        for k in -r...r {
-                            let sx = min(max(x + k, 0), w - 1)
-                            let a = g[k + r], b = xg[k + r], c = xxg[k + r]
-                            m0 += a * v0[sx]; mx += b * v0[sx]; mxx += c * v0[sx]
-                            my += a * v1[sx]; mxy += b * v1[sx]; myy += a * v2[sx]
+                    for x in 0..<pw {
+                        let sx = min(max(x - r, 0), w - 1)
+                        p0[x] = v0[sx]; p1[x] = v1[sx]; p2[x] = v2[sx]
+                    }
+                    m.update(repeating: 0, count: 6 * w)
+                    let m0 = m, mx = m + w, my = m + 2 * w, mxx = m + 3 * w, myy = m + 4 * w, mxy = m + 5 * w
+                    for k in 0...(2 * r) {
+                        let a = g[k], b = xg[k], c = xxg[k]
+                        for x in 0..<w {
+                            let f0 = p0[x + k], f1 = p1[x + k], f2 = p2[x + k]
+                            m0[x] += a * f0; mx[x] += b * f0; mxx[x] += c * f0
+                            my[x] += a * f1; mxy[x] += b * f1; myy[x] += a * f2
                         }
-                        let m = (m0, mx, my, mxx, myy, mxy)
-                        let i = y * w + x
-                        for row in 0..<6 {
-                            let q = row * 6
-                            out[row * n + i] = gi[q] * m.0 + gi[q + 1] * m.1 + gi[q + 2] * m.2 + gi[q + 3] * m.3
-                                + gi[q + 4] * m.4 + gi[q + 5] * m.5
+                    }
+                    // Coefficients = G⁻¹ · moments, skipping G⁻¹'s structural zeros.
+                    let base = y * w
+                    for row in 0..<6 {
+                        let o = out + row * n + base
+                        for x in 0..<w { o[x] = 0 }
+                        for j in 0..<6 where gi[row * 6 + j] != 0 {
+                            let c = gi[row * 6 + j], src = m + j * w
+                            for x in 0..<w { o[x] += c * src[x] }
                         }
                     }
                 }
@@ -288,15 +301,22 @@ enum BoxFilter {
             }
         }
         Parallel.forEachBand(h, threads: threads, minimumPerBand: 8) { rows in
+            // Running column sums down the band: add the row entering the window, drop the one leaving.
+            let acc = ScratchPlane(count: w)
+            defer { acc.free() }
+            let a = acc.pointer
             for c in 0..<channels {
+                let plane = hp + c * n
+                for x in 0..<w { a[x] = 0 }
+                for k in -r...r {
+                    let s = plane + min(max(rows.lowerBound + k, 0), h - 1) * w
+                    for x in 0..<w { a[x] += s[x] }
+                }
                 for y in rows {
                     let o = dst + c * n + y * w
-                    for x in 0..<w { o[x] = 0 }
-                    for k in -r...r {
-                        let s = hp + c * n + min(max(y + k, 0), h - 1) * w
-                        for x in 0..<w { o[x] += s[x] }
-                    }
-                    for x in 0..<w { o[x] *= scale }
+                    for x in 0..<w { o[x] = a[x] * scale }
+                    let enter = plane + min(y + r + 1, h - 1) * w, leave = plane + max(y - r, 0) * w
+                    for x in 0..<w { a[x] += enter[x] - leave[x] }
                 }
             }
         }
