@@ -128,12 +128,16 @@ struct PatchSearch {
                                         let nxk = forward ? (px > 0 ? k - 1 : -1) : (px < nx - 1 ? k + 1 : -1)
                                         let nyk = forward ? (py > rows.lowerBound ? k - nx : -1)
                                                           : (py < rows.upperBound - 1 ? k + nx : -1)
-                                        for neighbour in [nxk, nyk] where neighbour >= 0 {
+                                        // (Two explicit tries, not a loop over an array: this runs for every patch.)
+                                        @inline(__always) func consider(_ neighbour: Int) {
+                                            guard neighbour >= 0 else { return }
                                             let candidate = SIMD2(sx[neighbour], sy[neighbour])
-                                            if candidate == u { continue }
+                                            if candidate == u { return }
                                             let e = kernel.ssd(ox, oy, candidate)
                                             if e < best { best = e; u = candidate }
                                         }
+                                        consider(nxk)
+                                        consider(nyk)
                                     }
                                     let c = constants[local]
                                     // Gauss-Newton from the chosen start, stopping as soon as the patch

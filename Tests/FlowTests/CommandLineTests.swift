@@ -29,11 +29,13 @@ final class CommandLineTests: XCTestCase {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let clip = dir + "/clip.mp4"
-        XCTAssertEqual(try run(binary, ["testclip", clip, "--size", "160x120", "--fps", "25", "--seconds", "1"]).status, 0)
+        let made = try run(binary, ["testclip", clip, "--size", "160x120", "--fps", "25", "--seconds", "1"])
+        XCTAssertEqual(made.status, 0, made.stderr)
 
         for method in ["dis", "farneback"] {
             let out = dir + "/\(method).npy", png = dir + "/\(method).png"
-            let result = try run(binary, ["flow", clip, "--pair", "2,3", "--out", out, "--png", png, "--method", method])
+            let result = try run(binary, ["flow", clip, "--pair", "2,3", "--out", out, "--png", png,
+                                          "--method", method])
             XCTAssertEqual(result.status, 0, result.stderr)
             let field = try XCTUnwrap(NPY.decodeFlow(try Data(contentsOf: URL(fileURLWithPath: out))))
             XCTAssertEqual(field.width, 160)

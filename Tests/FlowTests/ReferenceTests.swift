@@ -45,7 +45,8 @@ final class ReferenceTests: XCTestCase {
                         var sum = 0.0, sq = 0.0, dgx = 0.0, dgy = 0.0, sgx = 0.0, sgy = 0.0
                         for r in 0..<patch {
                             for c in 0..<patch {
-                                let v = Self.sample(padded, Double(ox + c) + Double(clamped.x), Double(oy + r) + Double(clamped.y))
+                                let v = Self.sample(padded, Double(ox + c) + Double(clamped.x),
+                                                   Double(oy + r) + Double(clamped.y))
                                 let i = (oy + r) * w + ox + c
                                 let d = v - Double(i0.pixels[i])
                                 sum += d; sq += d * d
@@ -74,7 +75,8 @@ final class ReferenceTests: XCTestCase {
                         for r in 0..<patch {
                             for c in 0..<patch {
                                 let i = (oy + r) * w + ox + c
-                                let v = Self.sample(padded, Double(ox + c) + Double(clamped.x), Double(oy + r) + Double(clamped.y))
+                                let v = Self.sample(padded, Double(ox + c) + Double(clamped.x),
+                                                   Double(oy + r) + Double(clamped.y))
                                 let weight = 1 / max(1, abs(v - Double(i0.pixels[i])))
                                 XCTAssertEqual(Double(sw[i]), weight, accuracy: 1e-4)
                                 XCTAssertEqual(Double(su[i]), weight * Double(u.x), accuracy: 1e-4)

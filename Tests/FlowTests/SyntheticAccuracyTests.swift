@@ -77,11 +77,13 @@ final class SyntheticAccuracyTests: XCTestCase {
                                    "\(pair.name): the fixture was made from other frames; rerun opencv_reference.py")
                     let opencv = try XCTUnwrap(reference[label] as? Double)
                     let epe = measured[pair.name]![label]!
-                    XCTAssertLessThanOrEqual(epe, opencv * 1.4, "\(label) on \(pair.name): ours \(epe), OpenCV \(opencv)")
+                    XCTAssertLessThanOrEqual(epe, opencv * 1.4,
+                                             "\(label) on \(pair.name): ours \(epe), OpenCV \(opencv)")
                     ours += epe
                     theirs += opencv
                 }
-                XCTAssertLessThanOrEqual(ours, theirs * 1.1, "\(label) at \(w)x\(h): mean ours \(ours / 5), OpenCV \(theirs / 5)")
+                XCTAssertLessThanOrEqual(ours, theirs * 1.1,
+                                         "\(label) at \(w)x\(h): mean ours \(ours / 5), OpenCV \(theirs / 5)")
             }
         }
     }
