@@ -37,7 +37,7 @@ demo: build
 	@echo "demo: frames written to demo-out/frames/"; ls demo-out/frames
 
 bench-decode: build
-	tools/bench-decode.sh
+	tools/bench-decode
 
 clean:
 	rm -rf .build demo-out

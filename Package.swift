@@ -11,6 +11,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // Thin C modules: module map + shim header only.
@@ -21,17 +22,36 @@ let package = Package(
 
         .target(name: "Media", dependencies: ["CFFmpeg"]),
         .target(name: "Kernels", dependencies: ["COpenBLAS"]),
+        .target(name: "Tensor"),
+        .target(name: "Inference", dependencies: ["Tensor", "Kernels"]),
+        .target(name: "ONNX", dependencies: ["Inference", "Tensor"]),
         .target(name: "Flow"),
+        // Config model + validation, Stage protocol, scheduler, bounded queues: knows nothing of video or tensors.
+        .target(name: "Pipeline", dependencies: [.product(name: "Yams", package: "Yams")]),
+        .target(name: "Synth", dependencies: ["Media"]),
 
         .executableTarget(name: "actiond", dependencies: [
             "Media",
             "Kernels",
+            "Tensor",
+            "Inference",
+            "ONNX",
             "Flow",
+            "Pipeline",
+            "Synth",
             argumentParser,
         ]),
 
         .testTarget(name: "MediaTests", dependencies: ["Media"]),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline"], exclude: ["Fixtures"]),
+        .testTarget(name: "SynthTests", dependencies: ["Synth", "Media"]),
+        // Runs the built executable end to end (swift build --build-tests builds it too).
+        .testTarget(name: "actiondTests", dependencies: ["Media"]),
+        .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
+        .testTarget(name: "InferenceTests", dependencies: ["Inference", "Tensor", "Kernels"]),
+        // Fixtures are found through #filePath, so the (large) model files are not copied into a bundle.
+        .testTarget(name: "ONNXTests", dependencies: ["ONNX", "Inference", "Tensor"], exclude: ["Fixtures"]),
         .testTarget(name: "FlowTests", dependencies: ["Flow"], resources: [.copy("Fixtures")]),
     ]
 )

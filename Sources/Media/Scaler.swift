@@ -13,6 +13,8 @@ public final class Scaler {
     public let autorotate: Bool
 
     private var context: OpaquePointer?
+    /// Colour setup last given to `context`: setting it rebuilds swscale's tables, so only on change.
+    private var colourSetup: (context: OpaquePointer, space: Int32, fullRange: Bool)?
     private var scratch: [UInt8] = []
 
     public init(width: Int, height: Int, format: PixelFormat = .rgb24, mode: ResizeMode = .stretch,
@@ -82,9 +84,11 @@ public final class Scaler {
         }
         // Colour matrix from the frame (BT.601 when unspecified, as FFmpeg does); RGB output is full range.
         let space = f.pointee.colorspace == AVCOL_SPC_UNSPECIFIED ? SWS_CS_DEFAULT : Int32(f.pointee.colorspace.rawValue)
-        let coefficients = sws_getCoefficients(space)
-        _ = sws_setColorspaceDetails(context, coefficients, fullRange ? 1 : 0, sws_getCoefficients(SWS_CS_DEFAULT), 1,
-                                     0, 1 << 16, 1 << 16)
+        if colourSetup == nil || colourSetup! != (context, space, fullRange) {
+            _ = sws_setColorspaceDetails(context, sws_getCoefficients(space), fullRange ? 1 : 0,
+                                         sws_getCoefficients(SWS_CS_DEFAULT), 1, 0, 1 << 16, 1 << 16)
+            colourSetup = (context, space, fullRange)
+        }
         let lineSize = Int32(dstW * format.channels)
         let rows = buffer.withUnsafeMutableBufferPointer { dst -> Int32 in
             var planes: [UnsafeMutablePointer<UInt8>?] = [dst.baseAddress, nil, nil, nil]

@@ -54,6 +54,9 @@ public final class VideoEncoder {
     private var lastPTS: Int64 = -1
     private var finished = false
 
+    /// How encoders are found by name; replaced only by tests that simulate an FFmpeg build without libx264.
+    nonisolated(unsafe) static var encoderLookup: (String) -> UnsafePointer<AVCodec>? = { avcodec_find_encoder_by_name($0) }
+
     public init(path: String, settings: EncoderSettings) throws(MediaError) {
         _ = FF.configureLogging
         self.path = path
@@ -70,7 +73,7 @@ public final class VideoEncoder {
                              ffmpegMessage: FF.message(allocated))
         }
         output = oc
-        let (encoder, name) = VideoEncoder.findEncoder(settings.codec)
+        let (encoder, name) = VideoEncoder.findEncoder(settings.codec, lookup: VideoEncoder.encoderLookup)
         guard let encoder else {
             avformat_free_context(oc)
             output = nil
@@ -276,15 +279,18 @@ public final class VideoEncoder {
     }
 
     /// The encoder for `codec`, falling back from libx264 to FFmpeg's native MPEG-4 encoder when it is missing.
-    static func findEncoder(_ codec: VideoCodec) -> (UnsafePointer<AVCodec>?, String) {
-        func named(_ name: String) -> UnsafePointer<AVCodec>? { avcodec_find_encoder_by_name(name) }
+    /// `lookup` finds an encoder by FFmpeg name (tests pass one that lacks libx264).
+    static func findEncoder(
+        _ codec: VideoCodec,
+        lookup: (String) -> UnsafePointer<AVCodec>? = { avcodec_find_encoder_by_name($0) }
+    ) -> (UnsafePointer<AVCodec>?, String) {
         switch codec {
         case .h264:
-            if let x264 = named("libx264") { return (x264, "libx264") }
-            return (avcodec_find_encoder(AV_CODEC_ID_MPEG4), "mpeg4")
-        case .mpeg4: return (avcodec_find_encoder(AV_CODEC_ID_MPEG4), "mpeg4")
-        case .mjpeg: return (avcodec_find_encoder(AV_CODEC_ID_MJPEG), "mjpeg")
-        case .vp9: return (named("libvpx-vp9"), "libvpx-vp9")
+            if let x264 = lookup("libx264") { return (x264, "libx264") }
+            return (lookup("mpeg4"), "mpeg4")
+        case .mpeg4: return (lookup("mpeg4"), "mpeg4")
+        case .mjpeg: return (lookup("mjpeg"), "mjpeg")
+        case .vp9: return (lookup("libvpx-vp9"), "libvpx-vp9")
         }
     }
 }

@@ -9,7 +9,17 @@ struct Actiond: AsyncParsableCommand {
         abstract: "Video action recognition: decode, track, classify, and log what people do.",
         discussion: "Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error.",
         version: "0.1.0",
-        subcommands: [Probe.self, Frames.self, TestClip.self, FlowCommand.self, Bench.self])
+        subcommands: [
+            Probe.self,
+            Frames.self,
+            TestClip.self,
+            SynthCommand.self,
+            FlowCommand.self,
+            Infer.self,
+            Models.self,
+            Check.self,
+            Bench.self,
+        ])
 
     /// Replaces ArgumentParser's entry point so exit codes follow our convention (usage errors are 2, not 64)
     /// and runtime errors print one clear line first, details after.
@@ -31,5 +41,11 @@ struct Actiond: AsyncParsableCommand {
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure throughput on this machine; prints medians.",
-        subcommands: [BenchDecode.self, BenchFlow.self])
+        subcommands: [
+            BenchDecode.self,
+            BenchModel.self,
+            BenchConv.self,
+            BenchFlow.self,
+            BenchSynth.self,
+        ])
 }

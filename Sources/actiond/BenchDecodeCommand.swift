@@ -20,6 +20,9 @@ struct BenchDecode: AsyncParsableCommand {
     @Flag(help: "Print one JSON object: {\"file\",\"threads\",\"frames\",\"decode_fps\",\"decode_scale_fps\"}.")
     var json = false
 
+    @Flag(help: "Measure decoding only (decode_scale_fps is then 0): lets a caller time the decode work alone.")
+    var decodeOnly = false
+
     func validate() throws {
         guard runs >= 1 else { throw ValidationError("--runs must be ≥ 1") }
         guard threads >= 0 else { throw ValidationError("--threads must be ≥ 0") }
@@ -32,16 +35,18 @@ struct BenchDecode: AsyncParsableCommand {
             let (n, seconds) = try measure(scale: false)
             frames = n
             decodeFPS.append(Double(n) / seconds)
-            let (m, scaledSeconds) = try measure(scale: true)
-            scaleFPS.append(Double(m) / scaledSeconds)
+            if !decodeOnly {
+                let (m, scaledSeconds) = try measure(scale: true)
+                scaleFPS.append(Double(m) / scaledSeconds)
+            }
         }
         if json {
             print(String(format: "{\"file\":\"%@\",\"threads\":%d,\"frames\":%d,\"decode_fps\":%.1f,\"decode_scale_fps\":%.1f}",
-                         file, threads, frames, median(decodeFPS), median(scaleFPS)))
+                         file, threads, frames, median(decodeFPS), decodeOnly ? 0 : median(scaleFPS)))
         } else {
             print("file: \(file)  frames: \(frames)  threads: \(threads == 0 ? "auto" : String(threads))  runs: \(runs)")
             print(String(format: "decode:                 %8.1f fps (median)", median(decodeFPS)))
-            print(String(format: "decode + 112x112 RGB:   %8.1f fps (median)", median(scaleFPS)))
+            if !decodeOnly { print(String(format: "decode + 112x112 RGB:   %8.1f fps (median)", median(scaleFPS))) }
         }
     }
 

@@ -1,7 +1,10 @@
 // Maps errors to stderr text and exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error.
 import ArgumentParser
 import Foundation
+import Inference
 import Media
+import Tensor
+import Pipeline
 
 /// An error in what the user asked for (arguments, config): exits with status 2.
 struct UsageError: Error, CustomStringConvertible {
@@ -20,7 +23,21 @@ func report(_ error: Error) -> Int32 {
         writeStderr("error: \(error.summary)")
         for line in error.details { writeStderr("  \(line)") }
         return 1
+    case let error as ModelError:
+        // A model that cannot be loaded or run is a runtime failure; wrong inputs given by the user are usage.
+        writeStderr("error: \(error.summary)")
+        for line in error.details { writeStderr("  \(line)") }
+        return error.kind == .badInput ? 2 : 1
+    case let error as NPYError:
+        writeStderr("error: \(error.description)")
+        return 2
     case let error as FlowCommandError:
+        writeStderr("error: \(error.description)")
+        return 1
+    case let error as ConfigError:  // config and model-card problems: one `file:line:col: error:` line each
+        for diagnostic in error.diagnostics { writeStderr(diagnostic.description) }
+        return 2
+    case let error as StageError:
         writeStderr("error: \(error.description)")
         return 1
     case let error as UsageError:

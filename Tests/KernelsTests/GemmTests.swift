@@ -5,7 +5,9 @@ import XCTest
 final class GemmTests: XCTestCase {
     func testBLASMatchesReference() {
         var rng = SystemRandomNumberGenerator()
-        for (m, n, k) in [(1, 1, 1), (3, 5, 7), (17, 9, 33), (64, 1, 5), (2, 31, 0)] {
+        // The last two are big enough to be split across workers (along N, then along M).
+        let shapes = [(1, 1, 1), (3, 5, 7), (17, 9, 33), (64, 1, 5), (2, 31, 0), (40, 301, 190), (299, 33, 230)]
+        for (m, n, k) in shapes {
             for transA in [false, true] {
                 for transB in [false, true] {
                     let lda = (transA ? m : k) + 2, ldb = (transB ? k : n) + 1, ldc = n + 3
@@ -26,6 +28,8 @@ final class GemmTests: XCTestCase {
     }
 
     func testThreadKnob() {
+        let saved = KernelThreads.current
+        defer { KernelThreads.set(saved) }
         KernelThreads.set(1)
         XCTAssertEqual(KernelThreads.current, 1)
         KernelThreads.set(0)  // clamped

@@ -1,0 +1,7 @@
+// ONNX Div: a / b with numpy broadcasting; integer division truncates toward zero as in ONNX Runtime.
+import Foundation
+
+public enum Div: BinaryFunction {
+    @inline(__always) public static func apply(_ a: Float, _ b: Float) -> Float { a / b }
+    @inline(__always) public static func apply(_ a: Int64, _ b: Int64) -> Int64? { b == 0 ? 0 : a / b }
+}

@@ -1,0 +1,8 @@
+// ONNX Elu: x for x > 0, alpha·(e^x − 1) otherwise (alpha default 1).
+import Foundation
+
+public struct Elu: UnaryFunction {
+    let alpha: Float
+    public init(_ node: NodeSpec) throws { alpha = try node.float("alpha", default: 1) }
+    @inline(__always) public func callAsFunction(_ x: Float) -> Float { x > 0 ? x : alpha * (expf(x) - 1) }
+}

@@ -1,0 +1,7 @@
+// ONNX Softplus: log(1 + e^x).
+import Foundation
+
+public struct Softplus: UnaryFunction {
+    public init(_ node: NodeSpec) throws {}
+    @inline(__always) public func callAsFunction(_ x: Float) -> Float { x > 20 ? x : log1pf(expf(x)) }
+}

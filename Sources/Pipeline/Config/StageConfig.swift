@@ -1,0 +1,290 @@
+// The stage kinds of the `pipeline:` list, their options with defaults, and the streams each takes and gives.
+// Each options type's doc comment shows its YAML with every default, so the docs and the code cannot drift.
+import Foundation
+
+/// A named stream of timestamped values flowing down the pipeline. Stages declare which streams they take
+/// and give; the config is rejected before any frame is decoded if a stage takes a stream no earlier stage gives.
+public enum StreamKind: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
+    /// Decoded, sampled, resized frames.
+    case frames
+    /// Person boxes per frame.
+    case detections
+    /// Boxes with stable track ids across frames.
+    case tracks
+    /// Keypoints per person per frame.
+    case poses
+    /// Dense optical flow between consecutive frames.
+    case flow
+    /// One score vector per classified clip (per track in per-track mode).
+    case clipScores
+    /// Smoothed action segments: label, score, start, end.
+    case segments
+
+    public var description: String { rawValue }
+
+    /// The stage kind that gives this stream (used in "add a `flow` stage" hints).
+    public var producer: StageKind {
+        switch self {
+        case .frames: return .decode
+        case .detections: return .detect
+        case .tracks: return .track
+        case .poses: return .pose
+        case .flow: return .flow
+        case .clipScores: return .classify
+        case .segments: return .smooth
+        }
+    }
+}
+
+/// What a stage takes and gives, as stream kinds (the config-level view of its ports).
+public struct StagePorts: Sendable, Equatable {
+    public var takes: [StreamKind]
+    public var gives: [StreamKind]
+    public init(takes: [StreamKind], gives: [StreamKind]) {
+        self.takes = takes
+        self.gives = gives
+    }
+}
+
+public enum StageKind: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
+    case decode, detect, track, pose, flow, classify, smooth
+    public var description: String { rawValue }
+}
+
+/// One entry of `pipeline:`, e.g. `- classify: { model: actions }`.
+public struct StageConfig: Sendable, Equatable {
+    public var options: StageOptions
+    /// Where the entry is written, for errors raised later while the stage runs.
+    public var location: ConfigLocation
+
+    public var kind: StageKind { options.kind }
+    public var ports: StagePorts { options.ports }
+}
+
+public enum StageOptions: Sendable, Equatable {
+    case decode(DecodeOptions)
+    case detect(DetectOptions)
+    case track(TrackOptions)
+    case pose(PoseOptions)
+    case flow(FlowOptions)
+    case classify(ClassifyOptions)
+    case smooth(SmoothOptions)
+
+    public var kind: StageKind {
+        switch self {
+        case .decode: return .decode
+        case .detect: return .detect
+        case .track: return .track
+        case .pose: return .pose
+        case .flow: return .flow
+        case .classify: return .classify
+        case .smooth: return .smooth
+        }
+    }
+
+    public var ports: StagePorts {
+        switch self {
+        case .decode: return StagePorts(takes: [], gives: [.frames])
+        case .detect: return StagePorts(takes: [.frames], gives: [.detections])
+        case .track: return StagePorts(takes: [.frames, .detections], gives: [.tracks])
+        case .pose: return StagePorts(takes: [.frames, .detections], gives: [.poses])
+        case .flow: return StagePorts(takes: [.frames], gives: [.flow])
+        case let .classify(options): return options.ports
+        case .smooth: return StagePorts(takes: [.clipScores], gives: [.segments])
+        }
+    }
+
+    /// The model name the stage uses, if it uses one.
+    public var modelName: String? {
+        switch self {
+        case let .detect(options): return options.model
+        case let .track(options): return options.model
+        case let .pose(options): return options.model
+        case let .classify(options): return options.model
+        case .decode, .flow, .smooth: return nil
+        }
+    }
+}
+
+/// How a frame is fitted to a target size.
+public enum ResizeMode: String, Sendable, Equatable, CaseIterable {
+    /// Scale each axis independently; aspect ratio is not kept.
+    case stretch
+    /// Scale so the shorter side fits, cut the centre.
+    case crop
+    /// Scale so the whole frame fits, pad the rest.
+    case letterbox
+}
+
+/// Decodes the source and samples frames at a fixed rate and size. Must be the first stage.
+///
+/// ```yaml
+/// - decode:
+///     fps: 15            # frames per second taken from the source (0 < fps <= 240); default 15
+///     size: 320x240      # working size of frames for every later stage; default 320x240
+///     resize: letterbox  # stretch | crop | letterbox; default letterbox (keeps the whole picture)
+/// ```
+/// Takes nothing; gives `frames`.
+public struct DecodeOptions: Sendable, Equatable {
+    public var fps: Double = 15
+    public var size = PixelSize(width: 320, height: 240)
+    public var resize: ResizeMode = .letterbox
+    public init() {}
+}
+
+/// Finds people: boxes per frame from a detector model (card `kind: detector`).
+///
+/// ```yaml
+/// - detect:
+///     model: person      # required: a name under `models:` whose card has kind detector
+///     threshold: 0.5     # minimum box confidence, 0...1; default 0.5
+///     nms: 0.45          # IoU above which overlapping boxes are merged, 0...1; default 0.45
+///     max: 100           # most boxes kept per frame (>= 1); default 100
+///     classes: [person]  # detector labels kept; default [person]
+/// ```
+/// Takes `frames`; gives `detections`.
+public struct DetectOptions: Sendable, Equatable {
+    public var model: String
+    public var threshold: Double = 0.5
+    public var nms: Double = 0.45
+    public var maxDetections = 100
+    public var classes = ["person"]
+    public init(model: String) { self.model = model }
+}
+
+/// Follows people across frames, giving each a stable track id.
+///
+/// ```yaml
+/// - track:
+///     kind: siamese      # siamese (appearance + motion, needs a tracker model) | iou (boxes only); default siamese
+///     model: tracker     # required for siamese: a name under `models:` whose card has kind tracker
+///     max_lost: 15       # frames a track survives without a match (>= 0); default 15
+///     min_hits: 3        # matched frames before a track is reported (>= 1); default 3
+///     iou: 0.3           # minimum box overlap to associate, 0...1; default 0.3
+/// ```
+/// Takes `frames`, `detections`; gives `tracks`.
+public struct TrackOptions: Sendable, Equatable {
+    public enum Kind: String, Sendable, Equatable, CaseIterable {
+        case siamese, iou
+    }
+    public var kind: Kind = .siamese
+    public var model: String?
+    public var maxLost = 15
+    public var minHits = 3
+    public var iou: Double = 0.3
+    public init() {}
+}
+
+/// Estimates COCO-17 keypoints for each detected person (card `kind: pose`).
+///
+/// ```yaml
+/// - pose:
+///     model: pose        # required: a name under `models:` whose card has kind pose
+///     threshold: 0.3     # minimum keypoint confidence to count as visible, 0...1; default 0.3
+/// ```
+/// Takes `frames`, `detections`; gives `poses`.
+public struct PoseOptions: Sendable, Equatable {
+    public var model: String
+    public var threshold: Double = 0.3
+    public init(model: String) { self.model = model }
+}
+
+/// Dense optical flow between consecutive sampled frames, for two-stream classifiers.
+///
+/// ```yaml
+/// - flow:
+///     method: dis        # dis | farneback; default dis
+///     size: 160x120      # size flow is computed at; default: the decode size
+///     bound: 20          # optional: must equal the flow bound of every two-stream model card if given
+/// ```
+/// Takes `frames`; gives `flow`.
+public struct FlowOptions: Sendable, Equatable {
+    public enum Method: String, Sendable, Equatable, CaseIterable {
+        case dis, farneback
+    }
+    public var method: Method = .dis
+    public var size: PixelSize?
+    public var bound: Double?
+    public init() {}
+}
+
+/// Classifier family. Usually taken from the model card; writing it in the config documents (and checks) it.
+public enum ClassifierKind: String, Sendable, Equatable, CaseIterable {
+    /// One 3D-CNN on a T×H×W clip (NCTHW or NTCHW input).
+    case threeD = "3d"
+    /// An RGB 2D CNN on sampled frames plus a flow 2D CNN on stacked flow, late fusion.
+    case twoStream = "two-stream"
+    /// A per-frame CNN feature and a recurrent head over the sequence (one graph, or encoder + head).
+    case cnnRNN = "cnn-rnn"
+    /// A single-frame 2D CNN, scores averaged over the clip (a baseline).
+    case twoD = "2d"
+}
+
+/// What a classifier's clips are cut from.
+public enum ClassifyScope: String, Sendable, Equatable, CaseIterable {
+    /// The whole frame (no detector needed).
+    case frame
+    /// Each track's person-centred crops; events carry the track id.
+    case track
+}
+
+/// What happens to the frames left over at the end of a stream (or of a lost track) that do not fill a clip.
+public enum PartialClipRule: String, Sendable, Equatable, CaseIterable {
+    /// Pad the clip by repeating its last frame, and classify it.
+    case pad
+    /// Drop the leftover frames.
+    case drop
+}
+
+/// Classifies clips of T frames (card `kind: 3d | two-stream | cnn-rnn | 2d`).
+///
+/// ```yaml
+/// - classify:
+///     model: actions     # required: a name under `models:` whose card is a classifier
+///     kind: 3d           # 3d | two-stream | cnn-rnn | 2d; default: the card's kind (must match it if given)
+///     per: frame         # frame (whole frame) | track (each tracked person); default frame
+///     clip: 16           # frames per clip; default: the card's `input.frames` (must match it if given)
+///     stride: 8          # frames between the starts of consecutive clips (>= 1); default: half the clip
+///     partial: pad       # pad | drop: the last clip that does not fill; default pad
+///     segments: 1        # TSN consensus: clips averaged into one score (>= 1); default 1
+/// ```
+/// Takes `frames` (+ `flow` for two-stream, + `tracks` with `per: track`); gives `clipScores`.
+public struct ClassifyOptions: Sendable, Equatable {
+    public var model: String
+    /// Effective kind: the config's if written, else the card's (filled in by the loader).
+    public var kind: ClassifierKind = .threeD
+    public var per: ClassifyScope = .frame
+    /// Effective clip length: the config's if written, else the card's `input.frames`.
+    public var clip = 16
+    public var stride = 8
+    public var partial: PartialClipRule = .pad
+    public var segments = 1
+    public init(model: String) { self.model = model }
+
+    public var ports: StagePorts {
+        var takes: [StreamKind] = [.frames]
+        if kind == .twoStream { takes.append(.flow) }
+        if per == .track { takes.append(.tracks) }
+        return StagePorts(takes: takes, gives: [.clipScores])
+    }
+}
+
+/// Turns per-clip scores into action segments: moving average, enter/exit hysteresis, minimum length.
+///
+/// ```yaml
+/// - smooth:
+///     window: 3          # clips in the moving average of scores (>= 1); default 3
+///     enter: 0.6         # smoothed score at which a segment opens, 0...1; default 0.6
+///     exit: 0.4          # smoothed score below which it closes, 0...enter; default 0.4
+///     min_length: 0      # seconds; shorter segments are dropped (>= 0); default 0
+///     ignore: [idle]     # labels never reported (e.g. a background class); default none
+/// ```
+/// Takes `clipScores`; gives `segments`.
+public struct SmoothOptions: Sendable, Equatable {
+    public var window = 3
+    public var enter: Double = 0.6
+    public var exit: Double = 0.4
+    public var minLength: Double = 0
+    public var ignore: [String] = []
+    public init() {}
+}
