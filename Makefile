@@ -31,10 +31,13 @@ test: deps
 
 demo: build
 	@rm -rf demo-out && mkdir -p demo-out
-	$(BIN) testclip demo-out/clip.mp4 --size 320x240 --fps 25 --seconds 4
-	$(BIN) probe demo-out/clip.mp4 --count
-	$(BIN) frames demo-out/clip.mp4 --fps 2 --size 160x120 --out demo-out/frames
-	@echo "demo: frames written to demo-out/frames/"; ls demo-out/frames
+	$(BIN) synth --out demo-out --seed 7 --clips 2 --seconds 3 --size 320x240 --people 2 --switch
+	$(BIN) probe demo-out/s7-c00000.mp4 --count
+	$(BIN) frames demo-out/s7-c00000.mp4 --fps 2 --size 160x120 --out demo-out/frames
+	$(BIN) flow demo-out/s7-c00000.mp4 --pair 10,11 --out demo-out/flow.npy --png demo-out/flow.png
+	$(BIN) testclip demo-out/pattern.mp4 --size 320x240 --fps 25 --seconds 2
+	$(BIN) probe demo-out/pattern.mp4 --count --json
+	@echo "demo: rendered clips + ground truth, frames, and a flow picture are in demo-out/"
 
 bench-decode: build
 	tools/bench-decode

@@ -30,6 +30,7 @@ let package = Package(
         .target(name: "Pipeline", dependencies: [.product(name: "Yams", package: "Yams")]),
         // Stages: wires Media, Flow and the engine into Pipeline stages (decode, flow, classify, smooth).
         .target(name: "Stages", dependencies: ["Pipeline", "Media", "Flow", "Inference", "ONNX", "Tensor"]),
+        .target(name: "Synth", dependencies: ["Media"]),
 
         .executableTarget(name: "actiond", dependencies: [
             "Media",
@@ -40,12 +41,14 @@ let package = Package(
             "Flow",
             "Pipeline",
             "Stages",
+            "Synth",
             argumentParser,
         ]),
 
         .testTarget(name: "MediaTests", dependencies: ["Media"]),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline"], exclude: ["Fixtures"]),
+        .testTarget(name: "SynthTests", dependencies: ["Synth", "Media"]),
         // Runs the built executable end to end (swift build --build-tests builds it too).
         .testTarget(name: "actiondTests", dependencies: ["Media"]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),

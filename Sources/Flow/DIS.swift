@@ -119,8 +119,7 @@ public struct DISOpticalFlow: Sendable {
         if width == 0 || height == 0 { return FlowField(width: width, height: height) }
 
         let plan = scalePlan(width: width, height: height)
-        let pyramid0 = Pyramid.build(first, levels: plan.coarsest)
-        let pyramid1 = Pyramid.build(second, levels: plan.coarsest)
+        let (pyramid0, pyramid1) = Pyramid.buildPair(first, second, levels: plan.coarsest, threads: threads)
 
         var flow: PlanarFlow
         let top = pyramid0[plan.coarsest]
@@ -149,7 +148,7 @@ public struct DISOpticalFlow: Sendable {
             }
         }
         if flow.width != width || flow.height != height {
-            flow = flow.resized(width: width, height: height, scale: Float(1 << plan.finest), threads: threads)
+            return flow.resizedField(width: width, height: height, scale: Float(1 << plan.finest), threads: threads)
         }
         return flow.interleaved()
     }

@@ -46,7 +46,7 @@ public struct FarnebackOpticalFlow: Sendable {
         if min(width, height) < 2 * options.polynomialRadius + 1 { return FlowField(width: width, height: height) }
         var levels = 0
         while levels < options.levels && min(width, height) >> (levels + 1) >= 8 { levels += 1 }
-        let pyramid0 = Pyramid.build(first, levels: levels), pyramid1 = Pyramid.build(second, levels: levels)
+        let (pyramid0, pyramid1) = Pyramid.buildPair(first, second, levels: levels, threads: threads)
         let expansion = PolynomialExpansion(radius: options.polynomialRadius, sigma: options.polynomialSigma)
         let top = pyramid0[levels]
         var flow = initial.map {
@@ -76,17 +76,30 @@ public struct FarnebackOpticalFlow: Sendable {
         defer { terms.free() }
         let t = terms.pointer
         flow.u.withUnsafeBufferPointer { u in flow.v.withUnsafeBufferPointer { v in
+        r0.planes.withUnsafeBufferPointer { q in r1.planes.withUnsafeBufferPointer { p in
+            // Planes 1...5 of both expansions (b1, b2, A11, A22, 2·A12); the constant term is not needed.
+            let q1 = q.baseAddress! + n, q2 = q1 + n, q3 = q2 + n, q4 = q3 + n, q5 = q4 + n
+            let p1 = p.baseAddress! + n, p2 = p1 + n, p3 = p2 + n, p4 = p3 + n, p5 = p4 + n
+            let maxX = Float(w - 1), maxY = Float(h - 1)
             Parallel.forEachBand(h, threads: threads, minimumPerBand: 8) { rows in
                 for y in rows {
                     for x in 0..<w {
                         let i = y * w + x
                         let dx = u[i], dy = v[i]
-                        let p = r1.sample(Float(x) + dx, Float(y) + dy)
-                        let q = r0.at(i)
+                        // Frame 2's polynomial where the flow points (bilinear, clamped to the image).
+                        let cx = min(max(Float(x) + dx, 0), maxX), cy = min(max(Float(y) + dy, 0), maxY)
+                        let x0 = Int(cx), y0 = Int(cy)
+                        let x1 = min(x0 + 1, w - 1), y1 = min(y0 + 1, h - 1)
+                        let fx = cx - Float(x0), fy = cy - Float(y0)
+                        let w00 = (1 - fx) * (1 - fy), w01 = fx * (1 - fy), w10 = (1 - fx) * fy, w11 = fx * fy
+                        let i00 = y0 * w + x0, i01 = y0 * w + x1, i10 = y1 * w + x0, i11 = y1 * w + x1
+                        @inline(__always) func at(_ plane: UnsafePointer<Float>) -> Float {
+                            w00 * plane[i00] + w01 * plane[i01] + w10 * plane[i10] + w11 * plane[i11]
+                        }
                         // A = (A0 + A1)/2 with A = [[c3, c5/2], [c5/2, c4]]; b = (c1, c2).
-                        let a11 = 0.5 * (q.3 + p.3), a22 = 0.5 * (q.4 + p.4), a12 = 0.25 * (q.5 + p.5)
-                        let db1 = -0.5 * (p.1 - q.1) + a11 * dx + a12 * dy
-                        let db2 = -0.5 * (p.2 - q.2) + a12 * dx + a22 * dy
+                        let a11 = 0.5 * (q3[i] + at(p3)), a22 = 0.5 * (q4[i] + at(p4)), a12 = 0.25 * (q5[i] + at(p5))
+                        let db1 = -0.5 * (at(p1) - q1[i]) + a11 * dx + a12 * dy
+                        let db2 = -0.5 * (at(p2) - q2[i]) + a12 * dx + a22 * dy
                         t[i] = a11 * a11 + a12 * a12
                         t[n + i] = a12 * (a11 + a22)
                         t[2 * n + i] = a12 * a12 + a22 * a22
@@ -95,7 +108,7 @@ public struct FarnebackOpticalFlow: Sendable {
                     }
                 }
             }
-        }}
+        }}}}
         let blurred = ScratchPlane(count: 5 * n)
         defer { blurred.free() }
         BoxFilter.apply(t, to: blurred.pointer, width: w, height: h, channels: 5,
@@ -237,25 +250,58 @@ struct PolynomialExpansion {
         planes.withUnsafeMutableBufferPointer { out in
             let out = out.baseAddress!
             Parallel.forEachBand(h, threads: threads, minimumPerBand: 8) { rows in
+                // Per row: the three vertical sums with r replicated pixels on each side, then the six moments
+                // as tap-by-tap passes over the whole row (independent across x, so they vectorise).
+                let pw = w + 2 * r
+                // 8 extra zeros at the end: full-width vector loads of the last chunk stay in bounds.
+                let padded = ScratchPlane(count: 3 * pw + 8)
+                defer { padded.free() }
+                let p0 = padded.pointer, p1 = p0 + pw, p2 = p1 + pw
                 for y in rows {
                     let v0 = vp + y * w, v1 = vp + n + y * w, v2 = vp + 2 * n + y * w
-                    for x in 0..<w {
-                        // Horizontal pass: the six moments Σ a·basis·f.
-                        var m0: Float = 0, mx: Float = 0, my: Float = 0, mxx: Float = 0, myy: Float = 0
-                        var mxy: Float = 0
-                        for k in -r...r {
-                            let sx = min(max(x + k, 0), w - 1)
-                            let a = g[k + r], b = xg[k + r], c = xxg[k + r]
-                            m0 += a * v0[sx]; mx += b * v0[sx]; mxx += c * v0[sx]
-                            my += a * v1[sx]; mxy += b * v1[sx]; myy += a * v2[sx]
+                    for x in 0..<pw {
+                        let sx = min(max(x - r, 0), w - 1)
+                        p0[x] = v0[sx]; p1[x] = v1[sx]; p2[x] = v2[sx]
+                    }
+                    // Eight pixels at a time: six moment accumulators in registers, then G⁻¹ · moments.
+                    typealias V = SIMD8<Float>
+                    @inline(__always) func load(_ p: UnsafeMutablePointer<Float>) -> V {
+                        UnsafeRawPointer(p).loadUnaligned(as: V.self)
+                    }
+                    let base = y * w
+                    var x = 0
+                    while x < w {
+                        let lanes = min(8, w - x)
+                        var m0 = V(), mx = V(), my = V(), mxx = V(), myy = V(), mxy = V()
+                        if lanes == 8 {
+                            for k in 0...(2 * r) {
+                                let a = g[k], b = xg[k], c = xxg[k]
+                                let f0 = load(p0 + x + k), f1 = load(p1 + x + k), f2 = load(p2 + x + k)
+                                m0 += a * f0; mx += b * f0; mxx += c * f0
+                                my += a * f1; mxy += b * f1; myy += a * f2
+                            }
+                        } else {
+                            for lane in 0..<lanes {
+                                for k in 0...(2 * r) {
+                                    let a = g[k], b = xg[k], c = xxg[k]
+                                    let f0 = p0[x + lane + k], f1 = p1[x + lane + k], f2 = p2[x + lane + k]
+                                    m0[lane] += a * f0; mx[lane] += b * f0; mxx[lane] += c * f0
+                                    my[lane] += a * f1; mxy[lane] += b * f1; myy[lane] += a * f2
+                                }
+                            }
                         }
-                        let m = (m0, mx, my, mxx, myy, mxy)
-                        let i = y * w + x
                         for row in 0..<6 {
                             let q = row * 6
-                            out[row * n + i] = gi[q] * m.0 + gi[q + 1] * m.1 + gi[q + 2] * m.2 + gi[q + 3] * m.3
-                                + gi[q + 4] * m.4 + gi[q + 5] * m.5
+                            var value: V = gi[q] * m0
+                            value += gi[q + 1] * mx
+                            value += gi[q + 2] * my
+                            value += gi[q + 3] * mxx
+                            value += gi[q + 4] * myy
+                            value += gi[q + 5] * mxy
+                            let o = out + row * n + base + x
+                            for lane in 0..<lanes { o[lane] = value[lane] }
                         }
+                        x += 8
                     }
                 }
             }
@@ -288,15 +334,22 @@ enum BoxFilter {
             }
         }
         Parallel.forEachBand(h, threads: threads, minimumPerBand: 8) { rows in
+            // Running column sums down the band: add the row entering the window, drop the one leaving.
+            let acc = ScratchPlane(count: w)
+            defer { acc.free() }
+            let a = acc.pointer
             for c in 0..<channels {
+                let plane = hp + c * n
+                for x in 0..<w { a[x] = 0 }
+                for k in -r...r {
+                    let s = plane + min(max(rows.lowerBound + k, 0), h - 1) * w
+                    for x in 0..<w { a[x] += s[x] }
+                }
                 for y in rows {
                     let o = dst + c * n + y * w
-                    for x in 0..<w { o[x] = 0 }
-                    for k in -r...r {
-                        let s = hp + c * n + min(max(y + k, 0), h - 1) * w
-                        for x in 0..<w { o[x] += s[x] }
-                    }
-                    for x in 0..<w { o[x] *= scale }
+                    for x in 0..<w { o[x] = a[x] * scale }
+                    let enter = plane + min(y + r + 1, h - 1) * w, leave = plane + max(y - r, 0) * w
+                    for x in 0..<w { a[x] += enter[x] - leave[x] }
                 }
             }
         }

@@ -5,16 +5,24 @@ import Foundation  // atan2
 
 /// How flow fields become network input.
 public struct FlowEncoding: Sendable, Equatable {
+    /// Which mean motion is subtracted before clipping (removes global, e.g. camera, motion).
+    public enum MeanSubtraction: String, Sendable, CaseIterable {
+        /// Keep the displacements as they are.
+        case none
+        /// Each field's own mean (dx, dy), as in Simonyan & Zisserman's two-stream network.
+        case perField = "per-field"
+        /// One mean (dx, dy) over all fields of the stack: keeps motion that changes within the stack.
+        case perStack = "per-stack"
+    }
+
     /// Displacements are clipped to ±bound pixels before scaling (TSN and MMAction2 use 20).
     public var bound: Float
-    /// Subtract each field's mean (dx, dy) before clipping: removes global (camera) motion, as in
-    /// Simonyan & Zisserman's two-stream network.
-    public var subtractMeanMotion: Bool
+    public var meanSubtraction: MeanSubtraction
 
-    public init(bound: Float = 20, subtractMeanMotion: Bool = false) {
+    public init(bound: Float = 20, meanSubtraction: MeanSubtraction = .none) {
         precondition(bound > 0, "FlowEncoding: bound must be > 0")
         self.bound = bound
-        self.subtractMeanMotion = subtractMeanMotion
+        self.meanSubtraction = meanSubtraction
     }
 
     /// One displacement as a byte: −bound → 0, 0 → 128, +bound → 255 (round half up, like
@@ -49,8 +57,10 @@ public struct FlowEncoding: Sendable, Equatable {
         precondition(fields.allSatisfy { $0.width == w && $0.height == h }, "FlowEncoding: fields differ in size")
         var out = [T]()
         out.reserveCapacity(2 * n * fields.count)
+        let stackMean = meanSubtraction == .perStack
+            ? fields.map(Self.meanMotion).reduce(.zero, +) / Float(fields.count) : .zero
         for field in fields {
-            let mean = subtractMeanMotion ? Self.meanMotion(field) : .zero
+            let mean = meanSubtraction == .perField ? Self.meanMotion(field) : stackMean
             for component in 0..<2 {
                 for i in 0..<n { out.append(transform(field.values[2 * i + component] - mean[component])) }
             }

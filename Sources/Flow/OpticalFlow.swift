@@ -26,9 +26,11 @@ public struct OpticalFlow: Sendable {
                      initial: FlowField? = nil) throws(FlowError) -> FlowField {
         switch method {
         case .dis:
-            return try DISOpticalFlow(options: disOptions, threads: threads).flow(from: first, to: second, initial: initial)
+            return try DISOpticalFlow(options: disOptions, threads: threads)
+                .flow(from: first, to: second, initial: initial)
         case .farneback:
-            return try FarnebackOpticalFlow(options: farnebackOptions, threads: threads).flow(from: first, to: second, initial: initial)
+            return try FarnebackOpticalFlow(options: farnebackOptions, threads: threads)
+                .flow(from: first, to: second, initial: initial)
         }
     }
 }

@@ -55,7 +55,7 @@ struct PatchSearch {
         }
         // Horizontal stripes of patch rows are searched independently (propagation stays inside a stripe),
         // one per thread, as in OpenCV; with one thread the whole grid is one stripe.
-        let stripes = max(1, min(threads, ny / 2))
+        let stripes = max(1, min(threads, ny / 8))  // a stripe of fewer rows is not worth a dispatch
         sx.withUnsafeMutableBufferPointer { sxp in
             sy.withUnsafeMutableBufferPointer { syp in
                 let sxp = sxp.baseAddress!, syp = syp.baseAddress!
@@ -128,12 +128,16 @@ struct PatchSearch {
                                         let nxk = forward ? (px > 0 ? k - 1 : -1) : (px < nx - 1 ? k + 1 : -1)
                                         let nyk = forward ? (py > rows.lowerBound ? k - nx : -1)
                                                           : (py < rows.upperBound - 1 ? k + nx : -1)
-                                        for neighbour in [nxk, nyk] where neighbour >= 0 {
+                                        // (Two explicit tries, not a loop over an array: this runs for every patch.)
+                                        @inline(__always) func consider(_ neighbour: Int) {
+                                            guard neighbour >= 0 else { return }
                                             let candidate = SIMD2(sx[neighbour], sy[neighbour])
-                                            if candidate == u { continue }
+                                            if candidate == u { return }
                                             let e = kernel.ssd(ox, oy, candidate)
                                             if e < best { best = e; u = candidate }
                                         }
+                                        consider(nxk)
+                                        consider(nyk)
                                     }
                                     let c = constants[local]
                                     // Gauss-Newton from the chosen start, stopping as soon as the patch
@@ -249,9 +253,9 @@ struct PatchKernel {
         var x = Float(ox) + u.x, y = Float(oy) + u.y
         x = x.isNaN ? 0 : min(max(x, lo), hiX)
         y = y.isNaN ? 0 : min(max(y, lo), hiY)
-        let xf = x.rounded(.down), yf = y.rounded(.down)
-        let base = (Int(yf) + border) * i1Stride + Int(xf) + border
-        return (base, x - xf, y - yf)
+        let xi = floorInt(x), yi = floorInt(y)
+        let base = (yi + border) * i1Stride + xi + border
+        return (base, x - Float(xi), y - Float(yi))
     }
 
     /// Sum of squared (mean-normalised) differences between the template and frame 2 at u.
@@ -344,7 +348,9 @@ struct PatchKernel {
             while c < vectorCols {
                 let v = w00 * load4(a + c) + w01 * load4(a + c + 1) + w10 * load4(b + c) + w11 * load4(b + c + 1)
                 let d = v - load4(t + c)
-                let wgt = one / pointwiseMax(one, pointwiseMax(d, -d))
+                // 1 / max(1, |d|), spelled with masks: the generic pointwiseMax is not inlined.
+                let magnitude = d.replacing(with: -d, where: d .< 0)
+                let wgt = one / magnitude.replacing(with: one, where: magnitude .< one)
                 store4(sumU + o + c, load4(sumU + o + c) + wgt * u.x)
                 store4(sumV + o + c, load4(sumV + o + c) + wgt * u.y)
                 store4(sumW + o + c, load4(sumW + o + c) + wgt)
@@ -374,3 +380,9 @@ struct PatchKernel {
     UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD4<Float>.self)
 }
 
+
+/// floor(x) as an Int without a libm call (x within Int range).
+@inline(__always) func floorInt(_ x: Float) -> Int {
+    let t = Int(x)
+    return Float(t) > x ? t - 1 : t
+}

@@ -33,6 +33,21 @@ enum Pyramid {
         return Plane(width: w, height: h, pixels: out)
     }
 
+    /// The pyramids of both frames; with two or more threads and a large frame they are built concurrently.
+    static func buildPair(_ a: Plane, _ b: Plane, levels: Int, threads: Int) -> ([Plane], [Plane]) {
+        guard threads > 1, a.width * a.height >= 64 * 1024 else {
+            return (build(a, levels: levels), build(b, levels: levels))
+        }
+        var results: [[Plane]] = [[], []]
+        results.withUnsafeMutableBufferPointer { out in
+            let out = out.baseAddress!
+            Parallel.forEachBand(2, threads: 2, minimumPerBand: 1) { parts in
+                for part in parts { out[part] = build(part == 0 ? a : b, levels: levels) }
+            }
+        }
+        return (results[0], results[1])
+    }
+
     /// Levels 0...levels (level 0 is the image itself).
     static func build(_ image: Plane, levels: Int) -> [Plane] {
         var out = [image]
@@ -164,9 +179,37 @@ struct PlanarFlow {
     /// (2 for one pyramid level up). Rows run in parallel.
     func resized(width tw: Int, height th: Int, scale: Float, threads: Int) -> PlanarFlow {
         var out = PlanarFlow(width: tw, height: th)
+        out.u.withUnsafeMutableBufferPointer { du in
+            out.v.withUnsafeMutableBufferPointer { dv in
+                resample(width: tw, height: th, scale: scale, threads: threads) { i, a, b in
+                    du[i] = a
+                    dv[i] = b
+                }
+            }
+        }
+        return out
+    }
+
+    /// The same resize written straight into an interleaved field (the last step of DIS: saves a pass over
+    /// the full-resolution output).
+    func resizedField(width tw: Int, height th: Int, scale: Float, threads: Int) -> FlowField {
+        var values = [Float](repeating: 0, count: 2 * tw * th)
+        values.withUnsafeMutableBufferPointer { out in
+            resample(width: tw, height: th, scale: scale, threads: threads) { i, a, b in
+                out[2 * i] = a
+                out[2 * i + 1] = b
+            }
+        }
+        return FlowField(width: tw, height: th, values: values)
+    }
+
+    /// Bilinear resampling driver: calls `write(index, dx, dy)` for every target pixel, rows in parallel.
+    @inline(__always)
+    private func resample(width tw: Int, height th: Int, scale: Float, threads: Int,
+                          write: (Int, Float, Float) -> Void) {
         let sw = width, sh = height
         let rx = Float(sw) / Float(tw), ry = Float(sh) / Float(th)
-        // Precompute the horizontal taps once: they are the same for every row.
+        // Horizontal taps are the same for every row: compute them once.
         var x0s = [Int](repeating: 0, count: tw), x1s = x0s, fxs = [Float](repeating: 0, count: tw)
         for x in 0..<tw {
             let fx = min(max((Float(x) + 0.5) * rx - 0.5, 0), Float(sw - 1))
@@ -176,30 +219,27 @@ struct PlanarFlow {
         }
         u.withUnsafeBufferPointer { su in
             v.withUnsafeBufferPointer { sv in
-                out.u.withUnsafeMutableBufferPointer { du in
-                    out.v.withUnsafeMutableBufferPointer { dv in
-                        let su = su.baseAddress!, sv = sv.baseAddress!, du = du.baseAddress!, dv = dv.baseAddress!
-                        Parallel.forEachBand(th, threads: threads, minimumPerBand: 16) { rows in
-                            for y in rows {
-                                let fy = min(max((Float(y) + 0.5) * ry - 0.5, 0), Float(sh - 1))
-                                let y0 = Int(fy), y1 = min(y0 + 1, sh - 1), wy = fy - Float(y0)
-                                let a0 = y0 * sw, a1 = y1 * sw
-                                for x in 0..<tw {
-                                    let x0 = x0s[x], x1 = x1s[x], wx = fxs[x]
-                                    let ut = su[a0 + x0] + wx * (su[a0 + x1] - su[a0 + x0])
-                                    let ub = su[a1 + x0] + wx * (su[a1 + x1] - su[a1 + x0])
-                                    let vt = sv[a0 + x0] + wx * (sv[a0 + x1] - sv[a0 + x0])
-                                    let vb = sv[a1 + x0] + wx * (sv[a1 + x1] - sv[a1 + x0])
-                                    du[y * tw + x] = scale * (ut + wy * (ub - ut))
-                                    dv[y * tw + x] = scale * (vt + wy * (vb - vt))
-                                }
+                x0s.withUnsafeBufferPointer { x0p in x1s.withUnsafeBufferPointer { x1p in
+                fxs.withUnsafeBufferPointer { fxp in
+                    let su = su.baseAddress!, sv = sv.baseAddress!
+                    Parallel.forEachBand(th, threads: threads, minimumPerBand: 32) { rows in
+                        for y in rows {
+                            let fy = min(max((Float(y) + 0.5) * ry - 0.5, 0), Float(sh - 1))
+                            let y0 = Int(fy), y1 = min(y0 + 1, sh - 1), wy = fy - Float(y0)
+                            let a0 = y0 * sw, a1 = y1 * sw
+                            for x in 0..<tw {
+                                let x0 = x0p[x], x1 = x1p[x], wx = fxp[x]
+                                let ut = su[a0 + x0] + wx * (su[a0 + x1] - su[a0 + x0])
+                                let ub = su[a1 + x0] + wx * (su[a1 + x1] - su[a1 + x0])
+                                let vt = sv[a0 + x0] + wx * (sv[a0 + x1] - sv[a0 + x0])
+                                let vb = sv[a1 + x0] + wx * (sv[a1 + x1] - sv[a1 + x0])
+                                write(y * tw + x, scale * (ut + wy * (ub - ut)), scale * (vt + wy * (vb - vt)))
                             }
                         }
                     }
-                }
+                }}}
             }
         }
-        return out
     }
 }
 

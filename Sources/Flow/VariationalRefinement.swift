@@ -7,6 +7,9 @@ struct VariationalRefinement {
     var alpha: Float, delta: Float, gamma: Float
     var fixedPointIterations: Int, sorIterations: Int, omega: Float
     var threads = 1
+    /// Fewest rows per thread: each half sweep is one dispatch, and on coarse levels (a few thousand pixels)
+    /// the dispatch costs more than the sweep.
+    static let rowsPerBand = 48
     /// Charbonnier ε² and the gradient-normalisation ζ² (intensities in 0...255).
     var epsilonSquared: Float = 0.001 * 0.001
     var zetaSquared: Float = 0.1 * 0.1
@@ -25,8 +28,15 @@ struct VariationalRefinement {
         var ix, iy, iz, ixx, ixy, iyy, ixz, iyz: ScratchPlane
         /// 0 where the flow points outside frame 2: the linearisation says nothing there.
         var valid: ScratchPlane
+        /// Normalisations β (brightness), βx, βy (gradient components), and the normalised products the
+        /// system needs, precomputed once for the fast assembly: brightness p11 = βIx², p12 = βIxIy,
+        /// p22 = βIy², q1 = βIxIz, q2 = βIyIz; gradient g11, g12, g22, h1, h2 likewise with βx, βy.
+        var beta, betaX, betaY, p11, p12, p22, q1, q2, g11, g12, g22, h1, h2: ScratchPlane
 
-        func free() { for p in [ix, iy, iz, ixx, ixy, iyy, ixz, iyz, valid] { p.free() } }
+        func free() {
+            for p in [ix, iy, iz, ixx, ixy, iyy, ixz, iyz, valid, beta, betaX, betaY, p11, p12, p22, q1, q2,
+                      g11, g12, g22, h1, h2] { p.free() }
+        }
     }
 
     /// The per-pixel linear system of one fixed-point iteration: [a11 a12; a12 a22]·(du, dv) + (b1, b2) from
@@ -43,6 +53,85 @@ struct VariationalRefinement {
     }
 
     func refine(_ flow: inout PlanarFlow, i0: Plane, i1: Plane) {
+        if plainSOR { refinePlain(&flow, i0: i0, i1: i1) } else { refineFast(&flow, i0: i0, i1: i1) }
+    }
+
+    /// Use the straightforward solver (`refinePlain`) instead of the fast one; tests compare the two.
+    var plainSOR = false
+
+    /// The fast solver. Per fixed-point iteration the flow u is constant, so everything but the neighbours'
+    /// increments is folded into per-pixel constants first (right-hand side, 1/diagonal); planes carry a
+    /// zero guard row above and below, and border edges have zero weight, so the SOR sweep has no branches and
+    /// no divisions.
+    private func refineFast(_ flow: inout PlanarFlow, i0: Plane, i1: Plane) {
+        let w = i0.width, h = i0.height, n = w * h
+        guard n > 1, fixedPointIterations > 0 else { return }
+        let t = dataTerms(flow, i0: i0, i1: i1)
+        let o = w + 1, padded = n + 2 * w + 2
+        let u = ScratchPlane(count: padded), v = ScratchPlane(count: padded)
+        let du = ScratchPlane(count: padded), dv = ScratchPlane(count: padded)
+        let sRight = ScratchPlane(count: padded), sDown = ScratchPlane(count: padded)
+        let cU = ScratchPlane(count: padded), cV = ScratchPlane(count: padded), a12 = ScratchPlane(count: padded)
+        let invU = ScratchPlane(count: padded), invV = ScratchPlane(count: padded)
+        let system = System(count: n)
+        let split = RedBlackSystem(width: w, height: h)
+        defer {
+            t.free(); system.free(); split.free()
+            for p in [u, v, du, dv, sRight, sDown, cU, cV, a12, invU, invV] { p.free() }
+        }
+        flow.u.withUnsafeBufferPointer { u.pointer.advanced(by: o).update(from: $0.baseAddress!, count: n) }
+        flow.v.withUnsafeBufferPointer { v.pointer.advanced(by: o).update(from: $0.baseAddress!, count: n) }
+        let up = u.pointer + o, vp = v.pointer + o, dup = du.pointer + o, dvp = dv.pointer + o
+        let sr = sRight.pointer + o, sd = sDown.pointer + o, cu = cU.pointer + o, cv = cV.pointer + o
+        let c12 = a12.pointer + o, iu = invU.pointer + o, iv = invV.pointer + o
+        let omega = omega
+        for _ in 0..<fixedPointIterations {
+            Parallel.forEachBand(h, threads: threads, minimumPerBand: Self.rowsPerBand) { rows in
+                assembleFast(rows: rows, width: w, height: h, t: t, u: up, v: vp, du: dup, dv: dvp, system: system)
+                let r0 = system.sRight.pointer, d0 = system.sDown.pointer
+                for i in (rows.lowerBound * w)..<(rows.upperBound * w) {
+                    sr[i] = r0[i]
+                    sd[i] = d0[i]
+                }
+            }
+            // Constants need the neighbours' weights (rows above): a second pass after all rows are assembled.
+            Parallel.forEachBand(h, threads: threads, minimumPerBand: Self.rowsPerBand) { rows in
+                let s11 = system.a11.pointer, s12 = system.a12.pointer, s22 = system.a22.pointer
+                let b1 = system.b1.pointer, b2 = system.b2.pointer
+                for i in (rows.lowerBound * w)..<(rows.upperBound * w) {
+                    let wr = sr[i], wl = sr[i - 1], wd = sd[i], wu = sd[i - w]
+                    let sum = wr + wl + wd + wu
+                    cu[i] = wr * up[i + 1] + wl * up[i - 1] + wd * up[i + w] + wu * up[i - w] - sum * up[i] - b1[i]
+                    cv[i] = wr * vp[i + 1] + wl * vp[i - 1] + wd * vp[i + w] + wu * vp[i - w] - sum * vp[i] - b2[i]
+                    c12[i] = s12[i]
+                    let denU = s11[i] + sum, denV = s22[i] + sum
+                    iu[i] = denU > 0 ? 1 / denU : 0
+                    iv[i] = denV > 0 ? 1 / denV : 0
+                }
+            }
+            // Red-black split: each colour's pixels are packed contiguously, so every SIMD lane does useful work.
+            Parallel.forEachBand(h, threads: threads, minimumPerBand: Self.rowsPerBand) { rows in
+                split.scatter(rows: rows, sr: sr, sd: sd, cu: cu, cv: cv, c12: c12, iu: iu, iv: iv, du: dup, dv: dvp)
+            }
+            for _ in 0..<sorIterations {
+                for colour in 0..<2 {
+                    Parallel.forEachBand(h, threads: threads, minimumPerBand: Self.rowsPerBand) { rows in
+                        split.sweep(rows: rows, colour: colour, omega: omega)
+                    }
+                }
+            }
+            Parallel.forEachBand(h, threads: threads, minimumPerBand: Self.rowsPerBand) { rows in
+                split.gather(rows: rows, du: dup, dv: dvp)
+            }
+        }
+        for i in 0..<n {
+            flow.u[i] += dup[i]
+            flow.v[i] += dvp[i]
+        }
+    }
+
+    /// The plain solver: the same equations, solved pixel by pixel with explicit border checks.
+    private func refinePlain(_ flow: inout PlanarFlow, i0: Plane, i1: Plane) {
         let w = i0.width, h = i0.height, n = w * h
         guard n > 1, fixedPointIterations > 0 else { return }
         let t = dataTerms(flow, i0: i0, i1: i1)
@@ -51,13 +140,13 @@ struct VariationalRefinement {
         let system = System(count: n)
         defer { t.free(); u.free(); v.free(); du.free(); dv.free(); system.free() }
         for _ in 0..<fixedPointIterations {
-            Parallel.forEachBand(h, threads: threads, minimumPerBand: 16) { rows in
+            Parallel.forEachBand(h, threads: threads, minimumPerBand: Self.rowsPerBand) { rows in
                 assemble(rows: rows, width: w, height: h, t: t, u: u.pointer, v: v.pointer,
                          du: du.pointer, dv: dv.pointer, system: system)
             }
             for _ in 0..<sorIterations {
                 for colour in 0..<2 {
-                    Parallel.forEachBand(h, threads: threads, minimumPerBand: 16) { rows in
+                    Parallel.forEachBand(h, threads: threads, minimumPerBand: Self.rowsPerBand) { rows in
                         sorSweep(rows: rows, colour: colour, width: w, height: h, u: u.pointer, v: v.pointer,
                                  du: du.pointer, dv: dv.pointer, system: system)
                     }
@@ -67,6 +156,78 @@ struct VariationalRefinement {
         for i in 0..<n {
             flow.u[i] += du.pointer[i]
             flow.v[i] += dv.pointer[i]
+        }
+    }
+
+    /// `assemble` with the normalised products precomputed and the data term eight pixels at a time.
+    private func assembleFast(rows: Range<Int>, width w: Int, height h: Int, t: DataTerms,
+                              u: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>,
+                              du: UnsafeMutablePointer<Float>, dv: UnsafeMutablePointer<Float>, system: System) {
+        typealias V = SIMD8<Float>
+        @inline(__always) func load(_ p: UnsafeMutablePointer<Float>, _ i: Int) -> V {
+            UnsafeRawPointer(p + i).loadUnaligned(as: V.self)
+        }
+        @inline(__always) func store(_ p: UnsafeMutablePointer<Float>, _ i: Int, _ v: V) {
+            UnsafeMutableRawPointer(p + i).storeBytes(of: v, as: V.self)
+        }
+        let ix = t.ix.pointer, iy = t.iy.pointer, iz = t.iz.pointer, ixx = t.ixx.pointer, ixy = t.ixy.pointer
+        let iyy = t.iyy.pointer, ixz = t.ixz.pointer, iyz = t.iyz.pointer, valid = t.valid.pointer
+        let beta = t.beta.pointer, betaX = t.betaX.pointer, betaY = t.betaY.pointer
+        let p11 = t.p11.pointer, p12 = t.p12.pointer, p22 = t.p22.pointer, q1 = t.q1.pointer, q2 = t.q2.pointer
+        let g11 = t.g11.pointer, g12 = t.g12.pointer, g22 = t.g22.pointer, h1 = t.h1.pointer, h2 = t.h2.pointer
+        let a11 = system.a11.pointer, a12 = system.a12.pointer, a22 = system.a22.pointer
+        let b1 = system.b1.pointer, b2 = system.b2.pointer, sRight = system.sRight.pointer
+        let sDown = system.sDown.pointer
+        let eps2 = V(repeating: epsilonSquared), delta = V(repeating: delta), gamma = V(repeating: gamma)
+        let start = rows.lowerBound * w, end = rows.upperBound * w
+        var i = start
+        while i + 8 <= end {
+            let d = load(du, i), e = load(dv, i)
+            let rho = load(iz, i) + load(ix, i) * d + load(iy, i) * e
+            let psi1 = load(valid, i) * delta / (rho * rho * load(beta, i) + eps2).squareRoot()
+            let rx = load(ixz, i) + load(ixx, i) * d + load(ixy, i) * e
+            let ry = load(iyz, i) + load(ixy, i) * d + load(iyy, i) * e
+            let psi2 = load(valid, i) * gamma / (rx * rx * load(betaX, i) + ry * ry * load(betaY, i) + eps2)
+                .squareRoot()
+            store(a11, i, psi1 * load(p11, i) + psi2 * load(g11, i))
+            store(a12, i, psi1 * load(p12, i) + psi2 * load(g12, i))
+            store(a22, i, psi1 * load(p22, i) + psi2 * load(g22, i))
+            store(b1, i, psi1 * load(q1, i) + psi2 * load(h1, i))
+            store(b2, i, psi1 * load(q2, i) + psi2 * load(h2, i))
+            i += 8
+        }
+        while i < end {
+            let d = du[i], e = dv[i]
+            let rho = iz[i] + ix[i] * d + iy[i] * e
+            let psi1 = valid[i] * delta[0] / (rho * rho * beta[i] + eps2[0]).squareRoot()
+            let rx = ixz[i] + ixx[i] * d + ixy[i] * e, ry = iyz[i] + ixy[i] * d + iyy[i] * e
+            let psi2 = valid[i] * gamma[0] / (rx * rx * betaX[i] + ry * ry * betaY[i] + eps2[0]).squareRoot()
+            a11[i] = psi1 * p11[i] + psi2 * g11[i]
+            a12[i] = psi1 * p12[i] + psi2 * g12[i]
+            a22[i] = psi1 * p22[i] + psi2 * g22[i]
+            b1[i] = psi1 * q1[i] + psi2 * h1[i]
+            b2[i] = psi1 * q2[i] + psi2 * h2[i]
+            i += 1
+        }
+        // Smoothness of the full flow (u + du), forward differences; zero weight across the border.
+        for y in rows {
+            let lastRow = y + 1 == h
+            for x in 0..<w {
+                let i = y * w + x
+                let pu = u[i] + du[i], pv = v[i] + dv[i]
+                var g: Float = 0
+                if x + 1 < w {
+                    let gu = u[i + 1] + du[i + 1] - pu, gv = v[i + 1] + dv[i + 1] - pv
+                    g += gu * gu + gv * gv
+                }
+                if !lastRow {
+                    let gu = u[i + w] + du[i + w] - pu, gv = v[i + w] + dv[i + w] - pv
+                    g += gu * gu + gv * gv
+                }
+                let s = alpha / (g + epsilonSquared).squareRoot()
+                sRight[i] = x + 1 < w ? s : 0
+                sDown[i] = lastRow ? 0 : s
+            }
         }
     }
 
@@ -206,9 +367,147 @@ struct VariationalRefinement {
             }}
         }
         for i in 0..<n { ixy[i] = 0.5 * (ixy[i] + iyx[i]) }
+        let planes = (0..<13).map { _ in ScratchPlane(count: n) }
+        let (b, bx, by) = (planes[0].pointer, planes[1].pointer, planes[2].pointer)
+        let (p11, p12, p22, q1, q2) = (planes[3].pointer, planes[4].pointer, planes[5].pointer, planes[6].pointer,
+                                       planes[7].pointer)
+        let (g11, g12, g22, h1, h2) = (planes[8].pointer, planes[9].pointer, planes[10].pointer, planes[11].pointer,
+                                       planes[12].pointer)
+        for i in 0..<n {
+            b[i] = 1 / (ix[i] * ix[i] + iy[i] * iy[i] + zetaSquared)
+            bx[i] = 1 / (ixx[i] * ixx[i] + ixy[i] * ixy[i] + zetaSquared)
+            by[i] = 1 / (iyy[i] * iyy[i] + ixy[i] * ixy[i] + zetaSquared)
+            p11[i] = b[i] * ix[i] * ix[i]; p12[i] = b[i] * ix[i] * iy[i]; p22[i] = b[i] * iy[i] * iy[i]
+            q1[i] = b[i] * ix[i] * iz[i]; q2[i] = b[i] * iy[i] * iz[i]
+            g11[i] = bx[i] * ixx[i] * ixx[i] + by[i] * ixy[i] * ixy[i]
+            g12[i] = bx[i] * ixx[i] * ixy[i] + by[i] * ixy[i] * iyy[i]
+            g22[i] = bx[i] * ixy[i] * ixy[i] + by[i] * iyy[i] * iyy[i]
+            h1[i] = bx[i] * ixx[i] * ixz[i] + by[i] * ixy[i] * iyz[i]
+            h2[i] = bx[i] * ixy[i] * ixz[i] + by[i] * iyy[i] * iyz[i]
+        }
         return DataTerms(ix: ScratchPlane(copying: ix), iy: ScratchPlane(copying: iy), iz: ScratchPlane(copying: iz),
                          ixx: ScratchPlane(copying: ixx), ixy: ScratchPlane(copying: ixy),
                          iyy: ScratchPlane(copying: iyy), ixz: ScratchPlane(copying: ixz),
-                         iyz: ScratchPlane(copying: iyz), valid: ScratchPlane(copying: valid))
+                         iyz: ScratchPlane(copying: iyz), valid: ScratchPlane(copying: valid),
+                         beta: planes[0], betaX: planes[1], betaY: planes[2], p11: planes[3], p12: planes[4],
+                         p22: planes[5], q1: planes[6], q2: planes[7], g11: planes[8], g12: planes[9],
+                         g22: planes[10], h1: planes[11], h2: planes[12])
+    }
+}
+
+/// The SOR system of one fixed-point iteration in red-black split layout. Pixel (x, y) has colour (x + y) & 1
+/// and sits at column k = x / 2 of its colour's plane; each plane row has a zero pad column on both sides and
+/// there is a zero pad row above and below, so reads past a border hit zeros (whose weights are zero anyway).
+/// Neighbours of (k, y) in the other colour: right k + s, left k − 1 + s (s = x & 1), up/down k in rows y ± 1.
+struct RedBlackSystem {
+    let width: Int, height: Int
+    /// Colour-plane row length without pads ((width + 1) / 2) and with them.
+    let half: Int, stride: Int
+    /// Per colour: du, dv, weights to the right/left/down/up neighbour, constants cu, cv, a12, 1/diagonals.
+    let planes: [[ScratchPlane]]
+
+    static let names = 11
+
+    init(width: Int, height: Int) {
+        self.width = width
+        self.height = height
+        half = (width + 1) / 2
+        stride = half + 2
+        let count = (height + 2) * stride
+        planes = (0..<2).map { _ in (0..<Self.names).map { _ in ScratchPlane(count: count) } }
+    }
+
+    func free() { for colour in planes { for p in colour { p.free() } } }
+
+    /// Index of column k (may be −1 or `half`) in row y (may be −1 or `height`).
+    @inline(__always) func index(_ k: Int, _ y: Int) -> Int { (y + 1) * stride + k + 1 }
+
+    /// Copies the system (normal layout, guard-padded so i − 1 and i − w are readable) into the split layout.
+    func scatter(rows: Range<Int>, sr: UnsafeMutablePointer<Float>, sd: UnsafeMutablePointer<Float>,
+                 cu: UnsafeMutablePointer<Float>, cv: UnsafeMutablePointer<Float>, c12: UnsafeMutablePointer<Float>,
+                 iu: UnsafeMutablePointer<Float>, iv: UnsafeMutablePointer<Float>,
+                 du: UnsafeMutablePointer<Float>, dv: UnsafeMutablePointer<Float>) {
+        let w = width
+        for colour in 0..<2 {
+            let p = planes[colour]
+            let pdu = p[0].pointer, pdv = p[1].pointer, pwr = p[2].pointer, pwl = p[3].pointer, pwd = p[4].pointer
+            let pwu = p[5].pointer, pcu = p[6].pointer, pcv = p[7].pointer, pc12 = p[8].pointer
+            let piu = p[9].pointer, piv = p[10].pointer
+            for y in rows {
+                var x = (colour + y) & 1
+                var j = index(x >> 1, y)
+                var i = y * w + x
+                while x < w {
+                    pdu[j] = du[i]; pdv[j] = dv[i]
+                    pwr[j] = sr[i]; pwl[j] = sr[i - 1]; pwd[j] = sd[i]; pwu[j] = sd[i - w]
+                    pcu[j] = cu[i]; pcv[j] = cv[i]; pc12[j] = c12[i]; piu[j] = iu[i]; piv[j] = iv[i]
+                    x += 2; i += 2; j += 1
+                }
+            }
+        }
+    }
+
+    /// Copies the increments back to the normal layout.
+    func gather(rows: Range<Int>, du: UnsafeMutablePointer<Float>, dv: UnsafeMutablePointer<Float>) {
+        let w = width
+        for colour in 0..<2 {
+            let pdu = planes[colour][0].pointer, pdv = planes[colour][1].pointer
+            for y in rows {
+                var x = (colour + y) & 1
+                var j = index(x >> 1, y)
+                while x < w {
+                    du[y * w + x] = pdu[j]
+                    dv[y * w + x] = pdv[j]
+                    x += 2; j += 1
+                }
+            }
+        }
+    }
+
+    /// One half sweep: updates every pixel of `colour` in `rows`, eight at a time. Slots past a row's last
+    /// pixel (odd widths) have zero weights and constants, so they stay zero.
+    func sweep(rows: Range<Int>, colour: Int, omega: Float) {
+        typealias V = SIMD8<Float>
+        @inline(__always) func load(_ p: UnsafeMutablePointer<Float>) -> V {
+            UnsafeRawPointer(p).loadUnaligned(as: V.self)
+        }
+        @inline(__always) func store(_ p: UnsafeMutablePointer<Float>, _ v: V) {
+            UnsafeMutableRawPointer(p).storeBytes(of: v, as: V.self)
+        }
+        let me = planes[colour], other = planes[1 - colour]
+        let du = me[0].pointer, dv = me[1].pointer, wr = me[2].pointer, wl = me[3].pointer, wd = me[4].pointer
+        let wu = me[5].pointer, cu = me[6].pointer, cv = me[7].pointer, c12 = me[8].pointer
+        let iu = me[9].pointer, iv = me[10].pointer
+        let ou = other[0].pointer, ov = other[1].pointer
+        let om = V(repeating: omega)
+        for y in rows {
+            let s = (colour + y) & 1
+            let row = index(0, y)
+            let right = row + s, left = row - 1 + s, down = index(0, y + 1), up = index(0, y - 1)
+            var k = 0
+            while k + 8 <= half {
+                let j = row + k
+                let a = load(wr + j), b = load(wl + j), c = load(wd + j), d = load(wu + j)
+                let oldU = load(du + j), oldV = load(dv + j)
+                let nu = a * load(ou + right + k) + b * load(ou + left + k) + c * load(ou + down + k)
+                    + d * load(ou + up + k)
+                let newU = oldU + om * ((nu + load(cu + j) - load(c12 + j) * oldV) * load(iu + j) - oldU)
+                let nv = a * load(ov + right + k) + b * load(ov + left + k) + c * load(ov + down + k)
+                    + d * load(ov + up + k)
+                let newV = oldV + om * ((nv + load(cv + j) - load(c12 + j) * newU) * load(iv + j) - oldV)
+                store(du + j, newU)
+                store(dv + j, newV)
+                k += 8
+            }
+            while k < half {
+                let j = row + k
+                let nu = wr[j] * ou[right + k] + wl[j] * ou[left + k] + wd[j] * ou[down + k] + wu[j] * ou[up + k]
+                let newU = du[j] + omega * ((nu + cu[j] - c12[j] * dv[j]) * iu[j] - du[j])
+                du[j] = newU
+                let nv = wr[j] * ov[right + k] + wl[j] * ov[left + k] + wd[j] * ov[down + k] + wu[j] * ov[up + k]
+                dv[j] += omega * ((nv + cv[j] - c12[j] * newU) * iv[j] - dv[j])
+                k += 1
+            }
+        }
     }
 }

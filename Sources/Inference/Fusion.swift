@@ -8,6 +8,8 @@ public enum FusedActivation: Hashable, Sendable {
     case clip(Float, Float)
     case sigmoid
     case hardSwish
+    /// x · sigmoid(x) (SiLU / Swish), from a Sigmoid and a Mul that both read the convolution's output.
+    case silu
 }
 
 /// An elementwise op that a preceding convolution can apply itself.

@@ -52,6 +52,9 @@ public protocol Operator: AnyObject {
     func constantOutputs(_ inputs: [ValueType?]) -> [Tensor]?
     /// Called once after fusion passes, before the first run (prepack weights here).
     func prepare() throws
+    /// Whether `run` still reads constant input `index` after `prepare` (packed weights are not re-read, so the
+    /// session can free the original tensors as soon as they are packed).
+    func readsConstantInput(_ index: Int) -> Bool
 }
 
 extension Operator {
@@ -60,6 +63,7 @@ extension Operator {
     public var flops: Double { 0 }
     public func constantOutputs(_ inputs: [ValueType?]) -> [Tensor]? { nil }
     public func prepare() throws {}
+    public func readsConstantInput(_ index: Int) -> Bool { true }
 }
 
 /// Input checking helpers shared by op files.

@@ -57,6 +57,10 @@ public final class Session: @unchecked Sendable {
     public let arenaBytes: Int
     /// Bytes the activations would take without reuse (for reports).
     public let unplannedBytes: Int
+    /// The most bytes of activations alive at any one step: the least any plan could use.
+    public let peakLiveBytes: Int
+    /// Bytes of the shared scratch workspace (im2col tiles, recurrent gates, ...).
+    public var workspaceBytes: Int { workspace.byteCount }
     /// Bytes of constants the runtime nodes read (weights after folding).
     public let constantBytes: Int
     public let flopsPerRun: Double
@@ -70,7 +74,10 @@ public final class Session: @unchecked Sendable {
     private let inputRefs: [TensorRef]
     private let outputSources: [TensorRef]
 
-    public init(graph: GraphSpec, makeOperator: OperatorFactory, options: SessionOptions = SessionOptions()) throws {
+    /// Compiles `graph`. Pass it with `consume` when the caller has no further use for it: the session then
+    /// frees each weight initializer as soon as its packed copy exists, so weights are not held twice.
+    public init(graph: consuming GraphSpec, makeOperator: OperatorFactory,
+                options: SessionOptions = SessionOptions()) throws {
         let modelPath = options.modelPath
         func fail(_ kind: ModelError.Kind, _ message: String) -> ModelError {
             ModelError(kind, message, model: modelPath)
@@ -91,9 +98,11 @@ public final class Session: @unchecked Sendable {
             types[id] = ValueType(tensor.dtype, tensor.shape)
             constantValues[id] = tensor
         }
+        let initializerNames = Set(graph.initializers.keys)
+        graph.initializers = [:]  // constantValues is now the only owner of the weights (if the caller consumed)
         var inputPorts: [Port] = []
         var inputIds: [Int] = []
-        for spec in graph.inputs where graph.initializers[spec.name] == nil {
+        for spec in graph.inputs where !initializerNames.contains(spec.name) {
             guard let dtype = spec.dtype else { throw fail(.unsupported, "input '\(spec.name)' has no tensor type") }
             guard let declared = spec.shape else {
                 guard let given = options.inputShapes[spec.name] else {
@@ -224,15 +233,32 @@ public final class Session: @unchecked Sendable {
 
         var outputIds: [Int] = []
         for spec in graph.outputs {
-            guard let id = ids[spec.name] else { throw fail(.malformed, "graph output '\(spec.name)' is never produced") }
+            guard let id = ids[spec.name] else {
+                throw fail(.malformed, "graph output '\(spec.name)' is never produced")
+            }
             outputIds.append(id)
         }
 
         if options.fuse { Session.fuse(&runtime, outputIds: Set(outputIds), types: types) }
+        // Pack weights; drop each constant input the op no longer reads once no other node reads it, so the
+        // original and the packed copy of a weight are not both alive for longer than one node.
+        var constantReaders: [Int: Int] = [:]
+        for node in runtime {
+            for id in node.inputs.compactMap({ $0 }) where constantValues[id] != nil {
+                constantReaders[id, default: 0] += 1
+            }
+        }
+        for id in outputIds where constantValues[id] != nil { constantReaders[id, default: 0] += 1 }
         for node in runtime {
             do { try node.op.prepare() } catch {
                 let message = (error as? OpError)?.message ?? "\(error)"
                 throw ModelError(.invalid, message, model: modelPath, node: node.spec.name, op: node.spec.opType)
+            }
+            for (position, input) in node.inputs.enumerated() {
+                guard let id = input, constantValues[id] != nil, !node.op.readsConstantInput(position) else { continue }
+                node.inputs[position] = nil
+                constantReaders[id]! -= 1
+                if constantReaders[id] == 0 { constantValues[id] = nil }
             }
         }
 
@@ -279,6 +305,12 @@ public final class Session: @unchecked Sendable {
             offsets[id] = offset
             arenaSize = max(arenaSize, offset + size)
         }
+        var peakLive = 0
+        for step in -1...max(end, 0) {
+            let live = owners.filter { birth[$0]! <= step && step <= death[$0]! }
+            peakLive = max(peakLive, live.reduce(0) { $0 + (types[$1]!.byteCount + 63) / 64 * 64 })
+        }
+        peakLiveBytes = peakLive
         let arenaStorage = TensorStorage(byteCount: arenaSize)
         arena = arenaStorage
         workspace = TensorStorage(byteCount: runtime.map { $0.op.workspaceBytes }.max() ?? 0)
@@ -369,6 +401,18 @@ public final class Session: @unchecked Sendable {
         return withExtendedLifetime(constants) { results }
     }
 
+    /// The (Sigmoid, Mul) node indices of x · sigmoid(x) over `produced`, when the sigmoid feeds only the Mul.
+    static func siluPair(_ nodes: [CompiledNode], _ readers: [Int], produced: Int, outputIds: Set<Int>)
+        -> (Int, Int)? {
+        guard let sigmoid = readers.first(where: { nodes[$0].spec.opType == "Sigmoid" }),
+              let product = readers.first(where: { nodes[$0].spec.opType == "Mul" }) else { return nil }
+        let gate = nodes[sigmoid].outputs[0]
+        guard nodes[sigmoid].inputs == [produced], Set(nodes[product].inputs.compactMap { $0 }) == [produced, gate],
+              nodes[product].inputs.count == 2, !outputIds.contains(gate),
+              nodes.filter({ $0.inputs.contains(gate) }).count == 1 else { return nil }
+        return (sigmoid, product)
+    }
+
     /// Folds BatchNormalization, a residual Add and an activation into the convolution before them, when the
     /// convolution's output has no other reader.
     static func fuse(_ nodes: inout [CompiledNode], outputIds: Set<Int>, types: [ValueType?]) {
@@ -380,6 +424,13 @@ public final class Session: @unchecked Sendable {
                 let produced = nodes[index].outputs[0]
                 if outputIds.contains(produced) { break }
                 let readers = nodes.indices.filter { nodes[$0].inputs.contains(produced) }
+                if readers.count == 2, !conv.hasActivation,
+                   let (sigmoid, product) = siluPair(nodes, readers, produced: produced, outputIds: outputIds),
+                   conv.absorbActivation(.silu) {
+                    nodes[index].outputs = [nodes[product].outputs[0]]
+                    for removed in [sigmoid, product].sorted(by: >) { nodes.remove(at: removed) }
+                    continue
+                }
                 guard readers.count == 1, readers[0] > index else { break }
                 let next = nodes[readers[0]]
                 guard next.inputs.filter({ $0 == produced }).count == 1 else { break }

@@ -39,6 +39,8 @@ enum ONNXDataType: Int {
 
 struct ONNXDecoder {
     var modelPath: String?
+    /// Told the byte range of each raw tensor payload once it has been copied (lets a mapped file drop pages).
+    var consumed: ((Range<Int>) -> Void)?
 
     func malformed(_ error: ProtobufError) -> ModelError {
         ModelError(.malformed, "not a valid ONNX model (\(error.description))", model: modelPath)
@@ -112,7 +114,8 @@ struct ONNXDecoder {
                 let (tensorName, tensor) = try decodeTensor(reader.nested(try reader.lengthDelimited()))
                 initializers[tensorName] = tensor
             case (11, .lengthDelimited): inputs.append(try decodeValueInfo(reader.nested(try reader.lengthDelimited())))
-            case (12, .lengthDelimited): outputs.append(try decodeValueInfo(reader.nested(try reader.lengthDelimited())))
+            case (12, .lengthDelimited):
+                outputs.append(try decodeValueInfo(reader.nested(try reader.lengthDelimited())))
             case (15, .lengthDelimited):
                 throw ModelError(.unsupported, "sparse initializers are not supported", model: modelPath)
             default: try reader.skip(wire)
@@ -309,7 +312,8 @@ struct ONNXDecoder {
             guard bytes.count == count * width else { throw mismatch(bytes.count / max(width, 1)) }
             switch type {
             case .float, .int64, .int32: out.copyMemory(from: bytes.baseAddress!, byteCount: count * width)
-            case .bool: for i in 0..<count { out.storeBytes(of: bytes[i] != 0 ? 1 : 0, toByteOffset: i, as: UInt8.self) }
+            case .bool:
+                for i in 0..<count { out.storeBytes(of: bytes[i] != 0 ? 1 : 0, toByteOffset: i, as: UInt8.self) }
             case .double:
                 let f = out.assumingMemoryBound(to: Float.self)
                 for i in 0..<count { f[i] = Float(bytes.loadUnaligned(fromByteOffset: i * 8, as: Double.self)) }
@@ -339,9 +343,12 @@ struct ONNXDecoder {
                 for i in 0..<count { o[i] = Int64(bytes.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self)) }
             case .uint64:
                 let o = out.assumingMemoryBound(to: Int64.self)
-                for i in 0..<count { o[i] = Int64(bitPattern: bytes.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self)) }
+                for i in 0..<count {
+                    o[i] = Int64(bitPattern: bytes.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self))
+                }
             case .string: break
             }
+            consumed?(raw)
             return (name, tensor)
         }
         switch type {

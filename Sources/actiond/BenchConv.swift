@@ -32,7 +32,8 @@ struct BenchConv: ParsableCommand {
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads)") }
         guard runs >= 1 else { throw ValidationError("--runs must be at least 1, got \(runs)") }
         if let model, !ConvBenchLayer.models.contains(model) {
-            throw ValidationError("unknown --model '\(model)'; expected one of \(ConvBenchLayer.models.joined(separator: ", "))")
+            let known = ConvBenchLayer.models.joined(separator: ", ")
+            throw ValidationError("unknown --model '\(model)'; expected one of \(known)")
         }
     }
 
@@ -44,18 +45,18 @@ struct BenchConv: ParsableCommand {
         if !json {
             print("bench conv: \(threads) thread(s), OpenBLAS core \(KernelThreads.blasCoreName), median of \(runs)")
             print(pad("layer", 26) + pad("geometry", 36) + lpad("n", 3) + lpad("median ms", 10) + lpad("min ms", 10)
-                + lpad("GFLOP/s", 9))
+                + lpad("cpu ms", 10) + lpad("GFLOP/s", 9))
         }
         var totals: [String: Double] = [:]
         for l in layers {
-            let (ms, best) = time(l)
+            let (ms, best, cpu) = time(l)
             let gflops = l.flops / (ms * 1e6)
             totals[l.model, default: 0] += ms * Double(l.count)
             if json {
-                print(l.json(ms: ms, minimum: best, threads: threads))
+                print(l.json(ms: ms, minimum: best, cpu: cpu, threads: threads))
             } else {
                 print(pad(l.name, 26) + pad(l.summary, 36) + lpad("\(l.count)", 3) + lpad(format(ms), 10)
-                    + lpad(format(best), 10) + lpad(String(format: "%.1f", gflops), 9))
+                    + lpad(format(best), 10) + lpad(format(cpu), 10) + lpad(String(format: "%.1f", gflops), 9))
             }
         }
         if !json {
@@ -66,7 +67,9 @@ struct BenchConv: ParsableCommand {
     }
 
     /// Median and minimum wall time of `PackedConv.run` on random data, milliseconds.
-    private func time(_ l: ConvBenchLayer) -> (median: Double, min: Double) {
+    /// Also the median CPU time of the whole process per run (all threads): on a machine shared with other
+    /// jobs it shows the work done, where wall time also shows waiting for a core.
+    private func time(_ l: ConvBenchLayer) -> (median: Double, min: Double, cpu: Double) {
         let g = l.geometry
         // A cheap fixed-seed generator: the values only need to be ordinary floats, not good random numbers.
         var state: UInt32 = 12345
@@ -80,16 +83,21 @@ struct BenchConv: ParsableCommand {
         let packed = PackedConv(g, weight: weight, bias: bias)
         var output = [Float](repeating: 0, count: g.outChannels * g.outputSpatial(for: l.input).reduce(1, *))
         var workspace = [Float](repeating: 0, count: max(1, packed.workspaceCount(batch: 1, inputSpatial: l.input)))
-        var samples: [Double] = []
+        var samples: [Double] = [], cpuSamples: [Double] = []
         for i in 0..<(warmup + runs) {
+            let cpuStart = processCPUMilliseconds()
             let start = DispatchTime.now().uptimeNanoseconds
             packed.run(batch: 1, inputSpatial: l.input, input: input, output: &output, activation: .relu,
                        workspace: &workspace)
             let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
-            if i >= warmup { samples.append(elapsed) }
+            let cpu = processCPUMilliseconds() - cpuStart
+            if i >= warmup {
+                samples.append(elapsed)
+                cpuSamples.append(cpu)
+            }
         }
         let sorted = samples.sorted()
-        return (sorted[sorted.count / 2], sorted[0])
+        return (sorted[sorted.count / 2], sorted[0], cpuSamples.sorted()[cpuSamples.count / 2])
     }
 
     private func format(_ ms: Double) -> String { String(format: "%.3f", ms) }
@@ -101,6 +109,14 @@ struct BenchConv: ParsableCommand {
     private func lpad(_ s: String, _ n: Int) -> String {
         s.count >= n ? " " + s : String(repeating: " ", count: n - s.count) + s
     }
+}
+
+/// User + system CPU time of this process so far, all threads.
+func processCPUMilliseconds() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    func ms(_ t: timeval) -> Double { Double(t.tv_sec) * 1e3 + Double(t.tv_usec) / 1e3 }
+    return ms(usage.ru_utime) + ms(usage.ru_stime)
 }
 
 /// One conv layer shape of a benchmark model, with how many times the model runs it.
@@ -125,14 +141,15 @@ struct ConvBenchLayer {
             + " @\(input.map(String.init).joined(separator: "x"))"
     }
 
-    func json(ms: Double, minimum: Double, threads: Int) -> String {
+    func json(ms: Double, minimum: Double, cpu: Double, threads: Int) -> String {
         let g = geometry
         func list(_ a: [Int]) -> String { "[" + a.map(String.init).joined(separator: ",") + "]" }
         return "{\"model\":\"\(model)\",\"layer\":\"\(name)\",\"count\":\(count),\"threads\":\(threads),"
             + "\"in_channels\":\(g.inChannels),\"out_channels\":\(g.outChannels),\"group\":\(g.group),"
             + "\"input\":\(list(input)),\"kernel\":\(list(g.kernel)),\"strides\":\(list(g.strides)),"
             + "\"dilations\":\(list(g.dilations)),\"pads_begin\":\(list(g.padsBegin)),\"pads_end\":\(list(g.padsEnd)),"
-            + "\"ms\":\(String(format: "%.4f", ms)),\"min_ms\":\(String(format: "%.4f", minimum)),\"gflop\":\(String(format: "%.4f", flops / 1e9))}"
+            + "\"ms\":\(String(format: "%.4f", ms)),\"min_ms\":\(String(format: "%.4f", minimum)),"
+            + "\"cpu_ms\":\(String(format: "%.4f", cpu)),\"gflop\":\(String(format: "%.4f", flops / 1e9))}"
     }
 
     /// A layer with symmetric padding `pad` per dimension.
@@ -156,19 +173,23 @@ struct ConvBenchLayer {
             conv(m, "layer1.conv", 4, 64, 64, input: [16, 56, 56], kernel: k3, stride: s1, pad: p1),
             conv(m, "layer2.0.conv1", 1, 64, 128, input: [16, 56, 56], kernel: k3, stride: s2, pad: p1),
             conv(m, "layer2.conv", 3, 128, 128, input: [8, 28, 28], kernel: k3, stride: s1, pad: p1),
-            conv(m, "layer2.0.downsample", 1, 64, 128, input: [16, 56, 56], kernel: [1, 1, 1], stride: s2, pad: [0, 0, 0]),
+            conv(m, "layer2.0.downsample", 1, 64, 128,
+                 input: [16, 56, 56], kernel: [1, 1, 1], stride: s2, pad: [0, 0, 0]),
             conv(m, "layer3.0.conv1", 1, 128, 256, input: [8, 28, 28], kernel: k3, stride: s2, pad: p1),
             conv(m, "layer3.conv", 3, 256, 256, input: [4, 14, 14], kernel: k3, stride: s1, pad: p1),
-            conv(m, "layer3.0.downsample", 1, 128, 256, input: [8, 28, 28], kernel: [1, 1, 1], stride: s2, pad: [0, 0, 0]),
+            conv(m, "layer3.0.downsample", 1, 128, 256,
+                 input: [8, 28, 28], kernel: [1, 1, 1], stride: s2, pad: [0, 0, 0]),
             conv(m, "layer4.0.conv1", 1, 256, 512, input: [4, 14, 14], kernel: k3, stride: s2, pad: p1),
             conv(m, "layer4.conv", 3, 512, 512, input: [2, 7, 7], kernel: k3, stride: s1, pad: p1),
-            conv(m, "layer4.0.downsample", 1, 256, 512, input: [4, 14, 14], kernel: [1, 1, 1], stride: s2, pad: [0, 0, 0]),
+            conv(m, "layer4.0.downsample", 1, 256, 512,
+                 input: [4, 14, 14], kernel: [1, 1, 1], stride: s2, pad: [0, 0, 0]),
         ]
     }()
 
     // Conv3DSimple in layer1, Conv3DNoTemporal (1×3×3, spatial stride only) in layers 2–4.
     static let mc318: [ConvBenchLayer] = {
-        let m = "mc3_18", k = [1, 3, 3], p = [0, 1, 1], s1 = [1, 1, 1], s2 = [1, 2, 2], one = [1, 1, 1], zero = [0, 0, 0]
+        let m = "mc3_18", k = [1, 3, 3], p = [0, 1, 1], s1 = [1, 1, 1], s2 = [1, 2, 2]
+        let one = [1, 1, 1], zero = [0, 0, 0]
         return [
             conv(m, "stem", 1, 3, 64, input: [16, 112, 112], kernel: [3, 7, 7], stride: [1, 2, 2], pad: [1, 3, 3]),
             conv(m, "layer1.conv", 4, 64, 64, input: [16, 56, 56], kernel: [3, 3, 3], stride: s1, pad: [1, 1, 1]),
@@ -189,12 +210,14 @@ struct ConvBenchLayer {
         let m = "r2plus1d_18", ks = [1, 3, 3], ps = [0, 1, 1], kt = [3, 1, 1], pt = [1, 0, 0], s1 = [1, 1, 1]
         let one = [1, 1, 1], zero = [0, 0, 0]
         return [
-            conv(m, "stem.spatial", 1, 3, 45, input: [16, 112, 112], kernel: [1, 7, 7], stride: [1, 2, 2], pad: [0, 3, 3]),
+            conv(m, "stem.spatial", 1, 3, 45,
+                 input: [16, 112, 112], kernel: [1, 7, 7], stride: [1, 2, 2], pad: [0, 3, 3]),
             conv(m, "stem.temporal", 1, 45, 64, input: [16, 56, 56], kernel: kt, stride: s1, pad: pt),
             conv(m, "layer1.spatial", 4, 64, 144, input: [16, 56, 56], kernel: ks, stride: s1, pad: ps),
             conv(m, "layer1.temporal", 4, 144, 64, input: [16, 56, 56], kernel: kt, stride: s1, pad: pt),
             conv(m, "layer2.0.conv1.spatial", 1, 64, 230, input: [16, 56, 56], kernel: ks, stride: [1, 2, 2], pad: ps),
-            conv(m, "layer2.0.conv1.temporal", 1, 230, 128, input: [16, 28, 28], kernel: kt, stride: [2, 1, 1], pad: pt),
+            conv(m, "layer2.0.conv1.temporal", 1, 230, 128,
+                 input: [16, 28, 28], kernel: kt, stride: [2, 1, 1], pad: pt),
             conv(m, "layer2.0.conv2.spatial", 1, 128, 230, input: [8, 28, 28], kernel: ks, stride: s1, pad: ps),
             conv(m, "layer2.0.conv2.temporal", 1, 230, 128, input: [8, 28, 28], kernel: kt, stride: s1, pad: pt),
             conv(m, "layer2.0.downsample", 1, 64, 128, input: [16, 56, 56], kernel: one, stride: [2, 2, 2], pad: zero),

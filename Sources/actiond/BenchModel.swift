@@ -61,7 +61,8 @@ struct BenchModel: ParsableCommand {
                 "min_ms": rounded(times.first!), "max_ms": rounded(times.last!), "gflops": rounded(gflops),
                 "peak_rss_mb": rounded(rss),
             ]
-            let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+            let data = try JSONSerialization.data(withJSONObject: object,
+                                                  options: [.sortedKeys, .withoutEscapingSlashes])
             print(String(decoding: data, as: UTF8.self))
             return
         }
@@ -72,8 +73,10 @@ struct BenchModel: ParsableCommand {
         print(String(format: "  load %.1f ms", loadMs))
         print(String(format: "  latency median %.3f ms  min %.3f ms  max %.3f ms", median, times.first!, times.last!))
         print(String(format: "  %.2f GFLOP per run, %.1f GFLOP/s at the median", session.flopsPerRun / 1e9, gflops))
-        print(String(format: "  activations %.1f MB planned (%.1f MB without reuse), constants %.1f MB",
-                     Double(session.arenaBytes) / 1e6, Double(session.unplannedBytes) / 1e6,
+        print(String(format: "  activations %.1f MB planned (%.1f MB live at the busiest step, %.1f MB without " +
+                     "reuse), workspace %.1f MB, constants %.1f MB",
+                     Double(session.arenaBytes) / 1e6, Double(session.peakLiveBytes) / 1e6,
+                     Double(session.unplannedBytes) / 1e6, Double(session.workspaceBytes) / 1e6,
                      Double(session.constantBytes) / 1e6))
         print(String(format: "  peak RSS %.1f MB", rss))
         if profile { try printProfile(session, feeds) }
@@ -89,17 +92,24 @@ struct BenchModel: ParsableCommand {
         }
         let total = nodes.reduce(0) { $0 + $1.milliseconds }
         var byType: [String: (ms: Double, count: Int)] = [:]
-        for node in nodes { byType[node.opType, default: (0, 0)].ms += node.milliseconds; byType[node.opType]!.count += 1 }
+        for node in nodes {
+            byType[node.opType, default: (0, 0)].ms += node.milliseconds
+            byType[node.opType]!.count += 1
+        }
         print(String(format: "  profile (median of 5, %.3f ms in nodes):", total))
         for (op, entry) in byType.sorted(by: { $0.value.ms > $1.value.ms }) {
-            print(String(format: "    %-20@ %4d nodes %10.3f ms %5.1f%%", op as NSString, entry.count, entry.ms,
-                         100 * entry.ms / max(total, 1e-9)))
+            print("    " + padded(op, 20) + String(format: " %4d nodes %10.3f ms %5.1f%%", entry.count, entry.ms,
+                                                     100 * entry.ms / max(total, 1e-9)))
         }
         print("  slowest nodes:")
         for node in nodes.sorted(by: { $0.milliseconds > $1.milliseconds }).prefix(10) {
-            print(String(format: "    %-40@ %-14@ %10.3f ms", node.name as NSString, node.opType as NSString,
-                         node.milliseconds))
+            print("    " + padded(node.name, 48) + " " + padded(node.opType, 14) +
+                  String(format: " %10.3f ms", node.milliseconds))
         }
+    }
+
+    private func padded(_ text: String, _ width: Int) -> String {
+        text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
     }
 
     private func rounded(_ value: Double) -> Double { (value * 1000).rounded() / 1000 }

@@ -38,7 +38,8 @@ struct ModelsInspect: ParsableCommand {
             return "\(spec.name): \(type)[\(dims.joined(separator: ", "))]"
         }
         print("model: \(model)")
-        print("producer: \(decoded.producer.isEmpty ? "(unknown)" : decoded.producer), ir_version \(decoded.irVersion), " +
+        let producer = decoded.producer.isEmpty ? "(unknown)" : decoded.producer
+        print("producer: \(producer), ir_version \(decoded.irVersion), " +
               "opsets " + decoded.opsets.sorted { $0.key < $1.key }
                   .map { "\($0.key.isEmpty ? "ai.onnx" : $0.key) \($0.value)" }.joined(separator: ", "))
         print("inputs:")
@@ -48,7 +49,9 @@ struct ModelsInspect: ParsableCommand {
         let parameters = graph.initializers.values.reduce(0) { $0 + $1.count }
         print("parameters: \(parameters) in \(graph.initializers.count) initializers")
         var histogram: [String: Int] = [:]
-        for node in graph.nodes { histogram[node.domain.isEmpty ? node.opType : "\(node.domain).\(node.opType)", default: 0] += 1 }
+        for node in graph.nodes {
+            histogram[node.domain.isEmpty ? node.opType : "\(node.domain).\(node.opType)", default: 0] += 1
+        }
         print("ops (\(graph.nodes.count) nodes):")
         for (op, count) in histogram.sorted(by: { ($0.value, $1.key) > ($1.value, $0.key) }) {
             print("  \(op.padding(toLength: max(op.count, 24), withPad: " ", startingAt: 0)) \(count)")

@@ -31,8 +31,14 @@ final class EncodingTests: XCTestCase {
         XCTAssertEqual(encoding.bytes([f1, f2]).count, 8)
         XCTAssertEqual(encoding.bytes([f1, f2])[0], encoding.byte(1))
         XCTAssertEqual(encoding.bytes([f1, f2])[2], encoding.byte(2))
-        let centred = FlowEncoding(bound: 10, subtractMeanMotion: true)
+        let centred = FlowEncoding(bound: 10, meanSubtraction: .perField)
         XCTAssertEqual(centred.floats([f1]), [-0.1, 0.1, -0.1, 0.1])
+        // Per stack: one mean over both fields — here (0, 0), so nothing changes; with f1 twice, (2, 3).
+        let stack = FlowEncoding(bound: 10, meanSubtraction: .perStack)
+        XCTAssertEqual(stack.floats([f1, f2]), encoding.floats([f1, f2]))
+        XCTAssertEqual(stack.floats([f1, f1]), [-0.1, 0.1, -0.1, 0.1, -0.1, 0.1, -0.1, 0.1])
+        let f3 = FlowField(width: 2, height: 1, values: [3, 4, 5, 6])  // mean (4, 5); stack mean with f1: (3, 4)
+        XCTAssertEqual(stack.floats([f1, f3]), [-0.2, 0, -0.2, 0, 0, 0.2, 0, 0.2])
         XCTAssertEqual(FlowEncoding.meanMotion(f1), SIMD2(2, 3))
         XCTAssertEqual(encoding.floats([]), [])
     }

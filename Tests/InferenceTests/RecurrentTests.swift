@@ -30,7 +30,8 @@ import Testing
         let xShape = layout == 0 ? [seq, batch, input] : [batch, seq, input]
         let graph = GraphSpec(
             name: "rnn", inputs: [ValueSpec(name: "X", dtype: .float32, shape: xShape)],
-            outputs: [ValueSpec(name: "Y", dtype: .float32, shape: nil), ValueSpec(name: "Yh", dtype: .float32, shape: nil)],
+            outputs: [ValueSpec(name: "Y", dtype: .float32, shape: nil),
+                      ValueSpec(name: "Yh", dtype: .float32, shape: nil)],
             initializers: initializers,
             nodes: [node(op, inputs, ["Y", "Yh"], attributes)])
         func make(_ gemm: @escaping SgemmFunction) -> OperatorFactory {

@@ -30,7 +30,8 @@ func testFactory(_ spec: NodeSpec) throws -> Operator {
 
 func randomTensor(_ shape: [Int], seed: UInt64, range: ClosedRange<Float> = -1...1) -> Tensor {
     var generator = SeededGenerator(state: seed)
-    return Tensor(shape: shape, floats: (0..<shape.reduce(1, *)).map { _ in Float.random(in: range, using: &generator) })
+    let values = (0..<shape.reduce(1, *)).map { _ in Float.random(in: range, using: &generator) }
+    return Tensor(shape: shape, floats: values)
 }
 
 func maxDifference(_ a: Tensor, _ b: Tensor) -> Float {

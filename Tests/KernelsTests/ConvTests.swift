@@ -28,10 +28,13 @@ final class ConvTests: XCTestCase {
                        activation: activation, workspace: &workspace)
         }
         // Twice: default tiling (small shapes lower whole), then tiny tiles that start mid-row.
-        for (tileFloats, minimumColumns) in [(PackedConv.tileFloats, PackedConv.minimumTileColumns), (64, 16)] {
-            let saved = (PackedConv.tileFloats, PackedConv.minimumTileColumns)
-            (PackedConv.tileFloats, PackedConv.minimumTileColumns) = (tileFloats, minimumColumns)
-            defer { (PackedConv.tileFloats, PackedConv.minimumTileColumns) = saved }
+        let defaults = (PackedConv.tileFloats, PackedConv.minimumTileColumns, PackedConv.columnsPerOutputChannel)
+        for (tileFloats, minimumColumns, perChannel) in [defaults, (64, 16, 0)] {
+            (PackedConv.tileFloats, PackedConv.minimumTileColumns, PackedConv.columnsPerOutputChannel) =
+                (tileFloats, minimumColumns, perChannel)
+            defer {
+                (PackedConv.tileFloats, PackedConv.minimumTileColumns, PackedConv.columnsPerOutputChannel) = defaults
+            }
             actual = [Float](repeating: .nan, count: outCount)
             switch (bias, residual) {
             case let (b?, r?): call(b, r)
@@ -71,6 +74,62 @@ final class ConvTests: XCTestCase {
         }
     }
 
+    func testResidualInPlace() {
+        // The residual may be the output buffer itself (the engine reuses the skip tensor's memory).
+        var rng = SeededGenerator(seed: 31)
+        for g in [
+            ConvGeometry(inChannels: 4, outChannels: 6, kernel: [3, 3], padsBegin: [1, 1], padsEnd: [1, 1]),
+            ConvGeometry(inChannels: 4, outChannels: 6, kernel: [1, 1]),
+            ConvGeometry(inChannels: 4, outChannels: 4, group: 4, kernel: [3, 3], padsBegin: [1, 1], padsEnd: [1, 1]),
+            ConvGeometry(inChannels: 4, outChannels: 6, kernel: [3, 1], padsBegin: [2, 0], padsEnd: [0, 0]),
+            ConvGeometry(inChannels: 4, outChannels: 6, kernel: [3, 1, 1], padsBegin: [2, 0, 0], padsEnd: [0, 0, 0]),
+            ConvGeometry(inChannels: 4, outChannels: 6, kernel: [2, 3, 1], padsBegin: [2, 1, 0], padsEnd: [0, 1, 0]),
+        ] {
+            let spatial = g.rank == 3 ? [7, 5, 1] : [7, 5]
+            let x = randomFloats(2 * 4 * 35, &rng), w = randomFloats(g.weightCount, &rng)
+            let outCount = 2 * g.outChannels * g.outputSpatial(for: spatial).reduce(1, *)
+            let b = randomFloats(g.outChannels, &rng), r = randomFloats(outCount, &rng)
+            var expected = [Float](repeating: 0, count: r.count)
+            ReferenceConv.forward(g, batch: 2, inputSpatial: spatial, input: x, weight: w, bias: b, output: &expected,
+                                  residual: r, activation: .relu)
+            let packed = PackedConv(g, weight: w, bias: b)
+            var workspace = [Float](repeating: 0, count: max(1, packed.workspaceCount(batch: 2, inputSpatial: spatial)))
+            var buffer = r
+            buffer.withUnsafeMutableBufferPointer { out in
+                packed.run(batch: 2, inputSpatial: spatial, input: x, output: out.baseAddress!,
+                           residual: UnsafePointer(out.baseAddress!), activation: .relu, workspace: &workspace)
+            }
+            assertClose(buffer, expected, "in place \(g)")
+        }
+    }
+
+    func testConcurrentRunsShareOnePackedConv() {
+        // One PackedConv serving several callers at once (each with its own workspace): OpenBLAS is called from
+        // many threads at a time, which this checks as well.
+        let g = ConvGeometry(inChannels: 8, outChannels: 12, kernel: [3, 3, 3], padsBegin: [1, 1, 1],
+                             padsEnd: [1, 1, 1])
+        let spatial = [4, 9, 10]
+        var rng = SeededGenerator(seed: 41)
+        let x = randomFloats(8 * spatial.reduce(1, *), &rng), w = randomFloats(g.weightCount, &rng)
+        let outCount = 12 * spatial.reduce(1, *)
+        var expected = [Float](repeating: 0, count: outCount)
+        ReferenceConv.forward(g, batch: 1, inputSpatial: spatial, input: x, weight: w, bias: nil, output: &expected)
+        let packed = PackedConv(g, weight: w, bias: nil)
+        let callers = 6
+        let results = UnsafeMutablePointer<Float>.allocate(capacity: callers * outCount)
+        defer { results.deallocate() }
+        nonisolated(unsafe) let shared = results
+        DispatchQueue.concurrentPerform(iterations: callers) { caller in
+            var workspace = [Float](repeating: 0, count: packed.workspaceCount(batch: 1, inputSpatial: spatial))
+            packed.run(batch: 1, inputSpatial: spatial, input: x, output: shared + caller * outCount,
+                       workspace: &workspace)
+        }
+        for caller in 0..<callers {
+            assertClose(Array(UnsafeBufferPointer(start: results + caller * outCount, count: outCount)), expected,
+                        "caller \(caller)")
+        }
+    }
+
     func testSmallOutputsSplitByChannelBlocks() {
         // Few pixels and many output channels: run splits output channels across workers.
         let g = ConvGeometry(inChannels: 8, outChannels: 40, kernel: [3, 3], padsBegin: [1, 1], padsEnd: [1, 1])
@@ -85,6 +144,8 @@ final class ConvTests: XCTestCase {
             ([3, 3], [1, 1], [1, 1], [1, 1], [1, 1]), ([3, 3], [2, 2], [1, 1], [1, 1], [1, 1]),
             ([7, 7], [2, 2], [1, 1], [3, 3], [3, 3]), ([3, 5], [1, 2], [2, 1], [0, 2], [2, 1]),
             ([2, 2], [2, 3], [1, 1], [0, 0], [1, 0]), ([3, 3], [1, 1], [3, 2], [2, 0], [0, 3]),
+            ([3, 3], [3, 1], [2, 1], [1, 1], [2, 0]), ([5, 3], [2, 1], [1, 1], [2, 1], [1, 1]),
+            ([2, 3], [4, 2], [3, 1], [0, 1], [3, 1]),
         ] {
             for (cin, cout, group) in [(3, 5, 1), (4, 6, 2), (8, 8, 8), (6, 12, 3)] {
                 seed += 1
@@ -101,6 +162,7 @@ final class ConvTests: XCTestCase {
         for (k, s, pb, pe) in [
             ([3, 3, 3], [1, 1, 1], [1, 1, 1], [1, 1, 1]), ([3, 3, 3], [2, 2, 2], [1, 1, 1], [1, 1, 1]),
             ([1, 3, 3], [1, 2, 2], [0, 1, 1], [0, 1, 1]), ([3, 1, 1], [2, 1, 1], [1, 0, 0], [1, 0, 0]),
+            ([1, 3, 3], [1, 1, 1], [0, 1, 1], [0, 1, 1]), ([1, 3, 2], [2, 1, 2], [0, 0, 1], [0, 2, 0]),
             ([3, 7, 7], [1, 2, 2], [1, 3, 3], [1, 3, 3]), ([1, 1, 1], [2, 2, 2], [0, 0, 0], [0, 0, 0]),
             ([2, 3, 2], [1, 1, 2], [0, 2, 1], [1, 0, 0]),
         ] {
@@ -112,10 +174,35 @@ final class ConvTests: XCTestCase {
                       activation: seed % 3 == 0 ? .relu : .none, seed: seed)
             }
         }
+        // Frames whose whole window is padding; temporal dilation and stride with spatial stride; groups.
+        for (k, s, d, pb, pe, cin, cout, group) in [
+            ([2, 3, 3], [1, 1, 1], [1, 1, 1], [2, 1, 1], [0, 1, 1], 3, 5, 1),
+            ([3, 3, 3], [2, 2, 1], [2, 1, 1], [2, 0, 1], [1, 1, 0], 4, 6, 2),
+            ([3, 2, 2], [1, 1, 1], [1, 1, 1], [1, 0, 0], [1, 0, 0], 2, 40, 1),
+        ] {
+            seed += 1
+            let g = ConvGeometry(inChannels: cin, outChannels: cout, group: group, kernel: k, strides: s,
+                                 dilations: d, padsBegin: pb, padsEnd: pe)
+            check(g, batch: 2, spatial: [5, 6, 7], withResidual: true, activation: .relu, seed: seed)
+        }
         // Dilated 3D.
         let g = ConvGeometry(inChannels: 2, outChannels: 3, kernel: [2, 3, 3], dilations: [2, 2, 1],
                              padsBegin: [1, 2, 1], padsEnd: [0, 1, 1])
         check(g, batch: 1, spatial: [6, 8, 5], seed: 299)
+    }
+
+    func testTemporalKernels() {
+        // k×1×1 convs (R(2+1)D's temporal convs) take the per-tap sgemm path with no lowering.
+        var seed: UInt64 = 800
+        for (k, s, d, pb, pe, cin, cout, group) in [
+            (3, 1, 1, 1, 1, 6, 5, 1), (3, 2, 1, 1, 1, 6, 5, 1), (3, 1, 2, 2, 0, 4, 4, 2), (2, 1, 1, 0, 1, 3, 40, 1),
+            (5, 3, 1, 0, 0, 4, 6, 1), (3, 1, 1, 3, 3, 2, 3, 1), (1, 2, 1, 0, 0, 4, 4, 1),
+        ] {
+            seed += 1
+            let g = ConvGeometry(inChannels: cin, outChannels: cout, group: group, kernel: [k, 1, 1],
+                                 strides: [s, 1, 1], dilations: [d, 1, 1], padsBegin: [pb, 0, 0], padsEnd: [pe, 0, 0])
+            check(g, batch: 2, spatial: [7, 5, 3], withResidual: seed % 2 == 0, activation: .relu, seed: seed)
+        }
     }
 
     func testSweep1D() {

@@ -20,7 +20,8 @@ final class GemmTests: XCTestCase {
                     ReferenceGemm.sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 0.5, a: a,
                                         lda: lda, b: b, ldb: ldb, beta: 2, c: &ref, ldc: ldc)
                     for i in 0..<fast.count {
-                        XCTAssertEqual(fast[i], ref[i], accuracy: 1e-4, "m=\(m) n=\(n) k=\(k) tA=\(transA) tB=\(transB)")
+                        XCTAssertEqual(fast[i], ref[i], accuracy: 1e-4,
+                                       "m=\(m) n=\(n) k=\(k) tA=\(transA) tB=\(transB)")
                     }
                 }
             }

@@ -17,7 +17,8 @@ struct FixtureCase: Decodable {
 
 enum Fixtures {
     /// Located through the source path, so large model files are not copied into the test bundle.
-    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
+    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("Fixtures")
 
     static func manifest() throws -> [FixtureCase] {
         let data = try Data(contentsOf: directory.appendingPathComponent("manifest.json"))

@@ -42,10 +42,14 @@ import Tensor
         #expect(throws: NPYError.self) { try Tensor(npy: good.prefix(good.count - 4)) }
         #expect(throws: NPYError.self) { try Tensor(npy: good.prefix(20)) }
         var bigEndian = good
-        if let range = bigEndian.range(of: Data("<f4".utf8)) { bigEndian.replaceSubrange(range, with: Data(">f4".utf8)) }
+        if let range = bigEndian.range(of: Data("<f4".utf8)) {
+            bigEndian.replaceSubrange(range, with: Data(">f4".utf8))
+        }
         #expect(throws: NPYError.self) { try Tensor(npy: bigEndian) }
         var fortran = good
-        if let range = fortran.range(of: Data("False".utf8)) { fortran.replaceSubrange(range, with: Data("True ".utf8)) }
+        if let range = fortran.range(of: Data("False".utf8)) {
+            fortran.replaceSubrange(range, with: Data("True ".utf8))
+        }
         #expect(throws: NPYError.self) { try Tensor(npy: fortran) }
     }
 

@@ -8,6 +8,10 @@ public protocol BinaryFunction {
     static func apply(_ a: Int64, _ b: Int64) -> Int64?
     /// Pow accepts an integer exponent with a float base (converted once per run into the workspace).
     static var acceptsIntegerRightOperand: Bool { get }
+    /// The float broadcast loop, written in each conformance so it is specialised for its formula (through the
+    /// generic BinaryOp it would otherwise call the formula unspecialised per element).
+    static func broadcast(_ a: UnsafePointer<Float>, _ aShape: [Int], _ b: UnsafePointer<Float>, _ bShape: [Int],
+                          _ out: UnsafeMutablePointer<Float>, _ outShape: [Int])
 }
 
 extension BinaryFunction {
@@ -42,15 +46,14 @@ public final class BinaryOp<Function: BinaryFunction>: Operator {
         if out.dtype == .float32 && b.dtype != .float32 {
             let converted = workspace.assumingMemoryBound(to: Float.self)
             for i in 0..<b.count {
-                converted[i] = b.dtype == .int64 ? Float(b.int64s[i]) : Float(b.data.assumingMemoryBound(to: Int32.self)[i])
+                converted[i] = b.dtype == .int64 ? Float(b.int64s[i])
+                    : Float(b.data.assumingMemoryBound(to: Int32.self)[i])
             }
             b = TensorRef(data: workspace, type: ValueType(.float32, b.shape))
         }
         switch out.dtype {
         case .float32:
-            FastBroadcast.binary(a.floats, a.shape, b.floats, b.shape, out.floats, out.shape) {
-                Function.apply($0, $1)
-            }
+            Function.broadcast(a.floats, a.shape, b.floats, b.shape, out.floats, out.shape)
         case .int64:
             FastBroadcast.binary(a.int64s, a.shape, b.int64s, b.shape, out.int64s, out.shape) {
                 Function.apply($0, $1) ?? 0

@@ -37,26 +37,30 @@ private func stridedGatherWords<T>(_ input: UnsafePointer<T>, _ strides: [Int], 
     }
     let inner = shape[rank - 1]
     let innerStride = strides[rank - 1]
-    var counter = [Int](repeating: 0, count: rank)
-    var offset = 0
-    var o = 0
-    while o < total {
-        if innerStride == 1 {
-            (output + o).update(from: input + offset, count: inner)
-        } else {
-            for j in 0..<inner { output[o + j] = input[offset + j * innerStride] }
+    guard inner > 0 else { return }
+    // The odometer lives on the stack: no allocation per run.
+    withUnsafeTemporaryAllocation(of: Int.self, capacity: rank) { counter in
+        counter.initialize(repeating: 0)
+        var offset = 0
+        var o = 0
+        while o < total {
+            if innerStride == 1 {
+                (output + o).update(from: input + offset, count: inner)
+            } else {
+                for j in 0..<inner { output[o + j] = input[offset + j * innerStride] }
+            }
+            o += inner
+            var axis = rank - 2
+            while axis >= 0 {
+                counter[axis] += 1
+                offset += strides[axis]
+                if counter[axis] < shape[axis] { break }
+                offset -= strides[axis] * shape[axis]
+                counter[axis] = 0
+                axis -= 1
+            }
+            if axis < 0 { break }
         }
-        o += inner
-        var axis = rank - 2
-        while axis >= 0 {
-            counter[axis] += 1
-            offset += strides[axis]
-            if counter[axis] < shape[axis] { break }
-            offset -= strides[axis] * shape[axis]
-            counter[axis] = 0
-            axis -= 1
-        }
-        if axis < 0 { break }
     }
 }
 

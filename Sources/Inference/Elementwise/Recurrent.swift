@@ -81,7 +81,8 @@ struct RecurrentAttributes {
 func sequenceLengths(_ input: TensorRef?, batch: Int, seq: Int) -> [Int] {
     guard let input else { return Array(repeating: seq, count: batch) }
     return (0..<batch).map { b in
-        let value = input.dtype == .int64 ? Int(input.int64s[b]) : Int(input.data.assumingMemoryBound(to: Int32.self)[b])
+        let value = input.dtype == .int64 ? Int(input.int64s[b])
+            : Int(input.data.assumingMemoryBound(to: Int32.self)[b])
         return min(max(value, 0), seq)
     }
 }

@@ -7,10 +7,19 @@ public protocol UnaryFunction {
     func callAsFunction(_ x: Float) -> Float
     /// The activation a preceding convolution can apply instead, if any.
     var fusedActivation: FusedActivation? { get }
+    /// y[i] = f(x[i]). A requirement (not just an extension method) so each conformance gets a loop
+    /// specialised for its own formula; called through the generic UnaryOp it would otherwise be an
+    /// unspecialised call per element.
+    func map(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int)
 }
 
 extension UnaryFunction {
     public var fusedActivation: FusedActivation? { nil }
+
+    @inline(__always)
+    public func map(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
+        for i in 0..<count { y[i] = self(x[i]) }
+    }
 }
 
 public final class UnaryOp<Function: UnaryFunction>: Operator, FusableActivation {
@@ -25,10 +34,7 @@ public final class UnaryOp<Function: UnaryFunction>: Operator, FusableActivation
     }
 
     public func run(_ inputs: [TensorRef?], _ outputs: [TensorRef], workspace: UnsafeMutableRawPointer) {
-        let x = inputs[0]!.floats
-        let y = outputs[0].floats
-        let f = function
-        for i in 0..<outputs[0].count { y[i] = f(x[i]) }
+        function.map(inputs[0]!.floats, outputs[0].floats, count: outputs[0].count)
     }
 
     public var fusedActivation: FusedActivation? { function.fusedActivation }

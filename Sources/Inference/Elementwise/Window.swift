@@ -55,9 +55,10 @@ struct WindowAttributes {
 }
 
 extension FusedActivation {
-    /// The kernels' form of this activation.
-    var kernelActivation: ConvActivation {
+    /// The kernels' form of this activation; nil when the op applies it itself after the kernel (SiLU).
+    var kernelActivation: ConvActivation? {
         switch self {
+        case .silu: return nil
         case .relu: return .relu
         case .leakyRelu(let alpha): return .leakyRelu(alpha)
         case .clip(let low, let high): return .clip(low, high)

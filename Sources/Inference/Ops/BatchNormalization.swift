@@ -24,7 +24,9 @@ public final class BatchNormalizationOp: Operator, ChannelAffine {
         plane = x.shape[2...].reduce(1, *)
         for index in 1...4 {
             let parameter = try inputs.required(index)
-            guard parameter.count == channels else { throw OpError("parameter \(index) has \(parameter.count) values for \(channels) channels") }
+            guard parameter.count == channels else {
+                throw OpError("parameter \(index) has \(parameter.count) values for \(channels) channels")
+            }
         }
         if let gamma = constants.optionalConstant(1), let beta = constants.optionalConstant(2),
            let mean = constants.optionalConstant(3), let variance = constants.optionalConstant(4) {

@@ -8,7 +8,8 @@ public final class ConvOp: Operator, OutputFusing {
     let window: WindowAttributes
     let group: Int
     var geometry: ConvGeometry?
-    var weight: [Float] = []
+    /// The weight initializer, shared (not copied) until packed; BN folding copies it on write.
+    var weight: Tensor?
     var bias: [Float]?
     var inputSpatial: [Int] = []
     var batch = 0
@@ -50,16 +51,19 @@ public final class ConvOp: Operator, OutputFusing {
         let g = ConvGeometry(inChannels: inChannels, outChannels: outChannels, group: group, kernel: kernel,
                              strides: strides, dilations: dilations, padsBegin: begin, padsEnd: end)
         geometry = g
-        weight = weights.floats
+        weight = weights
         if inputs.optional(2) != nil {
             let b = try constants.constant(2, "bias")
-            guard b.count == outChannels else { throw OpError("bias has \(b.count) values for \(outChannels) channels") }
+            guard b.count == outChannels else {
+                throw OpError("bias has \(b.count) values for \(outChannels) channels")
+            }
             bias = b.floats
         }
         batch = x.shape[0]
         let outSpatial = g.outputSpatial(for: inputSpatial)
         guard outSpatial.allSatisfy({ $0 > 0 }) else { throw OpError("output would be empty: \(outSpatial)") }
-        flops = 2 * Double(batch * outChannels * outSpatial.reduce(1, *)) * Double(g.inChannelsPerGroup * g.kernelVolume)
+        flops = 2 * Double(batch * outChannels * outSpatial.reduce(1, *))
+            * Double(g.inChannelsPerGroup * g.kernelVolume)
         return [ValueType(.float32, [batch, outChannels] + outSpatial)]
     }
 
@@ -67,10 +71,13 @@ public final class ConvOp: Operator, OutputFusing {
 
     public func absorbChannelAffine(scale: [Float], shift: [Float]) -> Bool {
         guard let g = geometry, scale.count == g.outChannels, packed == nil else { return false }
-        let perOutput = weight.count / g.outChannels
+        guard var tensor = weight else { return false }
+        let values = tensor.mutableRawPointer().assumingMemoryBound(to: Float.self)
+        let perOutput = tensor.count / g.outChannels
         for oc in 0..<g.outChannels {
-            for i in 0..<perOutput { weight[oc * perOutput + i] *= scale[oc] }
+            for i in 0..<perOutput { values[oc * perOutput + i] *= scale[oc] }
         }
+        weight = tensor
         bias = (0..<g.outChannels).map { (bias?[$0] ?? 0) * scale[$0] + shift[$0] }
         return true
     }
@@ -89,21 +96,31 @@ public final class ConvOp: Operator, OutputFusing {
 
     public func prepare() throws {
         guard packed == nil, let g = geometry else { return }
-        let pack = weight.withUnsafeBufferPointer { w in
-            if let bias {
-                return bias.withUnsafeBufferPointer { PackedConv(g, weight: w.baseAddress!, bias: $0.baseAddress) }
-            }
-            return PackedConv(g, weight: w.baseAddress!, bias: nil)
+        guard let tensor = weight else { return }
+        let w = tensor.rawPointer.assumingMemoryBound(to: Float.self)
+        let pack: PackedConv
+        if let bias {
+            pack = bias.withUnsafeBufferPointer { PackedConv(g, weight: w, bias: $0.baseAddress) }
+        } else {
+            pack = PackedConv(g, weight: w, bias: nil)
         }
         packed = pack
         workspaceBytes = pack.workspaceCount(batch: batch, inputSpatial: inputSpatial) * 4
-        weight = []  // the packed copy is the one used from now on
+        weight = nil  // the packed copy is the one used from now on
     }
+
+    /// Weights and bias live in the packed form after `prepare`; only X (and a fused residual) are read.
+    public func readsConstantInput(_ index: Int) -> Bool { index == 0 || index >= 3 }
 
     public func run(_ inputs: [TensorRef?], _ outputs: [TensorRef], workspace: UnsafeMutableRawPointer) {
         let residual = hasResidual ? UnsafePointer(inputs.last!!.floats) : nil
         packed!.run(batch: batch, inputSpatial: inputSpatial, input: inputs[0]!.floats, output: outputs[0].floats,
                     residual: residual, activation: activation?.kernelActivation ?? .none,
                     workspace: workspace.assumingMemoryBound(to: Float.self))
+        if activation == .silu {
+            // The kernels have no SiLU; one vectorised pass over the output while it is still warm.
+            let y = outputs[0].floats
+            for i in 0..<outputs[0].count { y[i] *= FastMath.sigmoid(y[i]) }
+        }
     }
 }

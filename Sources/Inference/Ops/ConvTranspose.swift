@@ -10,7 +10,8 @@ public final class ConvTransposeOp: Operator {
     let outputShape: [Int]?
     var packed: PackedConvTranspose?
     var geometry: ConvTransposeGeometry?
-    var weight: [Float] = []
+    /// The weight initializer, shared (not copied) until packed; BN folding copies it on write.
+    var weight: Tensor?
     var bias: [Float]?
     var inputSpatial: [Int] = []
     var batch = 0
@@ -68,32 +69,38 @@ public final class ConvTransposeOp: Operator {
                                       strides: strides, dilations: dilations, padsBegin: begin, padsEnd: end,
                                       outputPadding: extra)
         geometry = g
-        weight = weights.floats
+        weight = weights
         if inputs.optional(2) != nil {
             let b = try constants.constant(2, "bias")
-            guard b.count == outChannels else { throw OpError("bias has \(b.count) values for \(outChannels) channels") }
+            guard b.count == outChannels else {
+                throw OpError("bias has \(b.count) values for \(outChannels) channels")
+            }
             bias = b.floats
         }
         batch = x.shape[0]
         let outSpatial = g.outputSpatial(for: inputSpatial)
-        flops = 2 * Double(batch * inChannels * inputSpatial.reduce(1, *)) * Double(g.outChannelsPerGroup * g.kernelVolume)
+        flops = 2 * Double(batch * inChannels * inputSpatial.reduce(1, *))
+            * Double(g.outChannelsPerGroup * g.kernelVolume)
         return [ValueType(.float32, [batch, outChannels] + outSpatial)]
     }
 
     public func prepare() throws {
         guard packed == nil, let g = geometry else { return }
-        let pack = weight.withUnsafeBufferPointer { w in
-            if let bias {
-                return bias.withUnsafeBufferPointer {
-                    PackedConvTranspose(g, weight: w.baseAddress!, bias: $0.baseAddress)
-                }
-            }
-            return PackedConvTranspose(g, weight: w.baseAddress!, bias: nil)
+        guard let tensor = weight else { return }
+        let w = tensor.rawPointer.assumingMemoryBound(to: Float.self)
+        let pack: PackedConvTranspose
+        if let bias {
+            pack = bias.withUnsafeBufferPointer { PackedConvTranspose(g, weight: w, bias: $0.baseAddress) }
+        } else {
+            pack = PackedConvTranspose(g, weight: w, bias: nil)
         }
         packed = pack
         workspaceBytes = pack.workspaceCount(batch: batch, inputSpatial: inputSpatial) * 4
-        weight = []
+        weight = nil
     }
+
+    /// Weights and bias live in the packed form after `prepare`; only X (and a fused residual) are read.
+    public func readsConstantInput(_ index: Int) -> Bool { index == 0 || index >= 3 }
 
     public func run(_ inputs: [TensorRef?], _ outputs: [TensorRef], workspace: UnsafeMutableRawPointer) {
         packed!.run(batch: batch, inputSpatial: inputSpatial, input: inputs[0]!.floats, output: outputs[0].floats,

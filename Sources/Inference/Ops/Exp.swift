@@ -4,4 +4,8 @@ import Foundation
 public struct Exp: UnaryFunction {
     public init(_ node: NodeSpec) throws {}
     @inline(__always) public func callAsFunction(_ x: Float) -> Float { expf(x) }
+    /// The loop, specialised for this formula (see UnaryFunction.map).
+    public func map(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
+        for i in 0..<count { y[i] = self(x[i]) }
+    }
 }

@@ -8,7 +8,9 @@ public final class FlattenOp: Operator {
     public func infer(_ inputs: [ValueType?], constants: [Tensor?]) throws -> [ValueType] {
         let x = try inputs.required(0)
         let resolved = axis < 0 ? axis + x.shape.count : axis
-        guard resolved >= 0, resolved <= x.shape.count else { throw OpError("axis \(axis) out of range for \(x.shape)") }
+        guard resolved >= 0, resolved <= x.shape.count else {
+            throw OpError("axis \(axis) out of range for \(x.shape)")
+        }
         let outer = x.shape[..<resolved].reduce(1, *)
         return [ValueType(x.dtype, [outer, x.shape[resolved...].reduce(1, *)])]
     }

@@ -14,4 +14,8 @@ public struct Gelu: UnaryFunction {
         if useTanh { return 0.5 * x * (1 + tanhf(0.7978845608 * (x + 0.044715 * x * x * x))) }
         return 0.5 * x * (1 + erff(x * 0.70710678118654752))
     }
+    /// The loop, specialised for this formula (see UnaryFunction.map).
+    public func map(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
+        for i in 0..<count { y[i] = self(x[i]) }
+    }
 }

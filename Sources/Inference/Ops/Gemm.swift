@@ -23,7 +23,9 @@ public final class GemmOp: Operator {
         let b = try inputs.required(1)
         try requireFloat(a, "A")
         try requireFloat(b, "B")
-        guard a.shape.count == 2, b.shape.count == 2 else { throw OpError("Gemm needs 2-D A and B: \(a.shape), \(b.shape)") }
+        guard a.shape.count == 2, b.shape.count == 2 else {
+            throw OpError("Gemm needs 2-D A and B: \(a.shape), \(b.shape)")
+        }
         m = transA ? a.shape[1] : a.shape[0]
         k = transA ? a.shape[0] : a.shape[1]
         let kb = transB ? b.shape[1] : b.shape[0]

@@ -20,7 +20,8 @@ public final class GlobalPoolOp: Operator {
 
     public func run(_ inputs: [TensorRef?], _ outputs: [TensorRef], workspace: UnsafeMutableRawPointer) {
         if average {
-            Pooling.globalAverage(planes: planes, planeSize: planeSize, input: inputs[0]!.floats, output: outputs[0].floats)
+            Pooling.globalAverage(planes: planes, planeSize: planeSize, input: inputs[0]!.floats,
+                                  output: outputs[0].floats)
         } else {
             Pooling.globalMax(planes: planes, planeSize: planeSize, input: inputs[0]!.floats, output: outputs[0].floats)
         }

@@ -9,4 +9,8 @@ public struct HardSigmoid: UnaryFunction {
         beta = try node.float("beta", default: 0.5)
     }
     @inline(__always) public func callAsFunction(_ x: Float) -> Float { max(0, min(1, alpha * x + beta)) }
+    /// The loop, specialised for this formula (see UnaryFunction.map).
+    public func map(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
+        for i in 0..<count { y[i] = self(x[i]) }
+    }
 }

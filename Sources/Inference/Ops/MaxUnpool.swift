@@ -13,7 +13,9 @@ public final class MaxUnpoolOp: Operator {
         let x = try inputs.required(0)
         let indices = try inputs.required(1)
         try requireFloat(x)
-        guard indices.dtype == .int64, indices.shape == x.shape else { throw OpError("indices must be int64 of X's shape") }
+        guard indices.dtype == .int64, indices.shape == x.shape else {
+            throw OpError("indices must be int64 of X's shape")
+        }
         if inputs.optional(2) != nil {
             let shape = try constants.constant(2, "output_shape").integers
             guard shape.count == x.shape.count, shape[0] == x.shape[0], shape[1] == x.shape[1] else {

@@ -10,4 +10,8 @@ public enum Pow: BinaryFunction {
     }
     public static func apply(_ a: Int64, _ b: Int64) -> Int64? { nil }
     public static var acceptsIntegerRightOperand: Bool { true }
+    public static func broadcast(_ a: UnsafePointer<Float>, _ aShape: [Int], _ b: UnsafePointer<Float>,
+                                 _ bShape: [Int], _ out: UnsafeMutablePointer<Float>, _ outShape: [Int]) {
+        FastBroadcast.binary(a, aShape, b, bShape, out, outShape) { apply($0, $1) }
+    }
 }

@@ -93,22 +93,25 @@ public final class ReduceOp: Operator {
             body(0, 0)
             return
         }
-        var counter = [Int](repeating: 0, count: rank)
         let inner = shape[rank - 1]
         let innerStride = targetStrides[rank - 1]
-        var target = 0
-        var flat = 0
-        while flat < total {
-            for j in 0..<inner { body(flat + j, target + j * innerStride) }
-            flat += inner
-            var axis = rank - 2
-            while axis >= 0 {
-                counter[axis] += 1
-                target += targetStrides[axis]
-                if counter[axis] < shape[axis] { break }
-                target -= targetStrides[axis] * shape[axis]
-                counter[axis] = 0
-                axis -= 1
+        guard inner > 0 else { return }
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: rank) { counter in
+            counter.initialize(repeating: 0)
+            var target = 0
+            var flat = 0
+            while flat < total {
+                for j in 0..<inner { body(flat + j, target + j * innerStride) }
+                flat += inner
+                var axis = rank - 2
+                while axis >= 0 {
+                    counter[axis] += 1
+                    target += targetStrides[axis]
+                    if counter[axis] < shape[axis] { break }
+                    target -= targetStrides[axis] * shape[axis]
+                    counter[axis] = 0
+                    axis -= 1
+                }
             }
         }
     }

@@ -27,6 +27,8 @@ public final class ResizeOp: Operator {
     var inShape: [Int] = []
     var outShape: [Int] = []
     var activeAxes: [Int] = []
+    /// Nearest mode: per axis, the input element offset of each output coordinate (built once at load).
+    var nearestOffsets: [[Int]] = []
     public private(set) var workspaceBytes = 0
 
     public init(_ node: NodeSpec) throws {
@@ -78,7 +80,9 @@ public final class ResizeOp: Operator {
                 scales = (0..<rank).map { Float(sizes![$0]) / Float(max(x.shape[$0], 1)) }
             }
         }
-        guard scales.count == rank, scales.allSatisfy({ $0 > 0 }) else { throw OpError("scales \(scales) for rank \(rank)") }
+        guard scales.count == rank, scales.allSatisfy({ $0 > 0 }) else {
+            throw OpError("scales \(scales) for rank \(rank)")
+        }
         outShape = sizes ?? (0..<rank).map { Int((Float(x.shape[$0]) * scales[$0]).rounded(.down)) }
         lower = []
         upper = []
@@ -106,6 +110,10 @@ public final class ResizeOp: Operator {
             lower.append(lo)
             upper.append(hi)
             weights.append(w)
+        }
+        if mode == .nearest {
+            let strides = contiguousStrides(inShape)
+            nearestOffsets = (0..<rank).map { axis in lower[axis].map { $0 * strides[axis] } }
         }
         if mode == .linear {
             // Two ping-pong buffers big enough for every intermediate shape.
@@ -152,7 +160,8 @@ public final class ResizeOp: Operator {
             return
         }
         let half = workspaceBytes / 8
-        let buffers = [workspace.assumingMemoryBound(to: Float.self), workspace.assumingMemoryBound(to: Float.self) + half]
+        let first = workspace.assumingMemoryBound(to: Float.self)
+        let buffers = [first, first + half]
         var shape = inShape
         var source = UnsafePointer(x)
         for (step, axis) in activeAxes.enumerated() {
@@ -181,28 +190,29 @@ public final class ResizeOp: Operator {
         let rank = outShape.count
         let total = outShape.reduce(1, *)
         guard total > 0 else { return }
-        let strides = contiguousStrides(inShape)
-        let offsets = (0..<rank).map { axis in lower[axis].map { $0 * strides[axis] } }
+        let offsets = nearestOffsets
         let last = offsets[rank - 1]
-        var counter = [Int](repeating: 0, count: rank)
-        var base = (0..<rank - 1).reduce(0) { $0 + offsets[$1][0] }
-        var o = 0
-        while o < total {
-            for j in 0..<last.count { y[o + j] = x[base + last[j]] }
-            o += last.count
-            var axis = rank - 2
-            while axis >= 0 {
-                base -= offsets[axis][counter[axis]]
-                counter[axis] += 1
-                if counter[axis] < outShape[axis] {
-                    base += offsets[axis][counter[axis]]
-                    break
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: rank) { counter in
+            counter.initialize(repeating: 0)
+            var base = (0..<rank - 1).reduce(0) { $0 + offsets[$1][0] }
+            var o = 0
+            while o < total {
+                for j in 0..<last.count { y[o + j] = x[base + last[j]] }
+                o += last.count
+                var axis = rank - 2
+                while axis >= 0 {
+                    base -= offsets[axis][counter[axis]]
+                    counter[axis] += 1
+                    if counter[axis] < outShape[axis] {
+                        base += offsets[axis][counter[axis]]
+                        break
+                    }
+                    counter[axis] = 0
+                    base += offsets[axis][0]
+                    axis -= 1
                 }
-                counter[axis] = 0
-                base += offsets[axis][0]
-                axis -= 1
+                if axis < 0 { break }
             }
-            if axis < 0 { break }
         }
     }
 }

@@ -34,26 +34,44 @@ public final class SoftmaxOp: Operator {
         return [x]
     }
 
+    public var workspaceBytes: Int { 2 * inner * 4 }
+
+    /// Reductions run over `length` with the `inner` positions side by side, so the inner loops are contiguous
+    /// and vectorise (channel softmax over NCHW, YOLO's distribution-focal head); exp is FastMath.exp.
     public func run(_ inputs: [TensorRef?], _ outputs: [TensorRef], workspace: UnsafeMutableRawPointer) {
         let x = inputs[0]!.floats
         let y = outputs[0].floats
+        let peak = workspace.assumingMemoryBound(to: Float.self)
+        let sum = peak + inner
         for o in 0..<outer {
-            for i in 0..<inner {
-                let base = o * length * inner + i
-                var peak = -Float.infinity
-                for k in 0..<length { peak = max(peak, x[base + k * inner]) }
-                var sum: Float = 0
-                for k in 0..<length {
-                    let e = expf(x[base + k * inner] - peak)
-                    y[base + k * inner] = e
-                    sum += e
+            let base = o * length * inner
+            peak.update(repeating: -.infinity, count: inner)
+            sum.update(repeating: 0, count: inner)
+            for k in 0..<length {
+                let row = x + base + k * inner
+                for i in 0..<inner { peak[i] = max(peak[i], row[i]) }
+            }
+            for k in 0..<length {
+                let row = x + base + k * inner
+                let out = y + base + k * inner
+                for i in 0..<inner {
+                    let e = FastMath.exp(row[i] - peak[i])
+                    out[i] = e
+                    sum[i] += e
                 }
-                if logarithmic {
-                    let logSum = logf(sum)
-                    for k in 0..<length { y[base + k * inner] = x[base + k * inner] - peak - logSum }
-                } else {
-                    let scale = 1 / sum
-                    for k in 0..<length { y[base + k * inner] *= scale }
+            }
+            if logarithmic {
+                for i in 0..<inner { sum[i] = peak[i] + logf(sum[i]) }
+                for k in 0..<length {
+                    let row = x + base + k * inner
+                    let out = y + base + k * inner
+                    for i in 0..<inner { out[i] = row[i] - sum[i] }
+                }
+            } else {
+                for i in 0..<inner { sum[i] = 1 / sum[i] }
+                for k in 0..<length {
+                    let out = y + base + k * inner
+                    for i in 0..<inner { out[i] *= sum[i] }
                 }
             }
         }

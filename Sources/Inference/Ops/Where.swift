@@ -29,7 +29,8 @@ public final class WhereOp: Operator {
                 offsets.1 += coordinate * strides[1][axis]
                 offsets.2 += coordinate * strides[2][axis]
             }
-            let source = condition[offsets.0] != 0 ? inputs[1]!.data + offsets.1 * size : inputs[2]!.data + offsets.2 * size
+            let source = condition[offsets.0] != 0 ? inputs[1]!.data + offsets.1 * size
+                : inputs[2]!.data + offsets.2 * size
             (out.data + flat * size).copyMemory(from: source, byteCount: size)
         }
     }

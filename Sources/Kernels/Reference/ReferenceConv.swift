@@ -88,8 +88,8 @@ public enum ReferenceConvTranspose {
                                             let o2 = i2 * s[2] - pb[2] + k2 * dil[2]
                                             if o2 < 0 || o2 >= outS[2] { continue }
                                             let wv = Double(filter[(k0 * k[1] + k1) * k[2] + k2])
-                                            acc[(n * g.outChannels + oc) * outPlane + (o0 * outS[1] + o1) * outS[2] + o2]
-                                                += x * wv
+                                            let plane = (n * g.outChannels + oc) * outPlane
+                                            acc[plane + (o0 * outS[1] + o1) * outS[2] + o2] += x * wv
                                         }
                                     }
                                 }
