@@ -135,4 +135,33 @@ final class ClassifyCommandTests: XCTestCase {
         let bad = try ActiondBinary.run(["dataset", "--card", "/nonexistent.yaml", "--out", out.path, dir.path])
         XCTAssertEqual(bad.status, 2)
     }
+
+    /// The contract end to end: `actiond synth` output read by `actiond dataset` (and classified).
+    func testDatasetReadsSynthOutput() throws {
+        let clips = dir.appendingPathComponent("synth")
+        let synth = try ActiondBinary.run(["synth", "--out", clips.path, "--seed", "11", "--clips", "2",
+                                           "--seconds", "2", "--actions", "idle,walk,wave,jump"])
+        XCTAssertEqual(synth.status, 0, synth.stderr)
+        let out = dir.appendingPathComponent("ds")
+        let card = Self.fixtures.appendingPathComponent("models/r3d.yaml").path
+        let result = try ActiondBinary.run(["dataset", "--card", card, "--out", out.path, "--crop", "person",
+                                            clips.path])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let lines = try String(contentsOf: out.appendingPathComponent("index.jsonl"), encoding: .utf8)
+            .split(separator: "\n")
+        // 2 clips of 30 frames, windows of 8 every 4: 6 full windows each (partial dropped), minus skipped.
+        XCTAssertGreaterThan(lines.count, 0)
+        XCTAssertLessThanOrEqual(lines.count, 12)
+        for line in lines {
+            let sample = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
+            XCTAssertTrue(["idle", "walk", "wave", "jump"].contains(sample["label"] as! String))
+            let file = (sample["inputs"] as! [String: String])["clip"]!
+            XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent(file).path))
+        }
+        let video = clips.appendingPathComponent("s11-c00000.mp4").path
+        let classify = try ActiondBinary.run(["classify", video, "--pipeline",
+                                              Self.fixtures.appendingPathComponent("pipelines/r3d.yaml").path])
+        XCTAssertEqual(classify.status, 0, classify.stderr)
+        XCTAssertTrue(classify.stdout.contains("test-r3d"), classify.stdout)
+    }
 }
