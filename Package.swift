@@ -28,6 +28,7 @@ let package = Package(
         .target(name: "Flow"),
         // Config model + validation, Stage protocol, scheduler, bounded queues: knows nothing of video or tensors.
         .target(name: "Pipeline", dependencies: [.product(name: "Yams", package: "Yams")]),
+        .target(name: "Synth", dependencies: ["Media"]),
 
         .executableTarget(name: "actiond", dependencies: [
             "Media",
@@ -37,12 +38,14 @@ let package = Package(
             "ONNX",
             "Flow",
             "Pipeline",
+            "Synth",
             argumentParser,
         ]),
 
         .testTarget(name: "MediaTests", dependencies: ["Media"]),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline"], exclude: ["Fixtures"]),
+        .testTarget(name: "SynthTests", dependencies: ["Synth", "Media"]),
         // Runs the built executable end to end (swift build --build-tests builds it too).
         .testTarget(name: "actiondTests", dependencies: ["Media"]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),

@@ -13,6 +13,7 @@ struct Actiond: AsyncParsableCommand {
             Probe.self,
             Frames.self,
             TestClip.self,
+            SynthCommand.self,
             FlowCommand.self,
             Infer.self,
             Models.self,
@@ -45,5 +46,6 @@ struct Bench: AsyncParsableCommand {
             BenchModel.self,
             BenchConv.self,
             BenchFlow.self,
+            BenchSynth.self,
         ])
 }

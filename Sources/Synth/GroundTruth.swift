@@ -1,0 +1,187 @@
+// Ground truth written beside each clip, and its byte-stable JSON form: keys sorted, numbers in fixed
+// formats (pixels with 2 decimals, seconds with 4), so the same seed always gives the same bytes.
+// Decodable, so pipeline code and tests can read it back with JSONDecoder.
+import Foundation
+
+public struct GroundTruth: Sendable, Equatable, Decodable {
+    public static let currentVersion = 1
+
+    public var version: Int
+    /// File name of the video beside this JSON.
+    public var video: String
+    public var width: Int
+    public var height: Int
+    public var fps: Int
+    public var frames: Int
+    public var seconds: Double
+    /// The run's seed (`--seed`) and this clip's number in the run; together they reproduce the clip.
+    public var seed: UInt64
+    public var clip: Int
+    public var people: [PersonTruth]
+
+    public init(version: Int = GroundTruth.currentVersion, video: String, width: Int, height: Int, fps: Int,
+                frames: Int, seconds: Double, seed: UInt64, clip: Int, people: [PersonTruth]) {
+        self.version = version
+        self.video = video
+        self.width = width
+        self.height = height
+        self.fps = fps
+        self.frames = frames
+        self.seconds = seconds
+        self.seed = seed
+        self.clip = clip
+        self.people = people
+    }
+}
+
+public struct PersonTruth: Sendable, Equatable, Decodable {
+    public var id: Int
+    /// What the person does, covering [0, seconds] without gaps or overlaps.
+    public var segments: [ActionSegmentTruth]
+    /// Frames in which some of the person's box is inside the picture.
+    public var frames: [PersonFrameTruth]
+
+    public init(id: Int, segments: [ActionSegmentTruth], frames: [PersonFrameTruth]) {
+        self.id = id
+        self.segments = segments
+        self.frames = frames
+    }
+}
+
+public struct ActionSegmentTruth: Sendable, Equatable, Decodable {
+    public var label: String
+    public var start: Double
+    public var end: Double
+    /// Seconds of smooth blending from the previous action, centred on `start` (0 for the first segment).
+    public var transition: Double
+
+    public init(label: String, start: Double, end: Double, transition: Double) {
+        self.label = label
+        self.start = start
+        self.end = end
+        self.transition = transition
+    }
+}
+
+/// Visibility of a keypoint, COCO convention.
+public enum KeypointVisibility: Int, Sendable, Equatable, Decodable {
+    /// Outside the picture.
+    case outside = 0
+    /// In the picture but hidden (by another person or the person's own body).
+    case occluded = 1
+    case visible = 2
+}
+
+public struct KeypointTruth: Sendable, Equatable {
+    public var x: Double
+    public var y: Double
+    public var visibility: KeypointVisibility
+
+    public init(x: Double, y: Double, visibility: KeypointVisibility) {
+        self.x = x
+        self.y = y
+        self.visibility = visibility
+    }
+}
+
+public struct PersonFrameTruth: Sendable, Equatable, Decodable {
+    /// Frame number (0-based) and its time in seconds (index / fps).
+    public var index: Int
+    public var t: Double
+    /// [x, y, width, height] in pixels: the whole body's extent, clipped to the picture.
+    public var box: [Double]
+    /// 17 keypoints in COCO order, pixel coordinates (origin at the top-left corner of the picture).
+    public var keypoints: [KeypointTruth]
+
+    public init(index: Int, t: Double, box: [Double], keypoints: [KeypointTruth]) {
+        self.index = index
+        self.t = t
+        self.box = box
+        self.keypoints = keypoints
+    }
+
+    enum CodingKeys: String, CodingKey { case index, t, box, keypoints }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        index = try c.decode(Int.self, forKey: .index)
+        t = try c.decode(Double.self, forKey: .t)
+        box = try c.decode([Double].self, forKey: .box)
+        let raw = try c.decode([[Double]].self, forKey: .keypoints)
+        keypoints = try raw.map { triple in
+            guard triple.count == 3, let v = KeypointVisibility(rawValue: Int(triple[2])) else {
+                throw DecodingError.dataCorruptedError(forKey: .keypoints, in: c,
+                                                       debugDescription: "keypoint must be [x, y, v] with v in 0...2")
+            }
+            return KeypointTruth(x: triple[0], y: triple[1], visibility: v)
+        }
+    }
+}
+
+extension GroundTruth {
+    /// Parses a ground-truth file written by `json()`.
+    public static func load(_ path: String) throws -> GroundTruth {
+        try JSONDecoder().decode(GroundTruth.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
+    }
+
+    /// The canonical JSON text: sorted keys, fixed number formats, one person frame per line.
+    public func json() -> String {
+        var out = "{\"clip\":\(clip),\"fps\":\(fps),\"frames\":\(frames),\"height\":\(height),\"people\":["
+        for (p, person) in people.enumerated() {
+            out += p == 0 ? "\n" : ",\n"
+            out += "{\"frames\":["
+            for (f, frame) in person.frames.enumerated() {
+                out += f == 0 ? "\n" : ",\n"
+                out += "{\"box\":["
+                out += frame.box.map { fixed($0, 2) }.joined(separator: ",")
+                out += "],\"index\":\(frame.index),\"keypoints\":["
+                out += frame.keypoints.map { "[\(fixed($0.x, 2)),\(fixed($0.y, 2)),\($0.visibility.rawValue)]" }
+                    .joined(separator: ",")
+                out += "],\"t\":\(fixed(frame.t, 4))}"
+            }
+            out += "],\"id\":\(person.id),\"segments\":["
+            out += person.segments.map {
+                "{\"end\":\(fixed($0.end, 4)),\"label\":\"\($0.label)\",\"start\":\(fixed($0.start, 4)),"
+                    + "\"transition\":\(fixed($0.transition, 4))}"
+            }.joined(separator: ",")
+            out += "]}"
+        }
+        out += "],\"seconds\":\(fixed(seconds, 4)),\"seed\":\(seed),\"version\":\(version),"
+        out += "\"video\":\"\(jsonEscaped(video))\",\"width\":\(width)}\n"
+        return out
+    }
+}
+
+/// `value` rounded to `digits` decimals the way `fixed` prints it: ground truth holds what its file says.
+func rounded(_ value: Double, _ digits: Int) -> Double {
+    var scale = 1.0
+    for _ in 0..<digits { scale *= 10 }
+    return (value * scale).rounded() / scale
+}
+
+/// `value` with exactly `digits` decimals, rounded half away from zero, never "-0.00": integer arithmetic, so
+/// the text does not depend on locale or on how a formatting library prints.
+func fixed(_ value: Double, _ digits: Int) -> String {
+    guard value.isFinite else { return "0" }
+    var scale: Int64 = 1
+    for _ in 0..<digits { scale *= 10 }
+    let scaled = Int64((abs(value) * Double(scale)).rounded())
+    let negative = value < 0 && scaled != 0
+    let whole = scaled / scale, frac = scaled % scale
+    var fracText = String(frac)
+    while fracText.count < digits { fracText = "0" + fracText }
+    return (negative ? "-" : "") + String(whole) + (digits > 0 ? "." + fracText : "")
+}
+
+func jsonEscaped(_ s: String) -> String {
+    var out = ""
+    for ch in s.unicodeScalars {
+        switch ch {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case _ where ch.value < 0x20: out += String(format: "\\u%04x", ch.value)
+        default: out.unicodeScalars.append(ch)
+        }
+    }
+    return out
+}

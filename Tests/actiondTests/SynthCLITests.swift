@@ -1,0 +1,82 @@
+// `actiond synth` end to end: files named from seed and clip number, identical ground truth whatever the
+// parallelism or how a run is split, the vocabulary listing, and usage errors with exit status 2.
+import Foundation
+import Media
+import XCTest
+
+final class SynthCLITests: XCTestCase {
+    var dir: URL!
+
+    override func setUpWithError() throws {
+        dir = FileManager.default.temporaryDirectory
+            .appendingPathComponent("actiond-synth-cli-\(getpid())-\(name.filter(\.isLetter))")
+        try? FileManager.default.removeItem(at: dir)
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        XCTAssertTrue(FileManager.default.isExecutableFile(atPath: ActiondBinary.path), "build actiond first")
+    }
+
+    private func synth(_ out: String, _ extra: [String]) throws -> ActiondBinary.Result {
+        try ActiondBinary.run(["synth", "--out", dir.appendingPathComponent(out).path, "--seed", "17",
+                               "--size", "96x64", "--fps", "8", "--seconds", "1.5"] + extra)
+    }
+
+    func testWritesVideoAndTruthPerClipSameBytesWhateverTheSplit() throws {
+        let all = try synth("all", ["--clips", "3", "--people", "2", "--switch", "--segment", "0.6:0.9"])
+        XCTAssertEqual(all.status, 0, all.stderr)
+        XCTAssert(all.stderr.contains("synth: 3/3 clips"), all.stderr)
+        XCTAssert(all.stdout.contains("wrote 3 clips"), all.stdout)
+        let names = try FileManager.default.contentsOfDirectory(atPath: dir.appendingPathComponent("all").path).sorted()
+        XCTAssertEqual(names, ["s17-c00000.json", "s17-c00000.mp4", "s17-c00001.json", "s17-c00001.mp4",
+                               "s17-c00002.json", "s17-c00002.mp4"])
+        // One job, and clip 2 rendered on its own with --first: same ground truth bytes.
+        XCTAssertEqual(try synth("serial", ["--clips", "3", "--people", "2", "--switch", "--segment", "0.6:0.9",
+                                            "--jobs", "1"]).status, 0)
+        XCTAssertEqual(try synth("split", ["--clips", "1", "--first", "2", "--people", "2", "--switch",
+                                           "--segment", "0.6:0.9"]).status, 0)
+        for clip in 0..<3 {
+            let name = "s17-c0000\(clip).json"
+            let a = try Data(contentsOf: dir.appendingPathComponent("all/" + name))
+            XCTAssertEqual(a, try Data(contentsOf: dir.appendingPathComponent("serial/" + name)))
+            if clip == 2 { XCTAssertEqual(a, try Data(contentsOf: dir.appendingPathComponent("split/" + name))) }
+            let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: a) as? [String: Any])
+            XCTAssertEqual(json["frames"] as? Int, 12)
+            XCTAssertEqual(json["video"] as? String, "s17-c0000\(clip).mp4")
+            XCTAssertEqual((json["people"] as? [Any])?.count, 2)
+        }
+        let decoder = try VideoDecoder(dir.appendingPathComponent("all/s17-c00001.mp4").path)
+        var frames = 0
+        while let frame = try decoder.nextFrame() {
+            XCTAssertEqual(frame.width, 96)
+            frames += 1
+        }
+        XCTAssertEqual(frames, 12)
+    }
+
+    func testActionsOptionAndListing() throws {
+        let list = try ActiondBinary.run(["synth", "--list-actions"])
+        XCTAssertEqual(list.status, 0, list.stderr)
+        let names = list.stdout.split(separator: "\n").map { String($0.split(separator: " ")[0]) }
+        XCTAssertEqual(names, ["idle", "walk", "run", "jump", "wave", "clap", "squat", "sit_down", "stand_up",
+                               "punch", "kick", "bend"])
+        let run = try synth("only", ["--clips", "2", "--actions", "sit_down"])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let json = try Data(contentsOf: dir.appendingPathComponent("only/s17-c00001.json"))
+        XCTAssert(String(decoding: json, as: UTF8.self).contains("\"label\":\"sit_down\""))
+    }
+
+    func testUsageErrorsExitTwo() throws {
+        for (arguments, message) in [
+            (["--clips", "1", "--actions", "dance"], "unknown action 'dance'"),
+            (["--clips", "1", "--size", "97x64"], "--size must be even"),
+            (["--clips", "0"], "--clips must be at least 1"),
+            (["--clips", "1", "--segment", "3:1"], "--segment must be MIN:MAX"),
+        ] {
+            let result = try synth("bad", arguments)
+            XCTAssertEqual(result.status, 2, "\(arguments): \(result.stderr)")
+            XCTAssert(result.stderr.contains(message), "\(arguments): \(result.stderr)")
+        }
+        let missing = try ActiondBinary.run(["synth", "--clips", "1"])
+        XCTAssertEqual(missing.status, 2)
+        XCTAssert(missing.stderr.contains("--out DIR is required"), missing.stderr)
+    }
+}
