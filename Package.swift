@@ -29,6 +29,8 @@ let package = Package(
         // Config model + validation, Stage protocol, scheduler, bounded queues: knows nothing of video or tensors.
         .target(name: "Pipeline", dependencies: [.product(name: "Yams", package: "Yams")]),
         .target(name: "Synth", dependencies: ["Media"]),
+        // Stages: wires Media, Flow and the engine into Pipeline stages (decode, flow, classify, smooth).
+        .target(name: "Stages", dependencies: ["Pipeline", "Media", "Flow", "Inference", "ONNX", "Tensor"]),
 
         .executableTarget(name: "actiond", dependencies: [
             "Media",
@@ -39,6 +41,7 @@ let package = Package(
             "Flow",
             "Pipeline",
             "Synth",
+            "Stages",
             argumentParser,
         ]),
 
@@ -52,6 +55,8 @@ let package = Package(
         .testTarget(name: "InferenceTests", dependencies: ["Inference", "Tensor", "Kernels"]),
         // Fixtures are found through #filePath, so the (large) model files are not copied into a bundle.
         .testTarget(name: "ONNXTests", dependencies: ["ONNX", "Inference", "Tensor"], exclude: ["Fixtures"]),
+        .testTarget(name: "StagesTests", dependencies: ["Stages", "Pipeline", "Media", "Flow", "Tensor"],
+                    exclude: ["Fixtures"]),
         .testTarget(name: "FlowTests", dependencies: ["Flow"], resources: [.copy("Fixtures")]),
     ]
 )

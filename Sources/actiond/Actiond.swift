@@ -18,6 +18,8 @@ struct Actiond: AsyncParsableCommand {
             Infer.self,
             Models.self,
             Check.self,
+            Classify.self,
+            Dataset.self,
             Bench.self,
         ])
 

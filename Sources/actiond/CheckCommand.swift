@@ -2,6 +2,7 @@
 import ArgumentParser
 import Foundation
 import Pipeline
+import Stages
 
 struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -57,7 +58,5 @@ struct Check: ParsableCommand {
     }
 }
 
-/// SEAM(onnx): the ONNX engine's signature reader. Return a provider that opens a graph with the ONNX importer
-/// and reports its declared inputs and outputs once the engine is merged; until then graphs are only checked
-/// for existence (by the card loader).
-func onnxSignatureProvider() -> ModelSignatureProvider? { nil }
+/// The ONNX importer's signature reader: `check` loads every graph a card names and compares the card with it.
+func onnxSignatureProvider() -> ModelSignatureProvider? { ONNXSignatureProvider() }

@@ -5,15 +5,17 @@ import Yams
 
 public enum ModelCardLoader {
     /// Loads one card; throws `ConfigError` with every problem found.
-    public static func load(path: String) throws(ConfigError) -> ModelCard {
+    /// `requireGraphs: false` skips the existence check of the .onnx files (the labels file must still exist):
+    /// `actiond dataset` reads the preprocessing of a card whose model is not trained yet.
+    public static func load(path: String, requireGraphs: Bool = true) throws(ConfigError) -> ModelCard {
         let log = DiagnosticLog()
-        let card = load(path: path, log: log)
+        let card = load(path: path, log: log, requireGraphs: requireGraphs)
         guard let card, log.isEmpty else { throw ConfigError(log.sorted) }
         return card
     }
 
     /// Loads one card, recording problems in `log`. Nil if the card is unusable.
-    static func load(path: String, log: DiagnosticLog) -> ModelCard? {
+    static func load(path: String, log: DiagnosticLog, requireGraphs: Bool = true) -> ModelCard? {
         let file = YAMLFile(path: path, log: log)
         guard let data = FileManager.default.contents(atPath: path) else {
             file.error("cannot read the model card", line: 1, column: 1)
@@ -24,7 +26,9 @@ public enum ModelCardLoader {
             return nil
         }
         guard let root = file.parse(text) else { return nil }
-        return CardParser(file: file, directory: (path as NSString).deletingLastPathComponent).parse(root)
+        let parser = CardParser(file: file, directory: (path as NSString).deletingLastPathComponent)
+        parser.requireGraphs = requireGraphs
+        return parser.parse(root)
     }
 }
 
@@ -33,6 +37,8 @@ private final class CardParser {
     let file: YAMLFile
     let directory: String
     var locations: [String: ConfigLocation] = [:]
+    /// False: graph files are resolved but need not exist yet (labels files always must).
+    var requireGraphs = true
 
     init(file: YAMLFile, directory: String) {
         self.file = file
@@ -52,6 +58,7 @@ private final class CardParser {
         note(locationKey, node)
         let resolved = relative.hasPrefix("/") ? relative : (directory as NSString).appendingPathComponent(relative)
         var isDirectory: ObjCBool = false
+        if !requireGraphs && what.hasSuffix("graph") { return resolved }
         if !FileManager.default.fileExists(atPath: resolved, isDirectory: &isDirectory) || isDirectory.boolValue {
             let folder = directory.isEmpty ? "." : directory
             file.error("\(what) `\(relative)` not found (looked for \(resolved)); paths in a model card are "

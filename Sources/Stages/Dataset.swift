@@ -1,0 +1,258 @@
+// `actiond dataset`: the exact network inputs of labelled windows of rendered clips, as .npy files, for
+// training (contract: docs/stages.md). Windows are cut, decoded, flowed and preprocessed by the same code the
+// classify stage runs, so a model trained on these files sees at serving time what it saw in training.
+import Flow
+import Foundation
+import Media
+import Pipeline
+import Tensor
+
+/// The fields of a synth ground-truth file that dataset building reads.
+public struct GroundTruthFile: Decodable, Sendable {
+    public var video: String
+    public var people: [Person]
+
+    public struct Person: Decodable, Sendable {
+        public var id: Int
+        public var segments: [Segment]
+        public var frames: [Frame]
+    }
+
+    public struct Segment: Decodable, Sendable {
+        public var label: String
+        public var start: Double
+        public var end: Double
+        public var transition: Double?
+    }
+
+    public struct Frame: Decodable, Sendable {
+        public var t: Double
+        /// [x, y, w, h] in source pixels.
+        public var box: [Double]
+    }
+
+    public static func load(_ path: String) throws -> GroundTruthFile {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw DatasetError.read(path, "cannot read the file")
+        }
+        do {
+            return try JSONDecoder().decode(GroundTruthFile.self, from: data)
+        } catch {
+            throw DatasetError.read(path, "not a synth ground-truth file: \(error)")
+        }
+    }
+}
+
+public enum DatasetError: Error, Sendable, CustomStringConvertible {
+    case read(String, String)
+    case write(String, String)
+
+    public var description: String {
+        switch self {
+        case let .read(path, reason): return "\(path): \(reason)"
+        case let .write(path, reason): return "cannot write \(path): \(reason)"
+        }
+    }
+}
+
+/// Where windows come from: whole frames, or a square crop around the performer.
+public enum DatasetCrop: String, Sendable, CaseIterable {
+    case whole, person
+}
+
+/// What a dataset run did.
+public struct DatasetSummary: Sendable, Equatable {
+    public var clips = 0
+    public var samples: [String: Int] = [:]
+    /// Windows straddling more than half of a transition between two actions.
+    public var skippedTransition = 0
+    /// Windows whose label is not in the card's vocabulary.
+    public var skippedUnknownLabel = 0
+    /// `--crop person` windows in which the performer is never in the picture.
+    public var skippedNoPerson = 0
+}
+
+/// The serving configuration a dataset reproduces: decode, flow and clip options.
+public struct DatasetServing: Sendable {
+    public var decode: DecodeOptions
+    public var flow: FlowOptions
+    public var classify: ClassifyOptions
+
+    /// The defaults of a pipeline for this card: decode at the card's fps × stride (15 if unstated) and the
+    /// default size; DIS flow; clips of the card's frames (two-stream: max(16, frames)), stride clip/2,
+    /// partial clips dropped (a padded window is a poor training sample).
+    public init(card: ModelCard) {
+        decode = DecodeOptions()
+        if let fps = card.input.fps { decode.fps = fps * Double(card.input.stride) }
+        flow = FlowOptions()
+        flow.bound = card.flow?.bound
+        classify = ClassifyOptions(model: card.name)
+        classify.kind = card.kind.classifierKind ?? .threeD
+        classify.clip = card.kind == .twoStream ? max(16, card.input.frames) : card.input.frames
+        classify.stride = max(1, classify.clip / 2)
+        classify.partial = .drop
+    }
+
+    /// The options of a pipeline config whose classifier uses this card.
+    public init(config: PipelineConfig) throws {
+        guard let decode = config.decode else { throw StagesError.unsupported("the pipeline has no `decode` stage") }
+        self.decode = decode
+        flow = FlowOptions()
+        var classify: ClassifyOptions?
+        for stage in config.stages {
+            if case let .flow(options) = stage.options { flow = options }
+            if case let .classify(options) = stage.options { classify = options }
+        }
+        guard let classify else { throw StagesError.unsupported("the pipeline has no `classify` stage") }
+        self.classify = classify
+    }
+}
+
+/// Writes one dataset directory.
+public struct DatasetWriter {
+    public let card: ModelCard
+    public let serving: DatasetServing
+    public let out: String
+    public var crop: DatasetCrop = .whole
+    public var every = 1
+    public private(set) var summary = DatasetSummary()
+    private var index: FileHandle?
+
+    public init(card: ModelCard, serving: DatasetServing, out: String) {
+        self.card = card
+        self.serving = serving
+        self.out = out
+    }
+
+    /// The ground-truth files among `sources` (files, or directories of `*.json`), sorted by path.
+    public static func groundTruthFiles(_ sources: [String]) throws -> [String] {
+        var files: [String] = []
+        for source in sources {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: source, isDirectory: &isDirectory) else {
+                throw DatasetError.read(source, "no such file or directory")
+            }
+            if isDirectory.boolValue {
+                let names = try FileManager.default.contentsOfDirectory(atPath: source)
+                files += names.filter { $0.hasSuffix(".json") }.sorted()
+                    .map { (source as NSString).appendingPathComponent($0) }
+            } else {
+                files.append(source)
+            }
+        }
+        return files
+    }
+
+    /// Creates DIR, DIR/tensors and DIR/labels.txt, and opens DIR/index.jsonl.
+    public mutating func begin() throws {
+        let tensors = (out as NSString).appendingPathComponent("tensors")
+        do {
+            try FileManager.default.createDirectory(atPath: tensors, withIntermediateDirectories: true)
+            try (card.labels.joined(separator: "\n") + "\n")
+                .write(toFile: (out as NSString).appendingPathComponent("labels.txt"), atomically: true, encoding: .utf8)
+            let indexPath = (out as NSString).appendingPathComponent("index.jsonl")
+            _ = FileManager.default.createFile(atPath: indexPath, contents: nil)
+            index = try FileHandle(forWritingTo: URL(fileURLWithPath: indexPath))
+        } catch {
+            throw DatasetError.write(out, "\(error)")
+        }
+    }
+
+    public mutating func end() throws { try index?.close() }
+
+    /// The label of a window: the performer's segment covering its centre, or nil when the window overlaps
+    /// more than half of a transition between two segments.
+    static func label(start: Double, end: Double, segments: [GroundTruthFile.Segment]) -> (String?, skipped: Bool) {
+        for segment in segments {
+            guard let transition = segment.transition, transition > 0 else { continue }
+            let from = segment.start - transition / 2, to = segment.start + transition / 2
+            let overlap = min(end, to) - max(start, from)
+            if overlap > transition / 2 { return (nil, true) }
+        }
+        let centre = (start + end) / 2
+        let covering = segments.first { centre >= $0.start && centre < $0.end } ?? segments.last
+        return (covering?.label, false)
+    }
+
+    /// The square crop around the performer over a window: the union of its boxes, the larger side × 1.25,
+    /// centred, clipped to the image; in the decoded image's pixels.
+    static func personRegion(frames: [GroundTruthFile.Frame], start: Double, end: Double, image: Image)
+        -> PixelRect? {
+        let inside = frames.filter { $0.t >= start - 1e-6 && $0.t < end - 1e-6 && $0.box.count == 4 }
+        guard !inside.isEmpty else { return nil }
+        var x0 = Double.infinity, y0 = Double.infinity, x1 = -Double.infinity, y1 = -Double.infinity
+        for frame in inside {
+            let a = image.transform.toTarget(x: frame.box[0], y: frame.box[1])
+            let b = image.transform.toTarget(x: frame.box[0] + frame.box[2], y: frame.box[1] + frame.box[3])
+            x0 = min(x0, a.x); y0 = min(y0, a.y); x1 = max(x1, b.x); y1 = max(y1, b.y)
+        }
+        let side = max(x1 - x0, y1 - y0) * 1.25
+        let cx = (x0 + x1) / 2, cy = (y0 + y1) / 2
+        let left = max(0, cx - side / 2), top = max(0, cy - side / 2)
+        let right = min(Double(image.width), cx + side / 2), bottom = min(Double(image.height), cy + side / 2)
+        guard right - left >= 1, bottom - top >= 1 else { return nil }
+        return PixelRect(x: left, y: top, width: right - left, height: bottom - top)
+    }
+
+    /// Adds every window of one ground-truth file's clip. Returns the number of samples written.
+    @discardableResult
+    public mutating func add(groundTruth path: String) throws -> Int {
+        let truth = try GroundTruthFile.load(path)
+        let folder = (path as NSString).deletingLastPathComponent
+        let video = (folder as NSString).appendingPathComponent(truth.video)
+        let clipName = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
+        guard let performer = truth.people.first(where: { $0.id == 0 }) else {
+            throw DatasetError.read(path, "no performer (person id 0)")
+        }
+        var records = try DecodeSource(path: video, options: serving.decode).frames()
+        if card.kind == .twoStream {
+            var flow = FlowComputer(options: serving.flow)
+            for i in records.indices { records[i].value.flow = try flow.next(records[i].value.image) }
+        }
+        var windower = ClipWindower<FrameRecord>(ClassifyStage.windowing(card: card, options: serving.classify))
+        var clips: [Clip<FrameRecord>] = []
+        for record in records { if let clip = windower.push(record) { clips.append(clip) } }
+        if let clip = windower.finish() { clips.append(clip) }
+        summary.clips += 1
+        var written = 0
+        for clip in clips where clip.index % every == 0 {
+            let (label, skipped) = Self.label(start: clip.start, end: clip.end, segments: performer.segments)
+            if skipped { summary.skippedTransition += 1; continue }
+            guard let label, let labelIndex = card.labels.firstIndex(of: label) else {
+                summary.skippedUnknownLabel += 1
+                continue
+            }
+            var region: PixelRect?
+            if crop == .person {
+                region = Self.personRegion(frames: performer.frames, start: clip.start, end: clip.end,
+                                           image: clip.items[0].value.image)
+                if region == nil { summary.skippedNoPerson += 1; continue }
+            }
+            let feeds = try ClipInputs.feeds(clip.items, card: card, segments: 1, region: region)
+            let sample = "\(clipName)-w" + String(format: "%03d", clip.index)
+            var inputs: [String] = []
+            for feed in feeds {
+                let relative = "tensors/\(sample)-\(feed.input).npy"
+                do {
+                    try feed.tensor.writeNPY(to: (out as NSString).appendingPathComponent(relative))
+                } catch {
+                    throw DatasetError.write(relative, "\(error)")
+                }
+                inputs.append("\(Self.json(feed.input)):\(Self.json(relative))")
+            }
+            let line = "{\"sample\":\(Self.json(sample)),\"clip\":\(Self.json(clipName)),\"label\":\(Self.json(label)),"
+                + "\"label_index\":\(labelIndex),\"start\":\(String(format: "%.2f", clip.start)),"
+                + "\"end\":\(String(format: "%.2f", clip.end)),\"inputs\":{\(inputs.joined(separator: ","))}}\n"
+            index?.write(Data(line.utf8))
+            summary.samples[label, default: 0] += 1
+            written += 1
+        }
+        return written
+    }
+
+    static func json(_ text: String) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .withoutEscapingSlashes
+        return String(decoding: (try? encoder.encode(text)) ?? Data("\"\"".utf8), as: UTF8.self)
+    }
+}

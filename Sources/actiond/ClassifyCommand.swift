@@ -1,0 +1,174 @@
+// `actiond classify FILE [--pipeline P] [--json] [--all-scores]`: runs a whole-frame pipeline on one file and
+// prints the action segments it finds (a table, or one JSON object per segment).
+import ArgumentParser
+import Foundation
+import Pipeline
+import Stages
+import Synchronization
+
+struct Classify: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Classify the actions in one video file with a pipeline config.",
+        discussion: """
+            Runs decode → [flow] → classify → smooth on FILE and prints the segments (label, score, start, end, \
+            model). Without --pipeline, uses ACTIOND_PIPELINE if set, else pipelines/default.yaml found beside \
+            the executable's package or install prefix (share/actiond/pipelines). A progress bar is drawn on \
+            stderr when it is a terminal. Exits 0 ok, 1 runtime failure, 2 usage or configuration error.
+            """)
+
+    @Argument(help: "The video file.")
+    var file: String
+
+    @Option(help: "The pipeline config (YAML).")
+    var pipeline: String?
+
+    @Flag(help: "One JSON object per line: {label, score, start, end, model}.")
+    var json = false
+
+    @Flag(help: "Also print every clip's scores (all labels) before the segments.")
+    var allScores = false
+
+    @Option(help: "Kernel threads (default: ACTIOND_THREADS or all cores).")
+    var threads: Int?
+
+    func run() async throws {
+        let threadCount = try ThreadKnob.apply(threads)
+        guard FileManager.default.fileExists(atPath: file) else { throw UsageError("no such file: \(file)") }
+        let configPath = try pipeline ?? DefaultPipeline.locate()
+        let config = try ConfigLoader.load(path: configPath)
+        for warning in config.warnings { writeStderr(warning.description) }
+
+        let clips = Collector<ClipScores>()
+        let bar = ProgressBar(duration: DecodeSource.duration(of: file))
+        var progress: (@Sendable (Double) -> Void)?
+        if let bar { progress = { time in bar.update(time) } }
+        var tap: (@Sendable (ClipScores) -> Void)?
+        if allScores { tap = { score in clips.append(score) } }
+        let built = try PipelineBuilder.file(file, config: config, threads: max(1, threadCount / 2),
+                                             progress: progress, onClipScores: tap)
+        let collected = Collector<ActionSegment>()
+        let endClips = Collector<ClipScores>()
+        _ = try await built.graph.run { packet in
+            if let segment = packet.value as? ActionSegment { collected.append(segment) }
+            if let scores = packet.value as? ClipScores { endClips.append(scores) }
+        }
+        bar?.finish()
+        let segments = collected.values.sorted { ($0.start, $0.label) < ($1.start, $1.label) }
+        if allScores { printClips(clips.values, labels: built.labels) }
+        if !built.smooths {
+            // No smooth stage: the clip scores are the result; report each clip's best label as a segment.
+            let best = endClips.values.map { clip -> ActionSegment in
+                let top = clip.scores.indices.max { clip.scores[$0] < clip.scores[$1] } ?? 0
+                return ActionSegment(label: built.labels[top], score: Double(clip.scores[top]), start: clip.start,
+                                     end: clip.end)
+            }
+            printSegments(best, model: built.modelName)
+        } else {
+            printSegments(segments, model: built.modelName)
+        }
+    }
+
+    private func printSegments(_ segments: [ActionSegment], model: String) {
+        if json {
+            for segment in segments {
+                print("{\"label\":\(jsonString(segment.label)),\"score\":\(fixed(segment.score, 4)),"
+                      + "\"start\":\(fixed(segment.start, 3)),\"end\":\(fixed(segment.end, 3)),"
+                      + "\"model\":\(jsonString(model))}")
+            }
+            return
+        }
+        guard !segments.isEmpty else {
+            print("no action segments (model \(model))")
+            return
+        }
+        let width = max(5, segments.map(\.label.count).max() ?? 0)
+        print("label".padding(toLength: width, withPad: " ", startingAt: 0) + "   score     start       end")
+        for segment in segments {
+            print(segment.label.padding(toLength: width, withPad: " ", startingAt: 0)
+                  + "  " + pad(fixed(segment.score, 3), 6) + pad(fixed(segment.start, 2), 10)
+                  + pad(fixed(segment.end, 2), 10))
+        }
+        print("model: \(model)")
+    }
+
+    private func printClips(_ clips: [ClipScores], labels: [String]) {
+        for clip in clips {
+            if json {
+                let scores = zip(labels, clip.scores).map { "\(jsonString($0)):\(fixed(Double($1), 4))" }
+                print("{\"clip\":{\"start\":\(fixed(clip.start, 3)),\"end\":\(fixed(clip.end, 3)),"
+                      + "\"scores\":{\(scores.joined(separator: ","))}}}")
+            } else {
+                let scores = zip(labels, clip.scores).map { "\($0)=\(fixed(Double($1), 3))" }
+                print("clip \(fixed(clip.start, 2))–\(fixed(clip.end, 2))s  " + scores.joined(separator: " "))
+            }
+        }
+    }
+}
+
+/// Finds the default pipeline config.
+enum DefaultPipeline {
+    static func candidates() -> [String] {
+        var result: [String] = []
+        if let env = ProcessInfo.processInfo.environment["ACTIOND_PIPELINE"], !env.isEmpty { result.append(env) }
+        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        var directory = executable.deletingLastPathComponent()
+        // The package checkout (.build/<triple>/<config>/actiond) and the install prefix (<prefix>/bin/actiond).
+        for _ in 0..<5 {
+            result.append(directory.appendingPathComponent("pipelines/default.yaml").path)
+            result.append(directory.appendingPathComponent("share/actiond/pipelines/default.yaml").path)
+            directory = directory.deletingLastPathComponent()
+        }
+        return result
+    }
+
+    static func locate() throws -> String {
+        let paths = candidates()
+        if let found = paths.first(where: { FileManager.default.fileExists(atPath: $0) }) { return found }
+        throw UsageError("no default pipeline found; pass --pipeline FILE or set ACTIOND_PIPELINE (looked in: "
+                         + paths.prefix(4).joined(separator: ", ") + ", …)")
+    }
+}
+
+/// A one-line progress bar on stderr, only when stderr is a terminal.
+final class ProgressBar: Sendable {
+    let duration: Double
+    private let last = Mutex<Int>(-1)
+
+    init?(duration: Double?) {
+        guard isatty(2) != 0, let duration, duration > 0 else { return nil }
+        self.duration = duration
+    }
+
+    func update(_ time: Double) {
+        let percent = min(100, Int(time / duration * 100))
+        let changed = last.withLock { value -> Bool in
+            guard value != percent else { return false }
+            value = percent
+            return true
+        }
+        guard changed else { return }
+        let filled = percent * 30 / 100
+        let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: 30 - filled)
+        FileHandle.standardError.write(Data("\r[\(bar)] \(percent)%  \(fixed(time, 1))/\(fixed(duration, 1))s".utf8))
+    }
+
+    func finish() { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+}
+
+func fixed(_ value: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", value) }
+func pad(_ text: String, _ width: Int) -> String { String(repeating: " ", count: max(0, width - text.count)) + text }
+
+/// A JSON string literal.
+func jsonString(_ text: String) -> String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = .withoutEscapingSlashes
+    let data = (try? encoder.encode(text)) ?? Data("\"\"".utf8)
+    return String(decoding: data, as: UTF8.self)
+}
+
+/// Values gathered from the pipeline's tasks.
+final class Collector<Value: Sendable>: Sendable {
+    private let items = Mutex<[Value]>([])
+    func append(_ value: Value) { items.withLock { $0.append(value) } }
+    var values: [Value] { items.withLock { $0 } }
+}
