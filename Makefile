@@ -11,7 +11,7 @@ SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Tests run optimised: kernels, flow and decoding are too slow unoptimised to test at real sizes.
 TESTFLAGS  := -c $(CONFIG) -Xswiftc -enable-testing
 
-.PHONY: deps build test demo bench-decode clean
+.PHONY: deps build test demo bench-decode models clean
 
 deps:
 	@missing=""; for p in $(APT_PKGS); do \
@@ -38,6 +38,14 @@ demo: build
 
 bench-decode: build
 	tools/bench-decode
+
+# Renders clips, builds datasets with `actiond dataset`, trains and exports models/default/ (not run in CI;
+# about an hour on 2 CPU cores). The venv lives outside the repo; override TRAIN_VENV to reuse one.
+TRAIN_VENV ?= $(HOME)/.cache/actiond-train-venv
+models: build
+	@[ -x $(TRAIN_VENV)/bin/python ] || python3 -m venv $(TRAIN_VENV)
+	$(TRAIN_VENV)/bin/pip install -q -r tools/train/requirements.txt
+	$(TRAIN_VENV)/bin/python tools/train/make_models.py --actiond $(BIN) --out models/default
 
 clean:
 	rm -rf .build demo-out

@@ -30,17 +30,17 @@ def cards() -> dict:
     return {
         "actions-r2plus1d": {
             "kind": "3d", "onnx": "actions-r2plus1d.onnx",
-            "input": {"name": "clip", "layout": "NCTHW", "frames": 8, "stride": 2, **common},
+            "input": {"name": "clip", "layout": "NCTHW", "frames": 8, "stride": 2, "fps": 7.5, **common},
             "output": {"name": "logits", "kind": "logits", "labels": "actions-r2plus1d-labels.txt"}},
         "actions-two-stream": {
             "kind": "two-stream", "onnx": "actions-two-stream-rgb.onnx",
-            "input": {"name": "frame", "layout": "NCHW", "frames": 8, "stride": 1, **common},
+            "input": {"name": "frame", "layout": "NCHW", "frames": 16, "stride": 1, "fps": 15.0, **common},
             "output": {"name": "logits", "kind": "logits", "labels": "actions-two-stream-labels.txt"},
             "flow": {"onnx": "actions-two-stream-flow.onnx", "input": "flow", "bound": 20, "stack": 5,
                      "weight": 0.5}},
         "actions-cnn-gru": {
             "kind": "cnn-rnn", "onnx": "actions-cnn-gru.onnx",
-            "input": {"name": "clip", "layout": "NTCHW", "frames": 8, "stride": 2, **common},
+            "input": {"name": "clip", "layout": "NTCHW", "frames": 8, "stride": 2, "fps": 7.5, **common},
             "output": {"name": "logits", "kind": "logits", "labels": "actions-cnn-gru-labels.txt"}},
     }
 
@@ -80,11 +80,46 @@ def render(actiond: str, work: str, split: str, clips: int, size: str, jobs: int
     return out
 
 
-def dataset(actiond: str, card_path: str, clips: str, out: str, crop: str, every: int, log) -> str:
-    if not os.path.exists(os.path.join(out, "index.jsonl")):
-        run([actiond, "dataset", "--card", card_path, "--out", out, "--crop", crop, "--every", str(every), clips],
-            log)
-    return out
+def dataset(actiond: str, card_path: str, clip_dir: str, split: str, clips: int, out: str, crop: str, every: int,
+            jobs: int, log, part_size: int = 120) -> list:
+    """`actiond dataset` over clips 0..<clips of a split, in parts of `part_size` clips run `jobs` at a time
+    (one dataset process is single-threaded). Returns the part directories."""
+    parts, pending, running = [], [], []
+    for k, first in enumerate(range(0, clips, part_size)):
+        part = os.path.join(out, f"part{k}")
+        parts.append(part)
+        if os.path.exists(os.path.join(part, "index.jsonl")):
+            continue
+        files = [os.path.join(clip_dir, f"s{SEEDS[split]}-c{i:05d}.json")
+                 for i in range(first, min(clips, first + part_size))]
+        pending.append((part, [actiond, "dataset", "--card", card_path, "--out", part + ".tmp", "--crop", crop,
+                               "--every", str(every)] + files))
+    while pending or running:
+        while pending and len(running) < jobs:
+            part, cmd = pending.pop(0)
+            log(f"$ actiond dataset --card {card_path} --out {part} --crop {crop} --every {every} ({len(cmd) - 10}"
+                f" clips)")
+            running.append((part, subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)))
+        part, proc = running.pop(0)
+        if proc.wait() != 0:
+            raise SystemExit(f"actiond dataset failed for {part} (exit {proc.returncode})")
+        os.replace(part + ".tmp", part)
+    return parts
+
+
+def same_preprocessing(a: dict, b: dict) -> bool:
+    """True when two cards cut and normalise identically apart from the axis order of the clip tensor."""
+    strip = lambda c: {k: v for k, v in c["input"].items() if k not in ("layout", "name")}  # noqa: E731
+    return a["kind"] != "two-stream" and b["kind"] != "two-stream" and strip(a) == strip(b)
+
+
+def relayout(split: data.Split, source: dict, card: dict) -> data.Split:
+    """Another card's dataset in this card's layout (NCTHW ↔ NTCHW is a transpose of axes 1 and 2 with the batch
+    axis): the same tensors `actiond dataset` writes for this card, without decoding everything twice."""
+    (name_from, x), = split.inputs.items()
+    if source["input"]["layout"] != card["input"]["layout"]:
+        x = np.ascontiguousarray(x.transpose(0, 2, 1, 3, 4))
+    return data.Split(split.labels, {card["input"].get("name", "input"): x}, split.targets, split.clips)
 
 
 def concat(splits: list) -> data.Split:
@@ -118,14 +153,14 @@ def main() -> None:
     ap.add_argument("--work", default="/tmp/actiond-models")
     ap.add_argument("--out", default="models/default")
     ap.add_argument("--models", default="all", help="comma-separated card names, or all")
-    ap.add_argument("--train-clips", type=int, default=1200, help="per split; --balanced: a multiple of 12")
-    ap.add_argument("--val-clips", type=int, default=120)
+    ap.add_argument("--train-clips", type=int, default=480, help="--balanced: keep a multiple of 12")
+    ap.add_argument("--val-clips", type=int, default=60)
     ap.add_argument("--test-clips", type=int, default=240)
     ap.add_argument("--size", default="160x120", help="render size")
     ap.add_argument("--every", type=int, default=2, help="dataset --every for training windows")
     ap.add_argument("--epochs", type=int, default=8)
     ap.add_argument("--threads", type=int, default=1, help="torch threads; 1 is fastest on a shared machine")
-    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--jobs", type=int, default=4, help="synth jobs and dataset processes at once")
     ap.add_argument("--fake", action="store_true", help="random tensors in the dataset format; no actiond")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -155,20 +190,36 @@ def main() -> None:
         os.makedirs(card_dir, exist_ok=True)
         card_path = os.path.join(card_dir, name + ".yaml")
         write_card(card, card_path, f"{name}: being trained by tools/train/make_models.py")
+        vocabulary = labels if not args.fake else [f"action{i}" for i in range(12)]
+        with open(os.path.join(card_dir, card["output"]["labels"]), "w") as f:
+            f.write("".join(label + "\n" for label in vocabulary))
         names = train.input_names(card)
+        # A card whose preprocessing another card shares (apart from layout) reuses that card's dataset.
+        order = list(all_cards)
+        source = next((n for n in order[:order.index(name)] if same_preprocessing(all_cards[n], card)), name)
+        if source != name:
+            log(f"{name}: same preprocessing as {source} apart from layout; reusing its dataset")
+            write_card(all_cards[source], os.path.join(card_dir, source + ".yaml"), f"{source}: dataset source")
+            with open(os.path.join(card_dir, all_cards[source]["output"]["labels"]), "w") as f:
+                f.write("".join(label + "\n" for label in vocabulary))
         splits = {}
+        counts = {"train": args.train_clips, "val": args.val_clips, "test": args.test_clips}
         for split in ["train", "val", "test"]:
             for crop in ["whole", "person"]:
-                out = os.path.join(args.work, "data", name, f"{split}-{crop}")
+                out = os.path.join(args.work, "data", source, f"{split}-{crop}")
                 if args.fake:
+                    parts = [out]
                     if not os.path.exists(os.path.join(out, "index.jsonl")):
-                        data.write_random(out, [f"action{i}" for i in range(12)], fake_shapes(card, names),
+                        data.write_random(out, vocabulary, fake_shapes(card, names),
                                           clips={"train": 48, "val": 24, "test": 24}[split], windows=3,
                                           seed=SEEDS[split] + (crop == "person"))
                 else:
-                    dataset(args.actiond, card_path, clips[split], out, crop, args.every if split == "train" else 1,
-                            log)
-                splits[(split, crop)] = data.load(out, list(names.values()))
+                    parts = dataset(args.actiond, os.path.join(card_dir, source + ".yaml"), clips[split], split,
+                                    counts[split], out, crop, args.every if split == "train" else 1, args.jobs,
+                                    log)
+                src_names = train.input_names(all_cards[source])
+                loaded = concat([data.load(p, list(src_names.values())) for p in parts])
+                splits[(split, crop)] = loaded if source == name else relayout(loaded, all_cards[source], card)
         tr = concat([splits[("train", "whole")], splits[("train", "person")]])
         labels = tr.labels
         log(f"{name}: {len(tr.targets)} training windows, {len(labels)} labels")
@@ -208,8 +259,8 @@ def main() -> None:
                    f"{result['test-person']['clip']:.3f} person crops.")
         results[name] = result
         log(f"{name}: exported {json.dumps(result['export'])}")
-    with open(os.path.join(args.work, "results.json"), "w") as f:
-        json.dump(results, f, indent=1)
+        with open(os.path.join(args.work, f"results-{name}.json"), "w") as f:
+            json.dump(result, f, indent=1)
     print(json.dumps(results, indent=1))
 
 
