@@ -29,8 +29,20 @@ def load(directory: str, input_names: list) -> Split:
         raise SystemExit(f"{directory}: index.jsonl has no samples")
     inputs = {}
     for name in input_names:
-        arrays = [np.load(os.path.join(directory, r["inputs"][name])) for r in rows]
-        inputs[name] = np.stack(arrays).astype(np.float32, copy=False)
+        # One stacked copy per input beside the index, so a second run (or another model on the same dataset)
+        # reads one file instead of thousands.
+        cache = os.path.join(directory, f"stacked-{name}.npy")
+        if os.path.exists(cache) and os.path.getmtime(cache) >= os.path.getmtime(os.path.join(directory,
+                                                                                                "index.jsonl")):
+            inputs[name] = np.load(cache)
+            continue
+        first = np.load(os.path.join(directory, rows[0]["inputs"][name]))
+        stacked = np.empty((len(rows),) + first.shape, dtype=np.float32)
+        for i, r in enumerate(rows):
+            stacked[i] = np.load(os.path.join(directory, r["inputs"][name]))
+        np.save(cache + ".tmp.npy", stacked)
+        os.replace(cache + ".tmp.npy", cache)
+        inputs[name] = stacked
     targets = np.array([r["label_index"] for r in rows], dtype=np.int64)
     for r in rows:
         if labels[r["label_index"]] != r["label"]:
