@@ -40,8 +40,9 @@ def load(directory: str, input_names: list) -> Split:
         stacked = np.empty((len(rows),) + first.shape, dtype=np.float32)
         for i, r in enumerate(rows):
             stacked[i] = np.load(os.path.join(directory, r["inputs"][name]))
-        np.save(cache + ".tmp.npy", stacked)
-        os.replace(cache + ".tmp.npy", cache)
+        tmp = f"{cache}.{os.getpid()}.tmp.npy"   # several trainers may share a dataset
+        np.save(tmp, stacked)
+        os.replace(tmp, cache)
         inputs[name] = stacked
     targets = np.array([r["label_index"] for r in rows], dtype=np.int64)
     for r in rows:

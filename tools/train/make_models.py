@@ -155,6 +155,8 @@ def main() -> None:
     ap.add_argument("--models", default="all", help="comma-separated card names, or all")
     ap.add_argument("--train-clips", type=int, default=480, help="--balanced: keep a multiple of 12")
     ap.add_argument("--val-clips", type=int, default=60)
+    ap.add_argument("--person-train-clips", type=int, help="person-crop training clips (default --train-clips)")
+    ap.add_argument("--person-test-clips", type=int, help="person-crop test clips (default --test-clips)")
     ap.add_argument("--test-clips", type=int, default=240)
     ap.add_argument("--size", default="160x120", help="render size")
     ap.add_argument("--every", type=int, default=2, help="dataset --every for training windows")
@@ -203,9 +205,12 @@ def main() -> None:
             with open(os.path.join(card_dir, all_cards[source]["output"]["labels"]), "w") as f:
                 f.write("".join(label + "\n" for label in vocabulary))
         splits = {}
-        counts = {"train": args.train_clips, "val": args.val_clips, "test": args.test_clips}
         for split in ["train", "val", "test"]:
             for crop in ["whole", "person"]:
+                counts = {"train": args.train_clips, "val": args.val_clips, "test": args.test_clips}
+                if crop == "person":
+                    counts["train"] = args.person_train_clips or args.train_clips
+                    counts["test"] = args.person_test_clips or args.test_clips
                 out = os.path.join(args.work, "data", source, f"{split}-{crop}")
                 if args.fake:
                     parts = [out]
