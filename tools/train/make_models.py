@@ -163,6 +163,8 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=8)
     ap.add_argument("--threads", type=int, default=1, help="torch threads; 1 is fastest on a shared machine")
     ap.add_argument("--jobs", type=int, default=4, help="synth jobs and dataset processes at once")
+    ap.add_argument("--init", action="store_true",
+                    help="start from WORK/checkpoints/<model>.pt (fine-tune a previous run) instead of random weights")
     ap.add_argument("--fake", action="store_true", help="random tensors in the dataset format; no actiond")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -229,7 +231,17 @@ def main() -> None:
         labels = tr.labels
         log(f"{name}: {len(tr.targets)} training windows, {len(labels)} labels")
         models = train.build(card, len(labels))
-        seconds = train.train(card, models, tr, args.epochs, log=log)
+        checkpoint = os.path.join(args.work, "checkpoints", name + ".pt")
+        if args.init:
+            for role, state in torch.load(checkpoint).items():
+                models[role].load_state_dict(state)
+            log(f"{name}: starting from {checkpoint}")
+        os.makedirs(os.path.dirname(checkpoint), exist_ok=True)
+
+        def save(epoch: int) -> None:    # every epoch, so a long run can be stopped and exported (--init --epochs 0)
+            torch.save({role: m.state_dict() for role, m in models.items()}, checkpoint + ".tmp")
+            os.replace(checkpoint + ".tmp", checkpoint)
+        seconds = train.train(card, models, tr, args.epochs, log=log, on_epoch=save)
         result = {"train_seconds": seconds, "train_windows": len(tr.targets), "epochs": args.epochs}
         if card["kind"] == "two-stream":
             val = concat([splits[("val", "whole")], splits[("val", "person")]])

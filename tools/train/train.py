@@ -66,16 +66,18 @@ def batches(split: data.Split, size: int, order: np.ndarray):
 
 
 def train(card: dict, models: dict, split: data.Split, epochs: int, batch_size: int = 32, lr: float = 3e-3,
-          zoom: float = 1.15, seed: int = 0, log=print) -> float:
+          zoom: float = 1.15, seed: int = 0, log=print, on_epoch=None) -> float:
     """AdamW with one-cycle cosine decay and label smoothing; returns seconds of training."""
     torch.manual_seed(seed)
     g = torch.Generator().manual_seed(seed)
     rng = np.random.default_rng(seed)
     params = [p for m in models.values() for p in m.parameters()]
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=1e-4)
-    steps = epochs * math.ceil(len(split.targets) / batch_size)
+    steps = max(1, epochs * math.ceil(len(split.targets) / batch_size))
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.15)
     start = time.time()
+    if epochs == 0:
+        return 0.0
     for epoch in range(epochs):
         for m in models.values():
             m.train()
@@ -94,6 +96,8 @@ def train(card: dict, models: dict, split: data.Split, epochs: int, batch_size: 
             total += len(target)
         log(f"  epoch {epoch + 1}/{epochs}: loss {loss_sum / total:.3f}, train acc {correct / total:.3f}, "
             f"{time.time() - start:.0f} s")
+        if on_epoch is not None:
+            on_epoch(epoch)
     return time.time() - start
 
 
