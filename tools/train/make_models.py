@@ -161,6 +161,7 @@ def main() -> None:
     ap.add_argument("--size", default="160x120", help="render size")
     ap.add_argument("--every", type=int, default=2, help="dataset --every for training windows")
     ap.add_argument("--epochs", type=int, default=8)
+    ap.add_argument("--lr", type=float, default=3e-3, help="peak learning rate (one-cycle)")
     ap.add_argument("--threads", type=int, default=1, help="torch threads; 1 is fastest on a shared machine")
     ap.add_argument("--jobs", type=int, default=4, help="synth jobs and dataset processes at once")
     ap.add_argument("--init", action="store_true",
@@ -241,7 +242,7 @@ def main() -> None:
         def save(epoch: int) -> None:    # every epoch, so a long run can be stopped and exported (--init --epochs 0)
             torch.save({role: m.state_dict() for role, m in models.items()}, checkpoint + ".tmp")
             os.replace(checkpoint + ".tmp", checkpoint)
-        seconds = train.train(card, models, tr, args.epochs, log=log, on_epoch=save)
+        seconds = train.train(card, models, tr, args.epochs, lr=args.lr, log=log, on_epoch=save)
         result = {"train_seconds": seconds, "train_windows": len(tr.targets), "epochs": args.epochs}
         if card["kind"] == "two-stream":
             val = concat([splits[("val", "whole")], splits[("val", "person")]])

@@ -116,17 +116,26 @@ class Classifier2D(nn.Module):
 
 
 class CnnGru(nn.Module):
-    """Per-frame 2D CNN + GRU over NTCHW clips, exported as one graph; classifies the last hidden state."""
+    """Per-frame 2D CNN + GRU over NTCHW clips, exported as one graph; classifies the last hidden state.
 
-    def __init__(self, classes: int, frames: int, width: int = 12, hidden: int = 64, dropout: float = 0.3):
+    With `motion`, each frame is encoded together with its difference to the previous frame (6 channels; the
+    first frame takes the first difference): on 480 training clips a per-frame encoder of appearance alone
+    memorised the clips (97 % train, 15 % test), the difference channels make it see movement."""
+
+    def __init__(self, classes: int, frames: int, width: int = 12, hidden: int = 64, dropout: float = 0.3,
+                 motion: bool = True):
         super().__init__()
         self.frames = frames
-        self.encoder = Backbone2D(3, width)
+        self.motion = motion
+        self.encoder = Backbone2D(6 if motion else 3, width)
         self.gru = nn.GRU(self.encoder.features, hidden, batch_first=True)
         self.drop = nn.Dropout(dropout)
         self.fc = nn.Linear(hidden, classes)
 
     def forward(self, clip: torch.Tensor) -> torch.Tensor:
+        if self.motion:
+            diff = clip[:, 1:] - clip[:, :-1]
+            clip = torch.cat([clip, torch.cat([diff[:, :1], diff], dim=1)], dim=2)    # [N, T, 6, H, W]
         c, h, w = clip.shape[2], clip.shape[3], clip.shape[4]
         f = self.encoder(clip.reshape(-1, c, h, w))          # [N·T, F]
         f = f.reshape(-1, self.frames, f.shape[1])            # [N, T, F]
