@@ -51,6 +51,7 @@ models: build
 	$(TRAIN) --models actions-two-stream --epochs 36 --person-train-clips 240 --person-test-clips 120
 	$(TRAIN) --models actions-r2plus1d --epochs 9
 	$(TRAIN) --models actions-r2plus1d --epochs 4 --lr 1e-3 --init
+	$(TRAIN) --models actions-r2plus1d --epochs 4 --lr 7e-4 --init
 	$(TRAIN) --models actions-cnn-gru --epochs 7
 	$(TRAIN) --models actions-cnn-gru --epochs 4 --lr 1e-3 --init
 
