@@ -83,7 +83,7 @@ class Encoding:
 
 
 def rgb_channel_axis(layout: str) -> int:
-    # Without the batch axis added by the loader: NCTHW → [N, C, T, H, W], NTCHW → [N, T, C, H, W], NCHW → [N, C, H, W]
+    # Batches as the loader stacks them: NCTHW → [N, C, T, H, W], NTCHW → [N, T, C, H, W], NCHW → [N, C, H, W]
     return {"NCTHW": 1, "NCHW": 1, "NTCHW": 2}[layout]
 
 

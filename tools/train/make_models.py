@@ -6,7 +6,6 @@
 import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -116,7 +115,7 @@ def same_preprocessing(a: dict, b: dict) -> bool:
 def relayout(split: data.Split, source: dict, card: dict) -> data.Split:
     """Another card's dataset in this card's layout (NCTHW ↔ NTCHW is a transpose of axes 1 and 2 with the batch
     axis): the same tensors `actiond dataset` writes for this card, without decoding everything twice."""
-    (name_from, x), = split.inputs.items()
+    (x,) = split.inputs.values()
     if source["input"]["layout"] != card["input"]["layout"]:
         x = np.ascontiguousarray(x.transpose(0, 2, 1, 3, 4))
     return data.Split(split.labels, {card["input"].get("name", "input"): x}, split.targets, split.clips)
@@ -239,7 +238,8 @@ def main() -> None:
             log(f"{name}: starting from {checkpoint}")
         os.makedirs(os.path.dirname(checkpoint), exist_ok=True)
 
-        def save(epoch: int) -> None:    # every epoch, so a long run can be stopped and exported (--init --epochs 0)
+        def save(epoch: int, models: dict = models, checkpoint: str = checkpoint) -> None:
+            # every epoch, so a long run can be stopped and exported (--init --epochs 0)
             torch.save({role: m.state_dict() for role, m in models.items()}, checkpoint + ".tmp")
             os.replace(checkpoint + ".tmp", checkpoint)
         seconds = train.train(card, models, tr, args.epochs, lr=args.lr, log=log, on_epoch=save)

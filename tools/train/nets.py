@@ -86,7 +86,7 @@ class BasicBlock2D(nn.Module):
 
 
 class Backbone2D(nn.Module):
-    """ResNet-like 2D trunk for 64 × 64 inputs (7×7 stride-4 stem): features of size 8·width after global average pooling."""
+    """ResNet-like 2D trunk for 64 × 64 inputs (7×7 stride-4 stem): 8·width features after global pooling."""
 
     def __init__(self, in_channels: int, width: int = 12):
         super().__init__()

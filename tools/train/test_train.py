@@ -81,6 +81,17 @@ class LoopTests(unittest.TestCase):
             self.assertLess(report[card["onnx"]]["max_abs_diff"], 1e-3)
             self.assertNotIn("BatchNormalization", report[card["onnx"]]["ops"])
 
+    def test_cnn_gru_with_motion_exports_as_one_graph(self):
+        card = make_models.cards()["actions-cnn-gru"]
+        with tempfile.TemporaryDirectory() as tmp:
+            x = np.random.default_rng(4).standard_normal((4, 8, 3, 64, 64)).astype(np.float32)
+            split = data.Split([f"a{i}" for i in range(12)], {"clip": x}, np.arange(4), ["a", "a", "b", "b"])
+            models = train.build(card, 12)
+            report = train.export(card, models, tmp, split)[card["onnx"]]
+            self.assertLess(report["max_abs_diff"], 1e-3)
+            self.assertIn("GRU", report["ops"])
+            self.assertIn("Sub", report["ops"])      # the frame differences are inside the graph
+
     def test_cnn_gru_reuses_the_3d_dataset(self):
         cards = make_models.cards()
         self.assertTrue(make_models.same_preprocessing(cards["actions-r2plus1d"], cards["actions-cnn-gru"]))

@@ -50,7 +50,7 @@ def forward(card: dict, models: dict, batch: dict) -> dict:
     return {"main": models["main"](batch[names["main"]])}
 
 
-def fuse(card: dict, logits: dict, weight: float = None) -> torch.Tensor:
+def fuse(card: dict, logits: dict, weight: float | None = None) -> torch.Tensor:
     """Scores as serving combines them: softmax per net, (1 − w)·rgb + w·flow for two-stream."""
     if card["kind"] != "two-stream":
         return F.softmax(logits["main"], dim=1)
