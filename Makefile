@@ -11,7 +11,7 @@ SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Tests run optimised: kernels, flow and decoding are too slow unoptimised to test at real sizes.
 TESTFLAGS  := -c $(CONFIG) -Xswiftc -enable-testing
 
-.PHONY: deps build test demo bench-decode clean
+.PHONY: deps build test demo bench-decode models clean
 
 deps:
 	@missing=""; for p in $(APT_PKGS); do \
@@ -41,6 +41,22 @@ demo: build
 
 bench-decode: build
 	tools/bench-decode
+
+# Renders clips, builds datasets with `actiond dataset`, trains and exports models/default/ (not run in CI;
+# about 40 minutes on 2 busy CPU cores). The schedule below is the one the committed models were trained with
+# (docs/models.md); `--init` continues from the previous step's checkpoint at a lower learning rate. The venv
+# lives outside the repo; override TRAIN_VENV to reuse one.
+TRAIN_VENV ?= $(HOME)/.cache/actiond-train-venv
+TRAIN      := $(TRAIN_VENV)/bin/python tools/train/make_models.py --actiond $(BIN) --out models/default
+models: build
+	@[ -x $(TRAIN_VENV)/bin/python ] || python3 -m venv $(TRAIN_VENV)
+	$(TRAIN_VENV)/bin/pip install -q -r tools/train/requirements.txt
+	$(TRAIN) --models actions-two-stream --epochs 36 --person-train-clips 240 --person-test-clips 120
+	$(TRAIN) --models actions-r2plus1d --epochs 9
+	$(TRAIN) --models actions-r2plus1d --epochs 4 --lr 1e-3 --init
+	$(TRAIN) --models actions-r2plus1d --epochs 4 --lr 7e-4 --init
+	$(TRAIN) --models actions-cnn-gru --epochs 7
+	$(TRAIN) --models actions-cnn-gru --epochs 4 --lr 1e-3 --init
 
 clean:
 	rm -rf .build demo-out

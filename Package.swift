@@ -28,9 +28,9 @@ let package = Package(
         .target(name: "Flow"),
         // Config model + validation, Stage protocol, scheduler, bounded queues: knows nothing of video or tensors.
         .target(name: "Pipeline", dependencies: [.product(name: "Yams", package: "Yams")]),
+        .target(name: "Synth", dependencies: ["Media"]),
         // Stages: wires Media, Flow and the engine into Pipeline stages (decode, flow, classify, smooth).
         .target(name: "Stages", dependencies: ["Pipeline", "Media", "Flow", "Inference", "ONNX", "Tensor"]),
-        .target(name: "Synth", dependencies: ["Media"]),
 
         .executableTarget(name: "actiond", dependencies: [
             "Media",
@@ -40,8 +40,8 @@ let package = Package(
             "ONNX",
             "Flow",
             "Pipeline",
-            "Stages",
             "Synth",
+            "Stages",
             argumentParser,
         ]),
 
