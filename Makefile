@@ -37,7 +37,11 @@ demo: build
 	$(BIN) flow demo-out/s7-c00000.mp4 --pair 10,11 --out demo-out/flow.npy --png demo-out/flow.png
 	$(BIN) testclip demo-out/pattern.mp4 --size 320x240 --fps 25 --seconds 2
 	$(BIN) probe demo-out/pattern.mp4 --count --json
-	@echo "demo: rendered clips + ground truth, frames, and a flow picture are in demo-out/"
+	@echo "ground truth of s7-c00001 (performer first):"; grep -o '"end":[0-9.]*,"label":"[a-z_]*","start":[0-9.]*' demo-out/s7-c00001.json
+	$(BIN) classify demo-out/s7-c00001.mp4
+	$(BIN) classify demo-out/s7-c00001.mp4 --pipeline pipelines/two-stream.yaml
+	$(BIN) classify demo-out/s7-c00001.mp4 --pipeline pipelines/cnn-rnn.yaml
+	@echo "demo: rendered clips + ground truth, frames, a flow picture are in demo-out/ (demo models: docs/models.md)"
 
 bench-decode: build
 	tools/bench-decode
