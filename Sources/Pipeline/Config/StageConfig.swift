@@ -246,7 +246,8 @@ public enum PartialClipRule: String, Sendable, Equatable, CaseIterable {
 ///     clip: 16           # frames per clip; default: the card's `input.frames` (must match it if given)
 ///     stride: 8          # frames between the starts of consecutive clips (>= 1); default: half the clip
 ///     partial: pad       # pad | drop: the last clip that does not fill; default pad
-///     segments: 1        # TSN consensus: clips averaged into one score (>= 1); default 1
+///     segments: 1        # TSN consensus (two-stream only): the clip is cut into this many equal runs, each
+///                        # classified, their scores averaged (>= 1); default 1
 /// ```
 /// Takes `frames` (+ `flow` for two-stream, + `tracks` with `per: track`); gives `clipScores`.
 public struct ClassifyOptions: Sendable, Equatable {
