@@ -28,14 +28,14 @@ struct Classify: AsyncParsableCommand {
     @Flag(help: "Also print every clip's scores (all labels) before the segments.")
     var allScores = false
 
-    @Option(help: "Kernel threads (default: ACTIOND_THREADS or all cores).")
+    @Option(help: "Kernel threads (default: ACTIOND_THREADS, else the config's `threads:`, else all cores).")
     var threads: Int?
 
     func run() async throws {
-        let threadCount = try ThreadKnob.apply(threads)
         guard FileManager.default.fileExists(atPath: file) else { throw UsageError("no such file: \(file)") }
         let configPath = try pipeline ?? DefaultPipeline.locate()
         let config = try ConfigLoader.load(path: configPath)
+        let threadCount = try ThreadKnob.apply(threads, config: config.threads)
         for warning in config.warnings { writeStderr(warning.description) }
 
         let clips = Collector<ClipScores>()

@@ -7,8 +7,8 @@ import Kernels
 import Tensor
 
 enum ThreadKnob {
-    /// `--threads` if given, else `ACTIOND_THREADS`, else every available core.
-    static func resolve(_ option: Int?) throws -> Int {
+    /// `--threads` if given, else `ACTIOND_THREADS`, else the pipeline config's `threads:`, else every core.
+    static func resolve(_ option: Int?, config: Int? = nil) throws -> Int {
         if let option {
             guard option >= 1 else { throw UsageError("--threads must be at least 1, got \(option)") }
             return option
@@ -19,11 +19,11 @@ enum ThreadKnob {
             }
             return value
         }
-        return ProcessInfo.processInfo.activeProcessorCount
+        return config ?? ProcessInfo.processInfo.activeProcessorCount
     }
 
-    static func apply(_ option: Int?) throws -> Int {
-        let threads = try resolve(option)
+    static func apply(_ option: Int?, config: Int? = nil) throws -> Int {
+        let threads = try resolve(option, config: config)
         KernelThreads.set(threads)
         return threads
     }

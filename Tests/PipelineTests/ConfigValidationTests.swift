@@ -31,7 +31,16 @@ final class ConfigValidationTests: XCTestCase {
         XCTAssertEqual(try sandbox.errors("version: 1\npipline:\n  - decode\n"), [
             "1:1: the config needs `pipeline`: the ordered list of stages, starting with `- decode: { fps: 15 }`",
             "2:1: unknown key `pipline` in the config; did you mean `pipeline`? "
-                + "(known keys: version, sources, models, pipeline, sinks)",
+                + "(known keys: version, sources, models, pipeline, sinks, threads)",
+        ])
+    }
+
+    /// `threads:` is the config's part of the one thread knob (after `--threads` and `ACTIOND_THREADS`).
+    func testThreadsKey() throws {
+        XCTAssertEqual(try sandbox.load("version: 1\nthreads: 2\npipeline:\n  - decode\n").threads, 2)
+        XCTAssertNil(try sandbox.load("version: 1\npipeline:\n  - decode\n").threads)
+        XCTAssertEqual(try sandbox.errors("version: 1\nthreads: 0\npipeline:\n  - decode\n"), [
+            "2:10: `threads` must be between 1 and 256, got 0",
         ])
     }
 
@@ -449,7 +458,7 @@ final class ConfigValidationTests: XCTestCase {
             "4:5: `smooth` takes `clipScores`, but no earlier stage gives it; add a `classify` stage before this one",
             "4:23: `window` must be between 1 and 1000, got 0",
             "5:20: `fps` must be greater than 0 and less than or equal to 240, got 300",
-            "6:1: unknown key `zzz` in the config (known keys: version, sources, models, pipeline, sinks)",
+            "6:1: unknown key `zzz` in the config (known keys: version, sources, models, pipeline, sinks, threads)",
             "bad.yaml:3:8: `input` needs `frames`: the number of frames in one clip the network takes, e.g. "
                 + "`frames: 16`",
             "bad.yaml:3:18: a `3d` model takes a clip: `layout` must be `NCTHW` or `NTCHW`, got NCHW",

@@ -78,13 +78,14 @@ final class ConfigParser {
             top.missing("pipeline", "the ordered list of stages, starting with `- decode: { fps: 15 }`")
         }
         let sinks = top.value("sinks").map(parseSinks) ?? []
+        let threads = top.int("threads", in: .between(1, 256))
         top.finish()
 
         var checker = StageChecker(file: file, models: models, stages: stages, unreadable: unreadableStage)
         let resolved = checker.check()
         guard let version else { return nil }
         return PipelineConfig(file: file.path, version: version, sources: sources, models: models.compactMap(\.loaded),
-                              stages: resolved, sinks: sinks)
+                              stages: resolved, sinks: sinks, threads: threads)
     }
 
     // MARK: models

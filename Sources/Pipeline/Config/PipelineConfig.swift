@@ -27,6 +27,9 @@ public struct PipelineConfig: Sendable, Equatable {
     public var models: [ModelReference]
     public var stages: [StageConfig]
     public var sinks: [SinkConfig]
+    /// `threads:` (1…256): kernel threads for this pipeline's models, used when neither `--threads` nor
+    /// `ACTIOND_THREADS` is given; nil = every core.
+    public var threads: Int? = nil
     /// Things that run but are probably not meant (a stage whose output nothing takes, an unused model),
     /// as `file:line:col: warning:` diagnostics. `actiond check` prints them; they do not fail validation.
     public var warnings: [ConfigDiagnostic] = []
