@@ -56,6 +56,25 @@ struct RecurrentAttributes {
     }
 
     /// Shapes of Y and of the final states.
+    /// Reads X, W, R (and B if present) for a cell with `gates` gates (LSTM 4, GRU 3): checks W [dirs, gates·H, I],
+    /// R [dirs, gates·H, H], B [dirs, 2·gates·H] and returns the sizes.
+    func weightDimensions(_ inputs: [ValueType?], gates: Int) throws
+        -> (seq: Int, batch: Int, input: Int, hidden: Int)
+    {
+        let x = try inputs.required(0)
+        let w = try inputs.required(1)
+        let r = try inputs.required(2)
+        try requireFloat(x)
+        let (seq, batch, input) = try dimensions(x)
+        let dirs = directions
+        let hidden = hiddenSize ?? r.shape.last ?? 0
+        guard w.shape == [dirs, gates * hidden, input], r.shape == [dirs, gates * hidden, hidden] else {
+            throw OpError("W \(w.shape) / R \(r.shape) do not fit X \(x.shape), hidden \(hidden), \(dirs) direction(s)")
+        }
+        if let b = inputs.optional(3), b.shape != [dirs, 2 * gates * hidden] { throw OpError("B shape \(b.shape)") }
+        return (seq, batch, input, hidden)
+    }
+
     func outputShapes(seq: Int, batch: Int, hidden: Int) -> (y: [Int], state: [Int]) {
         layout == 0 ? ([seq, directions, batch, hidden], [directions, batch, hidden])
             : ([batch, seq, directions, hidden], [batch, directions, hidden])

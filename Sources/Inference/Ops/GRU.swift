@@ -20,17 +20,8 @@ public final class GRUOp: Operator {
     public convenience init(_ node: NodeSpec) throws { try self.init(node, gemm: RecurrentGemm.fast) }
 
     public func infer(_ inputs: [ValueType?], constants: [Tensor?]) throws -> [ValueType] {
-        let x = try inputs.required(0)
-        let w = try inputs.required(1)
-        let r = try inputs.required(2)
-        try requireFloat(x)
-        (seq, batch, inputSize) = try attributes.dimensions(x)
+        (seq, batch, inputSize, hidden) = try attributes.weightDimensions(inputs, gates: 3)
         let dirs = attributes.directions
-        hidden = attributes.hiddenSize ?? r.shape.last ?? 0
-        guard w.shape == [dirs, 3 * hidden, inputSize], r.shape == [dirs, 3 * hidden, hidden] else {
-            throw OpError("W \(w.shape) / R \(r.shape) do not fit X \(x.shape), hidden \(hidden), \(dirs) direction(s)")
-        }
-        if let b = inputs.optional(3), b.shape != [dirs, 6 * hidden] { throw OpError("B shape \(b.shape)") }
         if let state = inputs.optional(5), state.count != dirs * batch * hidden {
             throw OpError("initial_h shape \(state.shape)")
         }
