@@ -98,12 +98,7 @@ public final class ConvOp: Operator, OutputFusing {
         guard packed == nil, let g = geometry else { return }
         guard let tensor = weight else { return }
         let w = tensor.rawPointer.assumingMemoryBound(to: Float.self)
-        let pack: PackedConv
-        if let bias {
-            pack = bias.withUnsafeBufferPointer { PackedConv(g, weight: w, bias: $0.baseAddress) }
-        } else {
-            pack = PackedConv(g, weight: w, bias: nil)
-        }
+        let pack = withOptionalPointer(to: bias) { PackedConv(g, weight: w, bias: $0) }
         packed = pack
         workspaceBytes = pack.workspaceCount(batch: batch, inputSpatial: inputSpatial) * 4
         weight = nil  // the packed copy is the one used from now on
@@ -123,4 +118,10 @@ public final class ConvOp: Operator, OutputFusing {
             for i in 0..<outputs[0].count { y[i] *= FastMath.sigmoid(y[i]) }
         }
     }
+}
+
+/// Calls `body` with a pointer to `values`' storage, or with nil when there are none (an optional bias).
+func withOptionalPointer<R>(to values: [Float]?, _ body: (UnsafePointer<Float>?) -> R) -> R {
+    guard let values else { return body(nil) }
+    return values.withUnsafeBufferPointer { body($0.baseAddress) }
 }

@@ -88,12 +88,7 @@ public final class ConvTransposeOp: Operator {
         guard packed == nil, let g = geometry else { return }
         guard let tensor = weight else { return }
         let w = tensor.rawPointer.assumingMemoryBound(to: Float.self)
-        let pack: PackedConvTranspose
-        if let bias {
-            pack = bias.withUnsafeBufferPointer { PackedConvTranspose(g, weight: w, bias: $0.baseAddress) }
-        } else {
-            pack = PackedConvTranspose(g, weight: w, bias: nil)
-        }
+        let pack = withOptionalPointer(to: bias) { PackedConvTranspose(g, weight: w, bias: $0) }
         packed = pack
         workspaceBytes = pack.workspaceCount(batch: batch, inputSpatial: inputSpatial) * 4
         weight = nil
