@@ -4,18 +4,25 @@ import Foundation
 import Media
 import Pipeline
 
-/// Decodes one file into `FrameRecord`s at `options.fps` and `options.size`.
+/// Decodes one file or stream into `FrameRecord`s at `options.fps` and `options.size`.
 public struct DecodeSource: PacketSource {
     public let name = "decode"
     public let path: String
     public let options: DecodeOptions
+    /// FFmpeg-level options: threads, and for live streams the read timeout that detects a stall.
+    public let decoder: DecoderOptions
     /// Called with each frame's media time (progress bars).
     public let progress: (@Sendable (Double) -> Void)?
+    /// Called after each frame with the decoder's running counters (frames, corrupt packets: metrics).
+    public let onStats: (@Sendable (DecodeStats) -> Void)?
 
-    public init(path: String, options: DecodeOptions, progress: (@Sendable (Double) -> Void)? = nil) {
+    public init(path: String, options: DecodeOptions, decoder: DecoderOptions = DecoderOptions(),
+                progress: (@Sendable (Double) -> Void)? = nil, onStats: (@Sendable (DecodeStats) -> Void)? = nil) {
         self.path = path
         self.options = options
+        self.decoder = decoder
         self.progress = progress
+        self.onStats = onStats
     }
 
     /// The media's duration in seconds, if the container states it.
@@ -24,10 +31,11 @@ public struct DecodeSource: PacketSource {
     }
 
     public func run(emit: Emit<FrameRecord>) async throws {
-        let frames = try FrameDecoder(path: path, options: options)
+        let frames = try FrameDecoder(path: path, options: options, decoder: decoder)
         while let record = try frames.next() {
             try Task.checkCancellation()
             progress?(record.time)
+            onStats?(frames.stats)
             try await emit(record)
         }
     }
@@ -53,12 +61,14 @@ final class FrameDecoder {
     private let scaler: Scaler
     private let spacing: Double
 
-    init(path: String, options: DecodeOptions) throws {
-        reader = try FrameReader(decoder: VideoDecoder(path), fps: options.fps)
+    init(path: String, options: DecodeOptions, decoder: DecoderOptions = DecoderOptions()) throws {
+        reader = try FrameReader(decoder: VideoDecoder(path, options: decoder), fps: options.fps)
         scaler = try Scaler(width: options.size.width, height: options.size.height, format: .rgb24,
                             mode: Preprocess.mediaMode(options.resize))
         spacing = 1 / options.fps
     }
+
+    var stats: DecodeStats { reader.decoder.stats }
 
     func next() throws -> Timestamped<FrameRecord>? {
         guard let (frame, time) = try reader.next() else { return nil }

@@ -1,4 +1,5 @@
-// Builds a runnable `StageGraph` from a validated config for one file: decode → [flow] → classify → [smooth].
+// Builds a runnable `StageGraph` from a validated config: decode → [flow] → classify → [smooth], for one file
+// (`classify`) or for any decode source with its own queue policy (the daemon's files and live streams).
 // Whole-frame mode only: detect/track/pose and `per: track` come with the People issue and are refused here.
 import Foundation
 import Pipeline
@@ -20,6 +21,15 @@ public enum PipelineBuilder {
                             progress: (@Sendable (Double) -> Void)? = nil,
                             onClipScores: (@Sendable (ClipScores) -> Void)? = nil) throws -> FilePipeline {
         guard let decode = config.decode else { throw StagesError.unsupported("the pipeline has no `decode` stage") }
+        return try build(source: DecodeSource(path: path, options: decode, progress: progress),
+                         sourceQueue: (capacity: 16, policy: .block), config: config, threads: threads,
+                         onClipScores: onClipScores)
+    }
+
+    /// The config's stages after `source`. Live streams pass `.dropOldest` so the decoder never waits.
+    public static func build(source: DecodeSource, sourceQueue: (capacity: Int, policy: QueuePolicy),
+                             config: PipelineConfig, threads: Int = 1,
+                             onClipScores: (@Sendable (ClipScores) -> Void)? = nil) throws -> FilePipeline {
         var stages: [AnyStage] = []
         var labels: [String] = []
         var modelName = ""
@@ -51,8 +61,7 @@ public enum PipelineBuilder {
                                               + "`classify` yet: whole-frame pipelines only")
             }
         }
-        let graph = try StageGraph(source: AnySource(DecodeSource(path: path, options: decode, progress: progress)),
-                                   sourceQueue: (capacity: 16, policy: .block), stages: stages,
+        let graph = try StageGraph(source: AnySource(source), sourceQueue: sourceQueue, stages: stages,
                                    stageQueueCapacity: 4)
         return FilePipeline(graph: graph, labels: labels, modelName: modelName, smooths: smooths)
     }

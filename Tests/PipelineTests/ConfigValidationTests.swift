@@ -31,7 +31,7 @@ final class ConfigValidationTests: XCTestCase {
         XCTAssertEqual(try sandbox.errors("version: 1\npipline:\n  - decode\n"), [
             "1:1: the config needs `pipeline`: the ordered list of stages, starting with `- decode: { fps: 15 }`",
             "2:1: unknown key `pipline` in the config; did you mean `pipeline`? "
-                + "(known keys: version, sources, models, pipeline, sinks, threads)",
+                + "(known keys: version, sources, models, pipeline, sinks, threads, journal, drain, metrics)",
         ])
     }
 
@@ -41,6 +41,42 @@ final class ConfigValidationTests: XCTestCase {
         XCTAssertNil(try sandbox.load("version: 1\npipeline:\n  - decode\n").threads)
         XCTAssertEqual(try sandbox.errors("version: 1\nthreads: 0\npipeline:\n  - decode\n"), [
             "2:10: `threads` must be between 1 and 256, got 0",
+        ])
+    }
+
+    /// The service keys of `actiond run`: journal path (relative to the config), metrics on loopback only, drain.
+    func testServiceKeys() throws {
+        let config = try sandbox.load("""
+            version: 1
+            journal: state/journal.sqlite
+            metrics: { listen: "localhost:9464" }
+            drain: 3
+            pipeline:
+              - decode
+            """)
+        XCTAssertEqual(config.journal, sandbox.path("state/journal.sqlite"))
+        XCTAssertEqual(config.metrics, MetricsListen(parsing: "127.0.0.1:9464"))
+        XCTAssertEqual(config.drainSeconds, 3)
+        let defaults = try sandbox.load("version: 1\njournal: /var/lib/x.sqlite\npipeline:\n  - decode\n")
+        XCTAssertEqual(defaults.journal, "/var/lib/x.sqlite")
+        XCTAssertNil(defaults.metrics)
+        XCTAssertEqual(defaults.drainSeconds, PipelineConfig.defaultDrainSeconds)
+        XCTAssertEqual(MetricsListen(parsing: "[::1]:80")?.description, "[::1]:80")
+        XCTAssertEqual(try sandbox.errors("""
+            version: 1
+            metrics: { listen: "0.0.0.0:9464" }
+            drain: -1
+            pipeline:
+              - decode
+            """), [
+            "2:20: `metrics.listen` must be HOST:PORT on the loopback interface (127.0.0.1:9464, [::1]:9464 or "
+                + "localhost:9464; port 0…65535), got `0.0.0.0:9464`: metrics are never served to the network",
+            "3:8: `drain` must be between 0 and 3600, got -1",
+        ])
+        XCTAssertEqual(try sandbox.errors("version: 1\nmetrics: { port: 9 }\npipeline:\n  - decode\n"), [
+            "2:10: `metrics` needs `listen`: the loopback address to serve /metrics and /healthz on, e.g. "
+                + "`listen: 127.0.0.1:9464`",
+            "2:12: unknown key `port` in `metrics` (known keys: listen)",
         ])
     }
 
@@ -458,7 +494,7 @@ final class ConfigValidationTests: XCTestCase {
             "4:5: `smooth` takes `clipScores`, but no earlier stage gives it; add a `classify` stage before this one",
             "4:23: `window` must be between 1 and 1000, got 0",
             "5:20: `fps` must be greater than 0 and less than or equal to 240, got 300",
-            "6:1: unknown key `zzz` in the config (known keys: version, sources, models, pipeline, sinks, threads)",
+            "6:1: unknown key `zzz` in the config (known keys: version, sources, models, pipeline, sinks, threads, journal, drain, metrics)",
             "bad.yaml:3:8: `input` needs `frames`: the number of frames in one clip the network takes, e.g. "
                 + "`frames: 16`",
             "bad.yaml:3:18: a `3d` model takes a clip: `layout` must be `NCTHW` or `NTCHW`, got NCHW",

@@ -184,6 +184,22 @@ final class SchedulerTests: XCTestCase {
         for stage in report.stages { XCTAssertGreaterThanOrEqual(stage.stats.busySeconds, 0) }
     }
 
+    /// The latency hook sees one observation per packet a stage processed (not for `finish`), by stage name.
+    func testMonitorReportsEveryPacketsLatencyByStage() async throws {
+        let graph = try StageGraph(source: AnySource(ListSource(values: Array(0..<12))),
+                                   sourceQueue: (capacity: 2, policy: .block),
+                                   stages: [AnyStage(Scale(factor: 2)), AnyStage(CountAtEnd())])
+        let seen = Collected<String>()
+        let monitor = RunMonitor { stage, seconds in
+            if seconds >= 0 { try? seen.append(Timestamped<any Sendable>(stage, at: 0)) }
+        }
+        _ = try await graph.run(monitor: monitor) { _ in }
+        let names = seen.values
+        XCTAssertEqual(names.filter { $0 == "scale" }.count, 12)
+        XCTAssertEqual(names.filter { $0 == "count" }.count, 12)
+        XCTAssertEqual(names.count, 24)
+    }
+
     func testMismatchedPortsAreRejectedBeforeRunning() {
         XCTAssertThrowsError(try StageGraph(source: AnySource(ListSource(values: [1])),
                                             sourceQueue: (capacity: 1, policy: .block),

@@ -79,13 +79,40 @@ final class ConfigParser {
         }
         let sinks = top.value("sinks").map(parseSinks) ?? []
         let threads = top.int("threads", in: .between(1, 256))
+        let service = parseService(top)
         top.finish()
 
         var checker = StageChecker(file: file, models: models, stages: stages, unreadable: unreadableStage)
         let resolved = checker.check()
         guard let version else { return nil }
         return PipelineConfig(file: file.path, version: version, sources: sources, models: models.compactMap(\.loaded),
-                              stages: resolved, sinks: sinks, threads: threads)
+                              stages: resolved, sinks: sinks, threads: threads, journal: service.journal,
+                              metrics: service.metrics, drainSeconds: service.drain)
+    }
+
+    // MARK: service keys (`actiond run`)
+
+    /// `journal:`, `metrics:` and `drain:`. Relative journal paths are resolved against the config's folder.
+    func parseService(_ top: MappingReader) -> (journal: String?, metrics: MetricsListen?, drain: Double) {
+        var journal = top.string("journal")
+        if let path = journal, !path.hasPrefix("/") {
+            journal = directory.isEmpty ? path : (directory as NSString).appendingPathComponent(path)
+        }
+        let drain = top.number("drain", in: .between(0, 3600)) ?? PipelineConfig.defaultDrainSeconds
+        guard let node = top.value("metrics") else { return (journal, nil, drain) }
+        guard let reader = MappingReader(file: file, node: node, what: "`metrics`") else { return (journal, nil, drain) }
+        defer { reader.finish() }
+        guard let listen = reader.string("listen", required: "the loopback address to serve /metrics and "
+                                         + "/healthz on, e.g. `listen: 127.0.0.1:9464`") else {
+            return (journal, nil, drain)
+        }
+        guard let metrics = MetricsListen(parsing: listen) else {
+            file.error("`metrics.listen` must be HOST:PORT on the loopback interface (127.0.0.1:9464, [::1]:9464 or "
+                       + "localhost:9464; port 0…65535), got `\(listen)`: metrics are never served to the network",
+                       at: reader.value("listen"))
+            return (journal, nil, drain)
+        }
+        return (journal, metrics, drain)
     }
 
     // MARK: models

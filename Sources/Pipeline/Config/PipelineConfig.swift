@@ -30,6 +30,14 @@ public struct PipelineConfig: Sendable, Equatable {
     /// `threads:` (1…256): kernel threads for this pipeline's models, used when neither `--threads` nor
     /// `ACTIOND_THREADS` is given; nil = every core.
     public var threads: Int? = nil
+    /// `journal:` — the SQLite journal of `actiond run` (resolved against the config's folder); nil = the
+    /// daemon's default (`$STATE_DIRECTORY/journal.sqlite`, else `~/.local/state/actiond/journal.sqlite`).
+    public var journal: String? = nil
+    /// `metrics: { listen: 127.0.0.1:9464 }` — where `actiond run` serves /metrics and /healthz; nil = off.
+    public var metrics: MetricsListen? = nil
+    /// `drain:` — seconds SIGTERM waits for in-flight clips before it stops anyway.
+    public var drainSeconds: Double = PipelineConfig.defaultDrainSeconds
+    public static let defaultDrainSeconds = 10.0
     /// Things that run but are probably not meant (a stage whose output nothing takes, an unused model),
     /// as `file:line:col: warning:` diagnostics. `actiond check` prints them; they do not fail validation.
     public var warnings: [ConfigDiagnostic] = []
@@ -42,6 +50,25 @@ public struct PipelineConfig: Sendable, Equatable {
         for stage in stages { if case let .decode(options) = stage.options { return options } }
         return nil
     }
+}
+
+/// A loopback address for the metrics endpoint.
+public struct MetricsListen: Sendable, Equatable, CustomStringConvertible {
+    public var host: String
+    public var port: Int
+
+    /// `127.0.0.1:9464`, `localhost:9464` or `[::1]:9464`; nil for anything else (non-loopback, bad port).
+    public init?(parsing text: String) {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+              (0...65535).contains(port) else { return nil }
+        var host = String(text[..<colon])
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        guard ["127.0.0.1", "localhost", "::1"].contains(host) else { return nil }
+        self.host = host == "localhost" ? "127.0.0.1" : host
+        self.port = port
+    }
+
+    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 }
 
 /// `models:` entry: a name used by stages, and its loaded, valid card.

@@ -109,8 +109,13 @@ public final class RunMonitor: Sendable {
         var drained = false
     }
     private let state = Mutex(State())
+    /// Sees every packet's processing time (seconds, backpressure waits excluded) with its stage name, as it
+    /// happens: the daemon's latency histograms.
+    let onStageLatency: (@Sendable (String, Double) -> Void)?
 
-    public init() {}
+    public init(onStageLatency: (@Sendable (String, Double) -> Void)? = nil) {
+        self.onStageLatency = onStageLatency
+    }
 
     public func snapshot() -> RunReport {
         state.withLock { s in
@@ -236,6 +241,7 @@ public struct StageGraph: Sendable {
                             stats.packetsOut += emitted
                             stats.busySeconds += max(0, seconds)
                         }
+                        if input > 0 { monitor.onStageLatency?(stage.name, max(0, seconds)) }
                         waiting = .zero
                         emitted = 0
                     }
