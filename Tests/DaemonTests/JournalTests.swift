@@ -251,7 +251,7 @@ final class JournalTests: XCTestCase {
     /// A sqlite3 process applies the journal's own event transaction (same statements as `recordEvent`) in a loop,
     /// reports each COMMIT, is left inside an open transaction and SIGKILLed. Every reported commit must be there,
     /// the open transaction must not, and the counters must agree with the keys.
-    func testKilledWriterLeavesEveryCommittedKey() throws {
+    func testKilledSqliteWriterMidTransactionLeavesEveryCommittedKey() throws {
         let tool = "/usr/bin/sqlite3"
         guard FileManager.default.isExecutableFile(atPath: tool) else { throw XCTSkip("\(tool) not installed") }
         let dbPath = path("journal.sqlite")
@@ -301,6 +301,7 @@ final class JournalTests: XCTestCase {
             if chunk.isEmpty { break }
             seen += String(decoding: chunk, as: UTF8.self)
         }
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dbPath + "-wal"), "commits are still in the WAL")
         kill(child.processIdentifier, SIGKILL)
         child.waitUntilExit()
         XCTAssertEqual(child.terminationReason, .uncaughtSignal)
@@ -322,6 +323,83 @@ final class JournalTests: XCTestCase {
         XCTAssertEqual(record.emittedUntil, Double(committed + 1))
         XCTAssertTrue(try journal.recordEvent(file: id, key: "after", end: 1))
         XCTAssertFalse(try journal.recordEvent(file: id, key: "k7", end: 1))
+    }
+
+    /// The environment variables that turn `testChildRecordsEventsUntilKilled` into the child of the test below.
+    private static let childDatabaseVariable = "ACTIOND_JOURNAL_TEST_CHILD_DB"
+    private static let childFileVariable = "ACTIOND_JOURNAL_TEST_CHILD_FILE"
+
+    /// This test binary is run again, filtered to `testChildRecordsEventsUntilKilled`, which records events through
+    /// `Journal` as fast as it can and prints each key once `recordEvent` returned. It is SIGKILLed at a random point
+    /// (usually inside a transaction or an fsync). Every printed key must survive, and the counters must agree with
+    /// the keys (no half-applied transaction).
+    func testKilledJournalProcessKeepsEveryCommittedKey() throws {
+        let dbPath = path("journal.sqlite")
+        let id: Int64
+        do {
+            let journal = try Journal(path: dbPath)
+            id = try journal.begin(source: "inbox", file: try videoFile("child.mp4"), configHash: "cfg")
+            try journal.close()
+        }
+        let child = Process()
+        child.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
+        child.arguments = ["DaemonTests.JournalTests/testChildRecordsEventsUntilKilled"]
+        var environment = ProcessInfo.processInfo.environment
+        environment[Self.childDatabaseVariable] = dbPath
+        environment[Self.childFileVariable] = String(id)
+        child.environment = environment
+        let output = Pipe()
+        child.standardOutput = output
+        child.standardError = FileHandle.nullDevice
+        try child.run()
+
+        var seen = ""
+        var committedCount = 0
+        while committedCount < 150 {
+            let chunk = output.fileHandleForReading.availableData
+            guard !chunk.isEmpty else {
+                XCTFail("child exited before being killed: \(seen.suffix(500))")
+                break
+            }
+            seen += String(decoding: chunk, as: UTF8.self)
+            committedCount = seen.components(separatedBy: "committed k").count - 1
+        }
+        kill(child.processIdentifier, SIGKILL)
+        seen += String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        child.waitUntilExit()
+        XCTAssertEqual(child.terminationReason, .uncaughtSignal, "the child must die by SIGKILL, not finish")
+        let printed = seen.split(separator: "\n").filter { $0.hasPrefix("committed ") }
+            .map { String($0.dropFirst("committed ".count)) }
+        XCTAssertGreaterThanOrEqual(printed.count, 150)
+
+        let journal = try Journal(path: dbPath)
+        let keys = try journal.emittedKeys(file: id)
+        for key in printed { XCTAssertTrue(keys.contains(key), "lost \(key)") }
+        // Keys are recorded in order k0, k1, …: whatever survived is a prefix, with counters to match.
+        XCTAssertEqual(keys, Set((0..<keys.count).map { "k\($0)" }))
+        let record = try XCTUnwrap(journal.record(id: id))
+        XCTAssertEqual(record.status, .processing)
+        XCTAssertEqual(record.events, keys.count)
+        XCTAssertEqual(record.emittedUntil, Double(keys.count - 1))
+        XCTAssertFalse(try journal.recordEvent(file: id, key: "k0", end: 0))
+    }
+
+    /// The child half of the test above; skipped unless that test started this process.
+    func testChildRecordsEventsUntilKilled() throws {
+        let environment = ProcessInfo.processInfo.environment
+        guard let dbPath = environment[Self.childDatabaseVariable],
+            let id = environment[Self.childFileVariable].flatMap(Int64.init)
+        else {
+            throw XCTSkip("runs only as the child of testKilledJournalProcessKeepsEveryCommittedKey")
+        }
+        let journal = try Journal(path: dbPath)
+        for i in 0..<1_000_000 {
+            XCTAssertTrue(try journal.recordEvent(file: id, key: "k\(i)", end: Double(i)))
+            // Unbuffered, so the parent sees exactly what returned before the kill.
+            let line = Array("committed k\(i)\n".utf8)
+            _ = line.withUnsafeBytes { write(STDOUT_FILENO, $0.baseAddress, $0.count) }
+        }
+        XCTFail("the parent should have killed this process")
     }
 
     func testConcurrentRecordEventCountsEachKeyOnce() async throws {
