@@ -89,7 +89,19 @@ public struct SHA256Digest: Sendable {
 
     /// Pads the message and returns the digest as 64 lowercase hex digits.
     public mutating func finalizeHex() -> String {
-        hexString(finalize())
+        Self.hex(finalize())
+    }
+
+    /// Lowercase hex of `bytes`.
+    static func hex(_ bytes: [UInt8]) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var chars: [UInt8] = []
+        chars.reserveCapacity(bytes.count * 2)
+        for byte in bytes {
+            chars.append(digits[Int(byte >> 4)])
+            chars.append(digits[Int(byte & 0x0f)])
+        }
+        return String(decoding: chars, as: UTF8.self)
     }
 
     @inline(__always)
@@ -100,8 +112,8 @@ public struct SHA256Digest: Sendable {
     /// One 64-byte block of the compression function.
     private mutating func compress(_ block: UnsafeRawBufferPointer) {
         precondition(block.count == 64, "SHA-256 compresses 64-byte blocks")
-        var schedule = [UInt32](repeating: 0, count: 64)
-        schedule.withUnsafeMutableBufferPointer { w in
+        // The message schedule lives on the stack: a heap array per 64-byte block would dominate the cost.
+        withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 64) { w in
             for i in 0..<16 {
                 let b = 4 * i
                 w[i] = UInt32(block[b]) << 24 | UInt32(block[b + 1]) << 16 | UInt32(block[b + 2]) << 8
@@ -137,18 +149,6 @@ public struct SHA256Digest: Sendable {
             )
         }
     }
-}
-
-/// Lowercase hex of `bytes`.
-func hexString(_ bytes: [UInt8]) -> String {
-    let digits = Array("0123456789abcdef".utf8)
-    var chars: [UInt8] = []
-    chars.reserveCapacity(bytes.count * 2)
-    for byte in bytes {
-        chars.append(digits[Int(byte >> 4)])
-        chars.append(digits[Int(byte & 0x0f)])
-    }
-    return String(decoding: chars, as: UTF8.self)
 }
 
 /// Hex SHA-256 of `data` (used for config hashes and model hashes).

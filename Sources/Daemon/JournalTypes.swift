@@ -31,7 +31,8 @@ public struct FileIdentity: Sendable, Equatable, Codable {
     /// - Throws: `JournalError` `.fileUnreadable` (cannot open/stat/read), `.notRegularFile`, or `.fileChanging`
     ///   (size or mtime moved while hashing; the caller should let the file settle and retry).
     public static func of(path: String) throws -> FileIdentity {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        // O_NONBLOCK so a FIFO that matches a watch glob cannot block the open; it is refused as not regular below.
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else { throw JournalError.fileUnreadable(path, operation: "open", errno: errno) }
         defer { _ = Glibc.close(fd) }
         let before = try status(fd: fd, path: path)

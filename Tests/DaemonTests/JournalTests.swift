@@ -138,6 +138,12 @@ final class JournalTests: XCTestCase {
         XCTAssertThrowsError(try FileIdentity.of(path: folder.path)) { error in
             XCTAssertEqual((error as? JournalError)?.code, .notRegularFile)
         }
+        // A FIFO named like a video must be refused, not block the watcher on open.
+        let fifo = path("pipe.mp4")
+        XCTAssertEqual(mkfifo(fifo, 0o600), 0)
+        XCTAssertThrowsError(try FileIdentity.of(path: fifo)) { error in
+            XCTAssertEqual((error as? JournalError)?.code, .notRegularFile)
+        }
     }
 
     // MARK: Files across restarts
