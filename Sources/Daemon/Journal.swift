@@ -3,8 +3,8 @@
 // the crash-safety argument.
 
 import Foundation
-import Glibc
 import GRDB
+import Glibc
 
 /// A SQLite journal of processed files and live-stream progress, so a restart neither skips nor re-emits work.
 ///
@@ -221,7 +221,8 @@ public final class Journal: Sendable {
                 db, sql: "SELECT connected, session FROM stream WHERE source = ? AND url = ?",
                 arguments: [source, url])
             // A "connected" left by an earlier process is stale: that connection died with it.
-            let wasConnected = previous.map { ($0["connected"] as Bool) && ($0["session"] as String?) == self.session }
+            let wasConnected =
+                previous.map { ($0["connected"] as Bool) && ($0["session"] as String?) == self.session }
                 ?? false
             let connect = connected && !wasConnected ? 1 : 0
             let outage = !connected && wasConnected ? 1 : 0

@@ -480,7 +480,8 @@ final class JournalTests: XCTestCase {
         do {
             let journal = try Journal(path: dbPath)
             for n in 0..<40 {
-                let id = try journal.begin(source: "inbox", file: try videoFile("h\(n).mp4", bytes: 64), configHash: "c")
+                let id = try journal.begin(
+                    source: "inbox", file: try videoFile("h\(n).mp4", bytes: 64), configHash: "c")
                 for k in 0..<20 { try journal.recordEvent(file: id, key: "key-\(n)-\(k)-padding-padding", end: 1) }
             }
             try journal.close()  // checkpoints the WAL into the main file
