@@ -28,7 +28,8 @@ public struct SinkError: Error, CustomStringConvertible, Sendable, Equatable {
 
     /// An error for a failed syscall, its reason taken from `strerror`.
     static func system(_ operation: String, path: String, errorNumber: Int32) -> SinkError {
-        SinkError(path: path, operation: operation, errorNumber: errorNumber, reason: String(cString: strerror(errorNumber)))
+        let reason = String(cString: strerror(errorNumber))
+        return SinkError(path: path, operation: operation, errorNumber: errorNumber, reason: reason)
     }
 
     public var description: String {
@@ -137,7 +138,8 @@ public final class JSONLSink: Sendable {
     public func write(_ line: String) throws {
         var bytes = Array(line.utf8)
         if bytes.contains(0x0A) {
-            throw SinkError(path: path, operation: "write", reason: "the line contains a newline (JSON Lines forbids it)")
+            throw SinkError(
+                path: path, operation: "write", reason: "the line contains a newline (JSON Lines forbids it)")
         }
         bytes.append(0x0A)
         try state.withLock { state in

@@ -91,7 +91,8 @@ final class EventTests: XCTestCase {
 
     private let nastyStrings: [String] = [
         "", "plain", "quote\"inside", "back\\slash", "\\\"", "line\nbreak", "cr\rlf\r\n", "tab\there",
-        "\u{8}\u{C}", "\u{0}nul", "\u{1}\u{1F}\u{7F}", "é日本語🎬👩‍👩‍👧", "\u{2028}\u{2029}", "</script>",
+        "\u{8}\u{C}", "\u{0}nul", "\u{1}\u{1F}\u{7F}", "é日本語🎬👩‍👩‍👧", "\u{2028}\u{2029}",
+        "</script>",
         "{\"v\":1}", "ends with backslash\\", String(repeating: "\"\\\n", count: 100),
     ]
 

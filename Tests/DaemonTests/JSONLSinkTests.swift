@@ -22,8 +22,7 @@ final class JSONLSinkTests: XCTestCase {
     private var folder = ""
 
     override func setUpWithError() throws {
-        folder = FileManager.default.temporaryDirectory
-            .appendingPathComponent("jsonl-sink-\(UUID().uuidString)").path
+        folder = NSTemporaryDirectory() + "/jsonl-sink-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
     }
 
@@ -72,8 +71,10 @@ final class JSONLSinkTests: XCTestCase {
         try sink.close()
         XCTAssertEqual(
             try lines(of: path),
-            ["{\"n\":1}", Self.event(writer: 0, index: 1).jsonLine,
-             #"{"v":1,"ts":"1970-01-01T00:00:00.000Z","source":"inbox","event":"source_up"}"#])
+            [
+                "{\"n\":1}", Self.event(writer: 0, index: 1).jsonLine,
+                #"{"v":1,"ts":"1970-01-01T00:00:00.000Z","source":"inbox","event":"source_up"}"#,
+            ])
         let mask = umask(0o022)
         umask(mask)
         let mode = (try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? NSNumber)?.intValue
