@@ -370,8 +370,9 @@ final class JSONLSinkTests: XCTestCase {
             }
             readerDone.signal()
         }
-        // Labels longer than PIPE_BUF, so only the sink's own lock keeps lines from interleaving.
-        let longLabel = String(repeating: "L", count: 6000)
+        // Some lines are longer than the pipe's capacity: the kernel splits them into several writes, so only the
+        // sink's own lock keeps lines of different writers from interleaving.
+        let longLabel = String(repeating: "L", count: 100_000)
         DispatchQueue.concurrentPerform(iterations: 3) { writer in
             for index in 0..<200 {
                 let label = index % 10 == 0 ? "w\(writer)" + longLabel : "w\(writer)"
