@@ -41,10 +41,11 @@ public struct SinkError: Error, CustomStringConvertible, Sendable, Equatable {
 /// Appends JSON Lines to a file. Safe to use from many threads at once: every operation takes one lock, so
 /// lines never interleave and a rotation never splits, loses or duplicates a line.
 ///
-/// Each line is written with a single `write(2)` of its full bytes on an `O_APPEND` descriptor; a regular-file
-/// write is not interrupted by signals (SIGKILL included) once it has started, so a killed daemon leaves whole
-/// lines. Power loss can still leave a partial last line: opening the file truncates it back to the last newline
-/// and reports the cut in `repairedBytes`.
+/// Each line is written with a single `write(2)` of its full bytes on an `O_APPEND` descriptor, so lines of
+/// concurrent writers never mix and, in practice, a killed daemon leaves whole lines. Not always: Linux checks for
+/// a fatal signal between the pages a write copies, so SIGKILL can cut a line that straddles a 4 KiB page
+/// boundary, and power loss can leave a partial last line or zeros. Hence the real guarantee: opening the file
+/// truncates it back to just after its last newline and reports the cut in `repairedBytes`.
 public final class JSONLSink: Sendable {
     /// When written lines are forced to disk with `fsync(2)`.
     public enum Flush: Sendable, Equatable {
