@@ -89,6 +89,19 @@ final class JSONLSinkTests: XCTestCase {
         XCTAssertEqual(again.repairedBytes, 0)
     }
 
+    func testDroppingASinkClosesItsDescriptor() throws {
+        func openDescriptors() throws -> Int {
+            try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count
+        }
+        let before = try openDescriptors()
+        var sink: JSONLSink? = try JSONLSink(path: folder + "/d.jsonl", flush: .interval(seconds: 60))
+        try sink?.write("{\"a\":1}")
+        XCTAssertEqual(try openDescriptors(), before + 1)
+        sink = nil
+        XCTAssertEqual(try openDescriptors(), before)
+        XCTAssertEqual(try lines(of: folder + "/d.jsonl"), ["{\"a\":1}"])
+    }
+
     func testEveryEventPolicyFsyncsEachLine() throws {
         let sink = try JSONLSink(path: folder + "/e.jsonl", flush: .everyEvent)
         for index in 0..<5 { try sink.write(Self.event(writer: 0, index: index)) }
@@ -152,6 +165,8 @@ final class JSONLSinkTests: XCTestCase {
 
         let rotated = sink.rotations
         XCTAssertGreaterThan(rotated, 20)
+        // With a long interval the only fsyncs are the one before each rotation and the one at close.
+        XCTAssertEqual(sink.syncs, rotated + 1)
         XCTAssertFalse(FileManager.default.fileExists(atPath: "\(path).\(rotated + 1)"))
         // Oldest first: path.N … path.1, then path.
         let files = stride(from: rotated, through: 1, by: -1).map { "\(path).\($0)" } + [path]
@@ -271,17 +286,27 @@ final class JSONLSinkTests: XCTestCase {
         let writers = 2
         let perWriter = 3000
         let group = DispatchGroup()
+        let failures = Mutex(0)
         for writer in 0..<writers {
             DispatchQueue.global().async(group: group) {
-                for index in 0..<perWriter { try? sink.write(Self.event(writer: writer, index: index)) }
+                for index in 0..<perWriter {
+                    do { try sink.write(Self.event(writer: writer, index: index)) } catch {
+                        failures.withLock { $0 += 1 }
+                    }
+                }
             }
         }
         // Move the file away part way through, as logrotate does, then signal the sink.
-        while sink.linesWritten < 500 { usleep(200) }
+        var polls = 0
+        while sink.linesWritten < 500 && failures.withLock({ $0 }) == 0 && polls < 100_000 {
+            usleep(100)
+            polls += 1
+        }
         XCTAssertEqual(rename(path, path + ".1"), 0)
         try sink.reopen()
         group.wait()
         try sink.close()
+        XCTAssertEqual(failures.withLock { $0 }, 0)
         var nextIndex = [Int](repeating: 0, count: writers)
         for file in [path + ".1", path] {
             for line in try lines(of: file) {
