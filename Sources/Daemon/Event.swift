@@ -119,10 +119,13 @@ public struct ActionEvent: Sendable, Equatable {
 
 /// A value of a lifecycle event's extra field.
 public enum LifecycleValue: Sendable, Equatable {
+    /// A JSON string.
     case string(String)
+    /// A JSON integer.
     case int(Int)
     /// Written with 3 decimals (durations in seconds); non-finite values are written as `null`.
     case double(Double)
+    /// `true` or `false`.
     case bool(Bool)
 
     /// The value as JSON text.
@@ -187,6 +190,7 @@ public struct LifecycleEvent: Sendable, Equatable {
         return line
     }
 
+    /// Equal when every field is, the extra fields compared in order.
     public static func == (lhs: LifecycleEvent, rhs: LifecycleEvent) -> Bool {
         lhs.ts == rhs.ts && lhs.source == rhs.source && lhs.kind == rhs.kind && lhs.media == rhs.media
             && lhs.fields.count == rhs.fields.count

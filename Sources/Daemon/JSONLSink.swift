@@ -32,6 +32,7 @@ public struct SinkError: Error, CustomStringConvertible, Sendable, Equatable {
         return SinkError(path: path, operation: operation, errorNumber: errorNumber, reason: reason)
     }
 
+    /// `sink <path>: <operation> failed: <reason> (errno N)`.
     public var description: String {
         let code = errorNumber.map { " (errno \($0))" } ?? ""
         return "sink \(path): \(operation) failed: \(reason)\(code)"
