@@ -55,16 +55,16 @@ public struct ActionEvent: Sendable, Equatable {
     public var jsonLine: String {
         var line = "{\"v\":\(outputSchemaVersion),\"ts\":\""
         line.reserveCapacity(192 + source.utf8.count + media.utf8.count + modelSHA256.utf8.count)
-        line += iso8601Milliseconds(ts)
+        line += LineFormat.timestamp(ts)
         line += "\",\"source\":" + jsonEscaped(source)
         line += ",\"media\":" + jsonEscaped(media)
         line += ",\"track\":" + (track.map { String($0) } ?? "null")
         line += ",\"label\":" + jsonEscaped(label)
-        line += ",\"score\":" + fixedDecimal(score, digits: 4)
-        line += ",\"start\":" + fixedDecimal(start, digits: 3)
-        line += ",\"end\":" + fixedDecimal(end, digits: 3)
+        line += ",\"score\":" + LineFormat.decimal(score, digits: 4)
+        line += ",\"start\":" + LineFormat.decimal(start, digits: 3)
+        line += ",\"end\":" + LineFormat.decimal(end, digits: 3)
         if let box {
-            line += ",\"box\":[" + box.map(boxCoordinate).joined(separator: ",") + "]"
+            line += ",\"box\":[" + box.map(LineFormat.boxCoordinate).joined(separator: ",") + "]"
         }
         line += ",\"model\":" + jsonEscaped(model)
         line += ",\"model_sha256\":" + jsonEscaped(modelSHA256)
@@ -76,7 +76,7 @@ public struct ActionEvent: Sendable, Equatable {
     /// label and start (3 decimals, exactly as written), separated by U+001F.
     public var dedupeKey: String {
         Self.makeDedupeKey(
-            source: source, media: media, track: track ?? -1, label: label, start: fixedDecimal(start, digits: 3))
+            source: source, media: media, track: track ?? -1, label: label, start: LineFormat.decimal(start, digits: 3))
     }
 
     /// Rebuilds `dedupeKey` from a line of the log, so the dedupe set can be restored after a crash.
@@ -104,7 +104,7 @@ public struct ActionEvent: Sendable, Equatable {
         let start: String
         switch fields["start"] {
         case is NSNull: start = "null"  // a non-finite start is written as null
-        case let number as NSNumber: start = fixedDecimal(number.doubleValue, digits: 3)
+        case let number as NSNumber: start = LineFormat.decimal(number.doubleValue, digits: 3)
         default: return nil
         }
         return makeDedupeKey(source: source, media: media, track: track, label: label, start: start)
@@ -133,7 +133,7 @@ public enum LifecycleValue: Sendable, Equatable {
         switch self {
         case .string(let text): return jsonEscaped(text)
         case .int(let number): return String(number)
-        case .double(let number): return fixedDecimal(number, digits: 3)
+        case .double(let number): return LineFormat.decimal(number, digits: 3)
         case .bool(let flag): return flag ? "true" : "false"
         }
     }
@@ -178,7 +178,7 @@ public struct LifecycleEvent: Sendable, Equatable {
     /// The event as one JSON object without a trailing newline:
     /// `{"v":1,"ts":…,"source":…,"event":…,"media":…,<extra fields in order>}`.
     public var jsonLine: String {
-        var line = "{\"v\":\(outputSchemaVersion),\"ts\":\"" + iso8601Milliseconds(ts) + "\""
+        var line = "{\"v\":\(outputSchemaVersion),\"ts\":\"" + LineFormat.timestamp(ts) + "\""
         line += ",\"source\":" + jsonEscaped(source)
         line += ",\"event\":" + jsonEscaped(kind.rawValue)
         if let media { line += ",\"media\":" + jsonEscaped(media) }
@@ -228,46 +228,49 @@ public func jsonEscaped(_ s: String) -> String {
     return String(decoding: out, as: UTF8.self)
 }
 
-/// `value` with exactly `digits` decimals, never an exponent; `-0.000` is written `0.000` and non-finite
-/// values (which JSON cannot hold) `null`.
-func fixedDecimal(_ value: Double, digits: Int) -> String {
-    guard value.isFinite else { return "null" }
-    let text = String(format: "%.\(digits)f", value)
-    if text.hasPrefix("-"), !text.utf8.contains(where: { $0 >= 0x31 && $0 <= 0x39 }) {
-        return String(text.dropFirst())
+/// The number and time formats of output lines, in one place so the JSON and text renderings agree.
+enum LineFormat {
+    /// `value` with exactly `digits` decimals, never an exponent; `-0.000` is written `0.000` and non-finite
+    /// values (which JSON cannot hold) `null`.
+    static func decimal(_ value: Double, digits: Int) -> String {
+        guard value.isFinite else { return "null" }
+        let text = String(format: "%.\(digits)f", value)
+        if text.hasPrefix("-"), !text.utf8.contains(where: { $0 >= 0x31 && $0 <= 0x39 }) {
+            return String(text.dropFirst())
+        }
+        return text
     }
-    return text
-}
 
-/// A box coordinate: 2 decimals with trailing zeros dropped (`104`, `40.5`, `12.25`).
-func boxCoordinate(_ value: Double) -> String {
-    var text = fixedDecimal(value, digits: 2)
-    guard text != "null" else { return text }
-    while text.hasSuffix("0") { text.removeLast() }
-    if text.hasSuffix(".") { text.removeLast() }
-    return text
-}
+    /// A box coordinate: 2 decimals with trailing zeros dropped (`104`, `40.5`, `12.25`).
+    static func boxCoordinate(_ value: Double) -> String {
+        var text = decimal(value, digits: 2)
+        guard text != "null" else { return text }
+        while text.hasSuffix("0") { text.removeLast() }
+        if text.hasSuffix(".") { text.removeLast() }
+        return text
+    }
 
-/// `date` as ISO-8601 UTC with milliseconds, e.g. `2026-11-21T10:00:03.120Z` (rounded to the nearest ms).
-func iso8601Milliseconds(_ date: Date) -> String {
-    var milliseconds = (date.timeIntervalSince1970 * 1000).rounded()
-    // Dates beyond what time_t and Int64 arithmetic can hold are not produced by a clock; write the epoch.
-    if !milliseconds.isFinite || abs(milliseconds) > 2.5e17 { milliseconds = 0 }
-    let total = Int64(milliseconds)
-    var seconds = total / 1000
-    var millis = total % 1000
-    if millis < 0 {
-        millis += 1000
-        seconds -= 1
+    /// `date` as ISO-8601 UTC with milliseconds, e.g. `2026-11-21T10:00:03.120Z` (rounded to the nearest ms).
+    static func timestamp(_ date: Date) -> String {
+        var milliseconds = (date.timeIntervalSince1970 * 1000).rounded()
+        // Dates beyond what time_t and Int64 arithmetic can hold are not produced by a clock; write the epoch.
+        if !milliseconds.isFinite || abs(milliseconds) > 2.5e17 { milliseconds = 0 }
+        let total = Int64(milliseconds)
+        var seconds = total / 1000
+        var millis = total % 1000
+        if millis < 0 {
+            millis += 1000
+            seconds -= 1
+        }
+        var time = time_t(seconds)
+        var parts = tm()
+        gmtime_r(&time, &parts)
+        func padded(_ number: Int32, _ width: Int) -> String {
+            let text = String(number)
+            return text.count >= width ? text : String(repeating: "0", count: width - text.count) + text
+        }
+        return padded(parts.tm_year + 1900, 4) + "-" + padded(parts.tm_mon + 1, 2) + "-" + padded(parts.tm_mday, 2)
+            + "T" + padded(parts.tm_hour, 2) + ":" + padded(parts.tm_min, 2) + ":" + padded(parts.tm_sec, 2)
+            + "." + padded(Int32(millis), 3) + "Z"
     }
-    var time = time_t(seconds)
-    var parts = tm()
-    gmtime_r(&time, &parts)
-    func padded(_ number: Int32, _ width: Int) -> String {
-        let text = String(number)
-        return text.count >= width ? text : String(repeating: "0", count: width - text.count) + text
-    }
-    return padded(parts.tm_year + 1900, 4) + "-" + padded(parts.tm_mon + 1, 2) + "-" + padded(parts.tm_mday, 2)
-        + "T" + padded(parts.tm_hour, 2) + ":" + padded(parts.tm_min, 2) + ":" + padded(parts.tm_sec, 2)
-        + "." + padded(Int32(millis), 3) + "Z"
 }

@@ -303,7 +303,7 @@ public final class JSONLSink: Sendable {
 
     /// Writes all of `bytes` at the end of the file; on failure removes whatever part of them got in.
     private func appendLocked(_ state: inout State, _ bytes: [UInt8]) throws {
-        let failure = bytes.withUnsafeBytes { writeFully(state.fd, $0) }
+        let failure = bytes.withUnsafeBytes { WholeWrite.write(state.fd, $0) }
         if let failure {
             if failure.written > 0 {
                 // Only cut when the file is exactly what we wrote, so a line of another writer is never touched.
@@ -401,25 +401,28 @@ public final class JSONLSink: Sendable {
     }
 }
 
-/// Writes all of `bytes` to `fd`, looping on short writes and EINTR and waiting when a non-blocking descriptor is
-/// full. Returns nil on success, else the errno and how many bytes did get written.
-func writeFully(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> (errorNumber: Int32, written: Int)? {
-    guard let base = bytes.baseAddress else { return nil }
-    var written = 0
-    while written < bytes.count {
-        let n = Glibc.write(fd, base + written, bytes.count - written)
-        if n > 0 {
-            written += n
-        } else if n == 0 {
-            return (EIO, written)
-        } else if errno == EINTR {
-            continue
-        } else if errno == EAGAIN || errno == EWOULDBLOCK {
-            var waiter = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
-            _ = poll(&waiter, 1, -1)
-        } else {
-            return (errno, written)
+/// One record, one `write(2)`: the write loop both sinks share.
+enum WholeWrite {
+    /// Writes all of `bytes` to `fd`, looping on short writes and EINTR and waiting when a non-blocking descriptor is
+    /// full. Returns nil on success, else the errno and how many bytes did get written.
+    static func write(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> (errorNumber: Int32, written: Int)? {
+        guard let base = bytes.baseAddress else { return nil }
+        var written = 0
+        while written < bytes.count {
+            let n = Glibc.write(fd, base + written, bytes.count - written)
+            if n > 0 {
+                written += n
+            } else if n == 0 {
+                return (EIO, written)
+            } else if errno == EINTR {
+                continue
+            } else if errno == EAGAIN || errno == EWOULDBLOCK {
+                var waiter = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+                _ = poll(&waiter, 1, -1)
+            } else {
+                return (errno, written)
+            }
         }
+        return nil
     }
-    return nil
 }

@@ -53,17 +53,18 @@ public final class StdoutSink: Sendable {
     /// `<ts> <source> <media name> [#track] <label> <score, 2 dp> <start>–<end>s`; for a file the media is its
     /// last path component, a URL is shown whole.
     static func textLine(_ event: ActionEvent) -> String {
-        var parts = [iso8601Milliseconds(event.ts), textField(event.source), textField(displayedMedia(event.media))]
+        var parts = [LineFormat.timestamp(event.ts), textField(event.source), textField(displayedMedia(event.media))]
         if let track = event.track { parts.append("#\(track)") }
         parts.append(textField(event.label))
-        parts.append(fixedDecimal(event.score, digits: 2))
-        parts.append(fixedDecimal(event.start, digits: 2) + "–" + fixedDecimal(event.end, digits: 2) + "s")
+        parts.append(LineFormat.decimal(event.score, digits: 2))
+        let span = LineFormat.decimal(event.start, digits: 2) + "–" + LineFormat.decimal(event.end, digits: 2)
+        parts.append(span + "s")
         return parts.joined(separator: " ")
     }
 
     /// `<ts> <source> <event> [media] key=value …`.
     static func textLine(_ event: LifecycleEvent) -> String {
-        var parts = [iso8601Milliseconds(event.ts), textField(event.source), event.kind.rawValue]
+        var parts = [LineFormat.timestamp(event.ts), textField(event.source), event.kind.rawValue]
         if let media = event.media { parts.append(textField(displayedMedia(media))) }
         for (key, value) in event.fields {
             let shown: String
@@ -93,7 +94,7 @@ public final class StdoutSink: Sendable {
         var bytes = Array(line.utf8)
         bytes.append(0x0A)
         try linesWrittenCount.withLock { count in
-            if let failure = bytes.withUnsafeBytes({ writeFully(fd, $0) }) {
+            if let failure = bytes.withUnsafeBytes({ WholeWrite.write(fd, $0) }) {
                 throw SinkError.system("write", path: "<fd \(fd)>", errorNumber: failure.errorNumber)
             }
             count += 1

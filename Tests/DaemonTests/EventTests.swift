@@ -50,19 +50,19 @@ final class EventTests: XCTestCase {
     }
 
     func testNumbersAreFixedDecimalsWithoutExponentOrNegativeZero() {
-        XCTAssertEqual(fixedDecimal(0.00000001, digits: 4), "0.0000")
-        XCTAssertEqual(fixedDecimal(-0.00001, digits: 4), "0.0000")
-        XCTAssertEqual(fixedDecimal(-0.0, digits: 3), "0.000")
-        XCTAssertEqual(fixedDecimal(-1.5, digits: 3), "-1.500")
-        XCTAssertEqual(fixedDecimal(0.99996, digits: 4), "1.0000")
-        XCTAssertEqual(fixedDecimal(123_456_789.5, digits: 3), "123456789.500")
-        XCTAssertEqual(fixedDecimal(1e21, digits: 3), "1000000000000000000000.000")
-        XCTAssertEqual(fixedDecimal(.nan, digits: 3), "null")
-        XCTAssertEqual(fixedDecimal(-.infinity, digits: 4), "null")
-        XCTAssertEqual(boxCoordinate(104), "104")
-        XCTAssertEqual(boxCoordinate(40.5), "40.5")
-        XCTAssertEqual(boxCoordinate(-0.001), "0")
-        XCTAssertEqual(boxCoordinate(7.126), "7.13")
+        XCTAssertEqual(LineFormat.decimal(0.00000001, digits: 4), "0.0000")
+        XCTAssertEqual(LineFormat.decimal(-0.00001, digits: 4), "0.0000")
+        XCTAssertEqual(LineFormat.decimal(-0.0, digits: 3), "0.000")
+        XCTAssertEqual(LineFormat.decimal(-1.5, digits: 3), "-1.500")
+        XCTAssertEqual(LineFormat.decimal(0.99996, digits: 4), "1.0000")
+        XCTAssertEqual(LineFormat.decimal(123_456_789.5, digits: 3), "123456789.500")
+        XCTAssertEqual(LineFormat.decimal(1e21, digits: 3), "1000000000000000000000.000")
+        XCTAssertEqual(LineFormat.decimal(.nan, digits: 3), "null")
+        XCTAssertEqual(LineFormat.decimal(-.infinity, digits: 4), "null")
+        XCTAssertEqual(LineFormat.boxCoordinate(104), "104")
+        XCTAssertEqual(LineFormat.boxCoordinate(40.5), "40.5")
+        XCTAssertEqual(LineFormat.boxCoordinate(-0.001), "0")
+        XCTAssertEqual(LineFormat.boxCoordinate(7.126), "7.13")
 
         // A line with out-of-range numbers is still valid JSON (null where JSON has no number for it).
         let line = sampleEvent(box: [1e20, .nan, 0, 3], score: .nan, start: 1e7 + 0.0626, end: .infinity).jsonLine
@@ -75,18 +75,18 @@ final class EventTests: XCTestCase {
     }
 
     func testTimestampIsUTCWithRoundedMilliseconds() {
-        XCTAssertEqual(iso8601Milliseconds(Date(timeIntervalSince1970: 0)), "1970-01-01T00:00:00.000Z")
-        XCTAssertEqual(iso8601Milliseconds(exampleTime), "2026-11-21T10:00:03.120Z")
+        XCTAssertEqual(LineFormat.timestamp(Date(timeIntervalSince1970: 0)), "1970-01-01T00:00:00.000Z")
+        XCTAssertEqual(LineFormat.timestamp(exampleTime), "2026-11-21T10:00:03.120Z")
         // 999.9996 s rounds up into the next second, minute and hour fields carried.
-        XCTAssertEqual(iso8601Milliseconds(Date(timeIntervalSince1970: 3599.9996)), "1970-01-01T01:00:00.000Z")
-        XCTAssertEqual(iso8601Milliseconds(Date(timeIntervalSince1970: -0.25)), "1969-12-31T23:59:59.750Z")
-        XCTAssertEqual(iso8601Milliseconds(Date(timeIntervalSince1970: 951_782_400.007)), "2000-02-29T00:00:00.007Z")
+        XCTAssertEqual(LineFormat.timestamp(Date(timeIntervalSince1970: 3599.9996)), "1970-01-01T01:00:00.000Z")
+        XCTAssertEqual(LineFormat.timestamp(Date(timeIntervalSince1970: -0.25)), "1969-12-31T23:59:59.750Z")
+        XCTAssertEqual(LineFormat.timestamp(Date(timeIntervalSince1970: 951_782_400.007)), "2000-02-29T00:00:00.007Z")
         // The same instant through Foundation's own formatter (which truncates, so compare a whole millisecond).
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         formatter.timeZone = TimeZone(identifier: "UTC")
         let whole = Date(timeIntervalSince1970: 1_700_000_123.456)
-        XCTAssertEqual(iso8601Milliseconds(whole), formatter.string(from: whole))
+        XCTAssertEqual(LineFormat.timestamp(whole), formatter.string(from: whole))
     }
 
     private let nastyStrings: [String] = [
