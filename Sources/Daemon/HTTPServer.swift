@@ -275,6 +275,9 @@ public final class HTTPServer: Sendable {
         var input: [UInt8] = []
         var output: [UInt8] = []
         var written = 0
+        /// How much of `input` has been searched for the end of the head (a client sending a byte at a time must
+        /// not make each read rescan everything).
+        var scanned = 0
 
         init(fd: Int32, deadline: Double) {
             self.fd = fd
@@ -304,7 +307,9 @@ public final class HTTPServer: Sendable {
             let accepting = connections.count < maxConnections
             fds.append(pollfd(fd: accepting ? listener : -1, events: Int16(POLLIN), revents: 0))
             for connection in connections {
-                fds.append(pollfd(fd: connection.fd, events: Int16(connection.stage == .writing ? POLLOUT : POLLIN), revents: 0))
+                fds.append(
+                    pollfd(
+                        fd: connection.fd, events: Int16(connection.stage == .writing ? POLLOUT : POLLIN), revents: 0))
             }
             let nearest = connections.map(\.deadline).min()
             let waitMs = nearest.map { Int32(max(0, min(60_000, ($0 - now) * 1000 + 1))) } ?? -1
@@ -347,7 +352,9 @@ public final class HTTPServer: Sendable {
                 guard let chunk = Self.receive(connection.fd) else { return false }  // closed early, or an error
                 if chunk.isEmpty { return true }  // nothing more for now
                 connection.input += chunk
-                if let response = respond(to: connection.input) {
+                let end = Self.find([13, 10, 13, 10], in: connection.input, from: max(0, connection.scanned - 3))
+                connection.scanned = connection.input.count
+                if let response = respond(to: connection.input, headEnd: end) {
                     connection.output = response
                     connection.stage = .writing
                     connection.input = []
@@ -389,8 +396,7 @@ public final class HTTPServer: Sendable {
     }
 
     /// The serialized response once `input` holds a whole head (or is already known to be bad); nil to read more.
-    private func respond(to input: [UInt8]) -> [UInt8]? {
-        let end = Self.find([13, 10, 13, 10], in: input)
+    private func respond(to input: [UInt8], headEnd end: Int?) -> [UInt8]? {
         let headLength = end.map { $0 + 4 } ?? input.count
         if headLength > maxHeaderBytes || (end == nil && input.count >= maxHeaderBytes) {
             let lineEnd = Self.find([13, 10], in: input)
@@ -434,7 +440,8 @@ public final class HTTPServer: Sendable {
         let version = String(parts[2])
         guard version.hasPrefix("HTTP/") else { return bad("malformed request line") }
         guard version == "HTTP/1.1" || version == "HTTP/1.0" else {
-            return .failure(Refusal(response: HTTPResponse(status: 505, text: "HTTP version \(version) not supported\n")))
+            return .failure(
+                Refusal(response: HTTPResponse(status: 505, text: "HTTP version \(version) not supported\n")))
         }
         guard method.utf8.allSatisfy({ (65...90).contains($0) }) else { return bad("malformed method") }
         var headers: [(name: String, value: String)] = []
@@ -493,9 +500,9 @@ public final class HTTPServer: Sendable {
         }
     }
 
-    private static func find(_ needle: [UInt8], in haystack: [UInt8]) -> Int? {
-        guard haystack.count >= needle.count else { return nil }
-        for start in 0...(haystack.count - needle.count) where haystack[start] == needle[0] {
+    private static func find(_ needle: [UInt8], in haystack: [UInt8], from: Int = 0) -> Int? {
+        guard haystack.count >= needle.count, from <= haystack.count - needle.count else { return nil }
+        for start in from...(haystack.count - needle.count) where haystack[start] == needle[0] {
             if haystack[start..<(start + needle.count)].elementsEqual(needle) { return start }
         }
         return nil
@@ -544,12 +551,16 @@ struct SocketAddress {
         if family == AF_INET {
             var address = v4
             return withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    body($0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
             }
         }
         var address = v6
         return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                body($0, socklen_t(MemoryLayout<sockaddr_in6>.size))
+            }
         }
     }
 

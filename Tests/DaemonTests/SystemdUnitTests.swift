@@ -164,9 +164,11 @@ final class SystemdUnitTests: XCTestCase {
             XCTAssertTrue(files.fileExists(atPath: "\(destdir)/\(path)"), "make install did not write \(path)")
         }
         XCTAssertTrue(files.isExecutableFile(atPath: "\(destdir)/opt/actiond/bin/actiond"))
-        let service = try String(contentsOfFile: "\(destdir)/opt/actiond/lib/systemd/system/actiond.service",
-                                 encoding: .utf8)
-        XCTAssertTrue(service.contains("\nExecStart=/opt/actiond/bin/actiond run --config /etc/actiond/pipeline.yaml\n"))
+        let service = try String(
+            contentsOfFile: "\(destdir)/opt/actiond/lib/systemd/system/actiond.service",
+            encoding: .utf8)
+        XCTAssertTrue(
+            service.contains("\nExecStart=/opt/actiond/bin/actiond run --config /etc/actiond/pipeline.yaml\n"))
         XCTAssertFalse(service.contains("/usr/local/bin/actiond"))
         let config = try String(contentsOfFile: "\(destdir)/etc/actiond/pipeline.yaml", encoding: .utf8)
         XCTAssertTrue(config.contains("/opt/actiond/share/actiond/models/default/"), config)
@@ -200,7 +202,9 @@ final class SystemdUnitTests: XCTestCase {
 
     func testInstalledUnitsVerify() throws {
         // The units as make install writes them (PREFIX rewritten) are still valid units.
-        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/make") else { throw XCTSkip("make is not installed") }
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/make") else {
+            throw XCTSkip("make is not installed")
+        }
         let root = try temporaryDirectory()
         let binary = root.appendingPathComponent("actiond-binary")
         try "#!/bin/sh\nexit 0\n".write(to: binary, atomically: true, encoding: .utf8)
