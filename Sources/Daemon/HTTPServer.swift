@@ -151,7 +151,7 @@ public final class HTTPServer: Sendable {
         guard (0...65535).contains(port) else {
             throw HTTPServerError(.invalidPort, host: host, port: port, reason: "port must be 0…65535")
         }
-        let address = try SocketAddress(host: host, port: port)
+        let address = try HTTPServerAddress(host: host, port: port)
         if !address.isLoopback && !allowNonLoopback {
             throw HTTPServerError(
                 .nonLoopbackHost, host: host, port: port,
@@ -179,7 +179,7 @@ public final class HTTPServer: Sendable {
         }
         guard address.withSockaddr({ bind(fd, $0, $1) }) == 0 else { throw fail("cannot bind") }
         guard listen(fd, 64) == 0 else { throw fail("cannot listen") }
-        guard let bound = SocketAddress.localPort(of: fd) else { throw fail("getsockname failed") }
+        guard let bound = HTTPServerAddress.localPort(of: fd) else { throw fail("getsockname failed") }
         _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
         // A pipe wakes the poll loop for stop() (eventfd and pipe2 are not visible through Glibc's module map).
         var pipeFDs: [Int32] = [-1, -1]
@@ -516,7 +516,7 @@ public final class HTTPServer: Sendable {
 }
 
 /// An IPv4 or IPv6 socket address parsed from a literal host.
-struct SocketAddress {
+struct HTTPServerAddress {
     var family: Int32
     var v4 = sockaddr_in()
     var v6 = sockaddr_in6()

@@ -365,7 +365,7 @@ enum OpsHTTPClient {
     static func connect(port: Int, ipv6: Bool = false) throws -> Int32 {
         let fd = socket(ipv6 ? AF_INET6 : AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw Failure(description: "socket: errno \(errno)") }
-        let address = try SocketAddress(host: ipv6 ? "::1" : "127.0.0.1", port: port)
+        let address = try HTTPServerAddress(host: ipv6 ? "::1" : "127.0.0.1", port: port)
         guard address.withSockaddr({ Glibc.connect(fd, $0, $1) }) == 0 else {
             let code = errno
             close(fd)
