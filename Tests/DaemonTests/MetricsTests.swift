@@ -183,6 +183,25 @@ final class HTTPServerTests: XCTestCase {
         XCTAssertEqual(health.body, "ok\n")
     }
 
+    func testHandlerHeadersAndStatusPassThroughButFramingIsTheServers() throws {
+        let server = try HTTPServer(port: 0) { request in
+            var response = HTTPResponse(
+                status: 503, contentType: "application/json", body: "{\"status\":\"degraded\"}\n")
+            response.headers += [("X-Source", "door\r\ncam"), ("Content-Length", "999"), ("Connection", "keep-alive")]
+            return request.path == "/healthz" ? response : .notFound(request)
+        }
+        server.start()
+        defer { server.stop() }
+        let response = try OpsHTTPClient.exchange(port: server.port, "GET /healthz HTTP/1.1\r\n\r\n")
+        XCTAssertEqual(response.status, 503)
+        XCTAssertEqual(response.header("content-type"), "application/json")
+        XCTAssertEqual(response.header("x-source"), "door  cam")  // a line break cannot split the response
+        XCTAssertEqual(response.header("content-length"), "22")
+        XCTAssertEqual(response.headers.filter { $0.0.lowercased() == "content-length" }.count, 1)
+        XCTAssertEqual(response.header("connection"), "close")
+        XCTAssertEqual(response.body, "{\"status\":\"degraded\"}\n")
+    }
+
     func testHeadGetsHeadersWithoutBody() throws {
         let (server, _) = try makeServer()
         let response = try OpsHTTPClient.exchange(port: server.port, "HEAD /healthz HTTP/1.1\r\n\r\n")
