@@ -136,7 +136,27 @@ final class SystemdUnitTests: XCTestCase {
             XCTAssertEqual(value("RestrictAddressFamilies"), "AF_UNIX AF_INET AF_INET6", name)
             XCTAssertTrue(unit.contains { $0.key == "EnvironmentFile" && $0.value == "-/etc/actiond/actiond.env" })
             XCTAssertNotNil(value("ReadWritePaths"), name)
+            let folders = ["inbox", "done", "quarantine"].map { "/var/lib/\(state)/\($0)" }
+            XCTAssertEqual(value("ExecStartPre"), "/bin/mkdir -p " + folders.joined(separator: " "), name)
         }
+    }
+
+    func testHardeningExposureStaysLow() throws {
+        // `systemd-analyze security --offline` scores the sandbox (0 = locked down, 10 = none). Dropping a
+        // hardening line raises the score; this keeps it from drifting up unnoticed.
+        guard let analyze = Self.analyze else { throw XCTSkip("systemd-analyze is not installed") }
+        let directory = try temporaryDirectory()
+        let text = try unitText("actiond.service").replacingOccurrences(
+            of: "/usr/local/bin/actiond ", with: "/bin/true ")
+        try text.write(to: directory.appendingPathComponent("actiond.service"), atomically: true, encoding: .utf8)
+        let result = try run(analyze, ["security", "--offline=true", "--no-pager", "./actiond.service"], in: directory)
+        guard let line = result.stdout.split(separator: "\n").first(where: { $0.contains("Overall exposure level") })
+        else {
+            throw XCTSkip("this systemd-analyze cannot score unit files offline: \(result.stderr)")
+        }
+        let score = line.split(separator: ":").last.flatMap { $0.split(separator: " ").first }.flatMap { Double($0) }
+        XCTAssertNotNil(score, String(line))
+        XCTAssertLessThanOrEqual(score ?? 10, 3.0, String(line))
     }
 
     func testMakeInstallAndUninstallWithDestdir() throws {
