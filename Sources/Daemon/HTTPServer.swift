@@ -131,7 +131,7 @@ public final class HTTPServer: Sendable {
     private let maxHeaderBytes: Int
     private let timeout: Double
     private let maxConnections: Int
-    private let thread = Mutex<Phase>(.bound)
+    private let phase = Mutex<Phase>(.bound)
 
     private enum Phase: Sendable {
         case bound
@@ -209,7 +209,7 @@ public final class HTTPServer: Sendable {
 
     /// Starts the serving thread. Calling it again, or after ``stop()``, does nothing.
     public func start() {
-        thread.withLock { phase in
+        phase.withLock { phase in
             guard case .bound = phase else { return }
             let box = Unmanaged.passRetained(self).toOpaque()
             var tid = pthread_t()
@@ -233,7 +233,7 @@ public final class HTTPServer: Sendable {
     /// Stops serving: wakes the thread, waits for it to close every connection and exit, closes the listener.
     /// Idempotent.
     public func stop() {
-        let running: pthread_t? = thread.withLock { phase in
+        let running: pthread_t? = phase.withLock { phase in
             switch phase {
             case .running(let tid):
                 phase = .stopped
