@@ -11,7 +11,7 @@ SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Tests run optimised: kernels, flow and decoding are too slow unoptimised to test at real sizes.
 TESTFLAGS  := -c $(CONFIG) -Xswiftc -enable-testing
 
-.PHONY: deps build test demo bench-decode models clean
+.PHONY: deps build test demo bench-decode models clean install uninstall
 
 deps:
 	@missing=""; for p in $(APT_PKGS); do \
@@ -61,6 +61,44 @@ models: build
 	$(TRAIN) --models actions-r2plus1d --epochs 4 --lr 7e-4 --init
 	$(TRAIN) --models actions-cnn-gru --epochs 7
 	$(TRAIN) --models actions-cnn-gru --epochs 4 --lr 1e-3 --init
+
+# `make install` (after `make build`, as your user): the binary, pipelines and models under $(PREFIX), the unit files
+# with ExecStart rewritten to $(PREFIX)/bin/actiond, and in $(SYSCONFDIR)/actiond an example config (only if none
+# is there) and actiond.env.example. DESTDIR stages everything into a package root. `make uninstall` removes what
+# install put, except a config that was changed since; state (/var/lib/actiond) and logs are never touched.
+# Walk-through: docs/service.md.
+UNITDIR        ?= $(PREFIX)/lib/systemd/system
+SYSCONFDIR     ?= /etc
+# The service's config: pipelines/service.yaml (sources + sinks) when present, else the default pipeline.
+SERVICE_CONFIG ?= $(firstword $(wildcard pipelines/service.yaml) pipelines/default.yaml)
+SHAREDIR       := $(PREFIX)/share/actiond
+# Paths in the shipped files name /usr/local and ../models/ (relative to pipelines/); installed, they name PREFIX.
+REWRITE        := sed -e 's|/usr/local/bin/actiond|$(PREFIX)/bin/actiond|g' \
+                      -e 's|/usr/local/share/actiond|$(SHAREDIR)|g' -e 's|\.\./models/|$(SHAREDIR)/models/|g'
+
+install:
+	@[ -x $(BIN) ] || { echo "make install: $(BIN) is missing; run 'make build' first (as your user)"; exit 1; }
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(SHAREDIR)/pipelines $(DESTDIR)$(UNITDIR) \
+	    $(DESTDIR)$(SYSCONFDIR)/actiond
+	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/actiond
+	install -m 0644 pipelines/*.yaml $(DESTDIR)$(SHAREDIR)/pipelines/
+	find models -type f | while read -r f; do install -D -m 0644 "$$f" "$(DESTDIR)$(SHAREDIR)/$$f" || exit 1; done
+	for unit in actiond.service actiond@.service; do \
+	    $(REWRITE) systemd/$$unit > $(DESTDIR)$(UNITDIR)/$$unit && chmod 0644 $(DESTDIR)$(UNITDIR)/$$unit || exit 1; \
+	done
+	$(REWRITE) systemd/actiond.env.example > $(DESTDIR)$(SYSCONFDIR)/actiond/actiond.env.example
+	@conf=$(DESTDIR)$(SYSCONFDIR)/actiond/pipeline.yaml; \
+	if [ -e $$conf ]; then echo "make install: keeping the existing $$conf"; \
+	else $(REWRITE) $(SERVICE_CONFIG) > $$conf && echo "make install: wrote $$conf from $(SERVICE_CONFIG)"; fi
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/actiond $(DESTDIR)$(UNITDIR)/actiond.service $(DESTDIR)$(UNITDIR)/actiond@.service
+	rm -rf $(DESTDIR)$(SHAREDIR)
+	rm -f $(DESTDIR)$(SYSCONFDIR)/actiond/actiond.env.example
+	@conf=$(DESTDIR)$(SYSCONFDIR)/actiond/pipeline.yaml; \
+	if [ -e $$conf ] && $(REWRITE) $(SERVICE_CONFIG) | cmp -s - $$conf; then rm -f $$conf; \
+	elif [ -e $$conf ]; then echo "make uninstall: keeping $$conf (changed since install)"; fi
+	@rmdir $(DESTDIR)$(SYSCONFDIR)/actiond 2>/dev/null || true
 
 clean:
 	rm -rf .build demo-out
