@@ -6,7 +6,8 @@ CONFIG     ?= release
 PREFIX     ?= /usr/local
 DESTDIR    ?=
 BIN        := .build/$(CONFIG)/actiond
-APT_PKGS   := libavformat-dev libavcodec-dev libswscale-dev libavutil-dev libopenblas-dev pkg-config ffmpeg
+APT_PKGS   := libavformat-dev libavcodec-dev libswscale-dev libavutil-dev libopenblas-dev pkg-config ffmpeg \
+              libsqlite3-dev systemd
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Tests run optimised: kernels, flow and decoding are too slow unoptimised to test at real sizes.
 TESTFLAGS  := -c $(CONFIG) -Xswiftc -enable-testing

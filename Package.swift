@@ -12,6 +12,9 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // Thin C modules: module map + shim header only.
@@ -31,6 +34,16 @@ let package = Package(
         .target(name: "Synth", dependencies: ["Media"]),
         // Stages: wires Media, Flow and the engine into Pipeline stages (decode, flow, classify, smooth).
         .target(name: "Stages", dependencies: ["Pipeline", "Media", "Flow", "Inference", "ONNX", "Tensor"]),
+        // Daemon: `actiond run` — sources (watched folders, streams, files), journal, sinks, signals, systemd, metrics.
+        .target(name: "Daemon", dependencies: [
+            "Pipeline",
+            "Stages",
+            "Media",
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+        ]),
 
         .executableTarget(name: "actiond", dependencies: [
             "Media",
@@ -42,6 +55,7 @@ let package = Package(
             "Pipeline",
             "Synth",
             "Stages",
+            "Daemon",
             argumentParser,
         ]),
 
@@ -57,6 +71,7 @@ let package = Package(
         .testTarget(name: "ONNXTests", dependencies: ["ONNX", "Inference", "Tensor"], exclude: ["Fixtures"]),
         .testTarget(name: "StagesTests", dependencies: ["Stages", "Pipeline", "Media", "Flow", "Tensor"],
                     exclude: ["Fixtures"]),
+        .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Pipeline"]),
         .testTarget(name: "FlowTests", dependencies: ["Flow"], resources: [.copy("Fixtures")]),
     ]
 )

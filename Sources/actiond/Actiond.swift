@@ -19,6 +19,7 @@ struct Actiond: AsyncParsableCommand {
             Models.self,
             Check.self,
             Classify.self,
+            Run.self,
             Dataset.self,
             Bench.self,
         ])

@@ -1,5 +1,6 @@
 // Maps errors to stderr text and exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error.
 import ArgumentParser
+import Daemon
 import Foundation
 import Inference
 import Media
@@ -39,6 +40,10 @@ func report(_ error: Error) -> Int32 {
         return 2
     case let error as StageError:
         writeStderr("error: \(error.description)")
+        return 1
+    case let error as DaemonError:  // `actiond run`: a config problem is a usage error, the rest runtime failures
+        writeStderr("error: \(error.description)")
+        if case .config = error { return 2 }
         return 1
     case let error as UsageError:
         writeStderr("error: \(error.description)")

@@ -54,7 +54,7 @@ public final class DrainSignal: Sendable {
     public var isRequested: Bool { state.withLock { $0.requested } }
 
     /// Returns true once a drain is requested, false if the waiting task is cancelled first (the media ended).
-    func wait() async -> Bool {
+    public func wait() async -> Bool {
         let id = state.withLock { s -> UInt64 in
             s.nextID += 1
             return s.nextID

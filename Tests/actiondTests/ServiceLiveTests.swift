@@ -1,0 +1,219 @@
+// `actiond run` with a live stream (ffmpeg serving MPEG-TS over TCP, killed and restarted), /metrics and
+// /healthz over a real socket, SIGHUP with a bad and a good config, and sd_notify on a real datagram socket.
+import Foundation
+import Glibc
+import XCTest
+
+/// A free TCP port on 127.0.0.1 (bound and released; good enough for a test on one machine).
+func freePort() -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+        bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+        getsockname(fd, $0, &length) } }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
+
+/// GET http://127.0.0.1:port/path with a raw socket: (status, body), nil if nothing answers.
+func httpGet(port: Int, _ path: String) -> (Int, String)? {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = in_port_t(UInt16(port).bigEndian)
+    let connected = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+        connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+    guard connected == 0 else { return nil }
+    let request = "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    _ = request.withCString { send(fd, $0, strlen($0), 0) }
+    var response = Data()
+    var buffer = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let n = recv(fd, &buffer, buffer.count, 0)
+        if n <= 0 { break }
+        response.append(contentsOf: buffer[0..<n])
+    }
+    let text = String(decoding: response, as: UTF8.self)
+    guard let statusText = text.split(separator: " ").dropFirst().first, let status = Int(statusText) else { return nil }
+    let body = text.range(of: "\r\n\r\n").map { String(text[$0.upperBound...]) } ?? ""
+    return (status, body)
+}
+
+/// The value of one Prometheus series in /metrics text (`name{labels} value`).
+func metric(_ text: String, _ series: String) -> Double? {
+    text.split(separator: "\n").first { $0.hasPrefix(series + " ") }.flatMap { Double($0.split(separator: " ").last!) }
+}
+
+extension ServiceTests {
+    /// ffmpeg serves a looping clip as MPEG-TS on a TCP port; actiond connects, emits events, loses the stream
+    /// when ffmpeg is killed, reconnects with backoff when it comes back, and resumes emitting. The outage and the
+    /// reconnects are counted in /metrics; /healthz reports the source down while it is.
+    func testLiveStreamReconnectsAfterAnOutageAndResumesEmitting() throws {
+        let clip = try render("live", seed: 6303, clips: 1, seconds: 6, extra: ["--actions", "walk,run,wave,jump",
+                                                                               "--switch"])[0]
+        let streamPort = freePort(), metricsPort = freePort()
+        let config = try writeConfig(service: """
+            metrics: { listen: 127.0.0.1:\(metricsPort) }
+            sources:
+              - id: cam
+                url: tcp://127.0.0.1:\(streamPort)
+                stall: 3
+                reconnect: { initial: 0.2, max: 1 }
+                lifecycle: true
+            sinks:
+              - jsonl: { path: \(path("log/actions.jsonl")) }
+            """)
+        func serve() throws -> Process {
+            let ffmpeg = Process()
+            ffmpeg.executableURL = URL(fileURLWithPath: "/usr/bin/ffmpeg")
+            ffmpeg.arguments = ["-loglevel", "error", "-re", "-stream_loop", "-1", "-i", clip, "-c", "copy",
+                                "-f", "mpegts", "tcp://127.0.0.1:\(streamPort)?listen=1"]
+            ffmpeg.standardOutput = FileHandle.nullDevice
+            ffmpeg.standardError = FileHandle.nullDevice
+            try ffmpeg.run()
+            return ffmpeg
+        }
+        var server = try serve()
+        defer { if server.isRunning { server.terminate() } }
+        let daemon = try DaemonProcess(config: config, in: dir)
+        func actions() -> [[String: Any]] { logLines(path("log/actions.jsonl")).compactMap { $0 }.filter { $0["event"] == nil } }
+        func lifecycle(_ kind: String) -> [[String: Any]] {
+            logLines(path("log/actions.jsonl")).compactMap { $0 }.filter { $0["event"] as? String == kind }
+        }
+        XCTAssertTrue(eventually(60) { !lifecycle("source_up").isEmpty }, daemon.stderr)
+        XCTAssertTrue(eventually(60) { actions().count >= 2 }, "events from the live stream\n\(daemon.stderr)")
+        XCTAssertEqual(httpGet(port: metricsPort, "/healthz")?.0, 200)
+
+        server.terminate()
+        server.waitUntilExit()
+        XCTAssertTrue(eventually(30) { !lifecycle("source_down").isEmpty }, daemon.stderr)
+        XCTAssertTrue(eventually(30) { httpGet(port: metricsPort, "/healthz")?.0 == 503 }, "healthz while down")
+        usleep(1_500_000)  // an outage of a few reconnect attempts
+        let before = actions().count
+        server = try serve()
+        XCTAssertTrue(eventually(60) { lifecycle("source_up").count >= 2 }, daemon.stderr)
+        XCTAssertTrue(eventually(60) { actions().count >= before + 2 }, "events after the reconnect\n\(daemon.stderr)")
+        let up = try XCTUnwrap(lifecycle("source_up").last)
+        let outage = try XCTUnwrap(up["outage"] as? Double, "the source_up after an outage says how long it was")
+        XCTAssertGreaterThan(outage, 1.0)
+        XCTAssertTrue(daemon.isRunning)
+
+        let (status, text) = try XCTUnwrap(httpGet(port: metricsPort, "/metrics"))
+        XCTAssertEqual(status, 200)
+        XCTAssertGreaterThanOrEqual(metric(text, "actiond_reconnects_total{source=\"cam\"}") ?? 0, 1, text)
+        XCTAssertGreaterThan(metric(text, "actiond_frames_decoded_total{source=\"cam\"}") ?? 0, 30, text)
+        XCTAssertGreaterThan(metric(text, "actiond_clips_classified_total{source=\"cam\"}") ?? 0, 2, text)
+        XCTAssertEqual(metric(text, "actiond_source_up{source=\"cam\"}"), 1, text)
+        XCTAssertTrue(text.contains("actiond_stage_latency_seconds_bucket{le=\"+Inf\",stage=\"classify\"}")
+                      || text.contains("actiond_stage_latency_seconds_bucket{stage=\"classify\",le=\"+Inf\"}"), text)
+        // Live events carry source time (seconds since the source started), so they increase across reconnects.
+        let starts = actions().compactMap { $0["start"] as? Double }
+        XCTAssertEqual(starts.last.map { $0 > 0 }, true)
+        XCTAssertTrue(actions().allSatisfy { $0["media"] as? String == "tcp://127.0.0.1:\(streamPort)" })
+
+        daemon.signal(SIGTERM)
+        XCTAssertEqual(daemon.waitForExit(), 0, daemon.stderr)
+    }
+
+    /// SIGHUP with a config that fails validation changes nothing (logged, still running); SIGHUP with a good one
+    /// adds a source and keeps the unchanged one running; SIGTERM exits 0 and flushes.
+    func testSIGHUPRejectsABadConfigAndAppliesAGoodOne() throws {
+        let clips = try render("clips", seed: 6404, clips: 2, seconds: 2.5)
+        for folder in ["a", "b"] { try FileManager.default.createDirectory(atPath: path(folder), withIntermediateDirectories: true) }
+        let sourceA = """
+              - id: a
+                watch: \(path("a"))
+                settle: 0.2
+            """
+        let sinks = "sinks:\n  - jsonl: { path: \(path("log/actions.jsonl")) }\n"
+        let config = try writeConfig(service: "sources:\n" + sourceA + "\n" + sinks)
+        let daemon = try DaemonProcess(config: config, in: dir)
+        XCTAssertTrue(eventually(30) { daemon.stderr.contains("watching \(path("a"))") }, daemon.stderr)
+
+        let good = try String(contentsOfFile: config, encoding: .utf8)
+        try good.replacingOccurrences(of: "settle: 0.2", with: "settle: -3").write(toFile: config, atomically: true,
+                                                                                    encoding: .utf8)
+        daemon.signal(SIGHUP)
+        XCTAssertTrue(eventually(30) { daemon.stderr.contains("the new config is rejected") }, daemon.stderr)
+        XCTAssertTrue(daemon.stderr.contains("`settle` must be between 0 and 3600, got -3"), daemon.stderr)
+        try FileManager.default.copyItem(atPath: clips[0], toPath: path("a/one.mp4"))
+        XCTAssertTrue(eventually(60) { daemon.stderr.contains("one.mp4: done") }, "the old config keeps working\n\(daemon.stderr)")
+
+        try good.replacingOccurrences(of: "sinks:", with: """
+              - id: b
+                watch: \(path("b"))
+                settle: 0.2
+            sinks:
+            """).write(toFile: config, atomically: true, encoding: .utf8)
+        daemon.signal(SIGHUP)
+        XCTAssertTrue(eventually(30) { daemon.stderr.contains("config reloaded; started/restarted: b; unchanged: a") },
+                      daemon.stderr)
+        try FileManager.default.copyItem(atPath: clips[1], toPath: path("b/two.mp4"))
+        XCTAssertTrue(eventually(60) { daemon.stderr.contains("two.mp4: done") }, daemon.stderr)
+        let sources = Set(logLines(path("log/actions.jsonl")).compactMap { $0?["source"] as? String })
+        XCTAssertEqual(sources, ["a", "b"])
+
+        daemon.signal(SIGTERM)
+        XCTAssertEqual(daemon.waitForExit(), 0, daemon.stderr)
+        XCTAssertTrue(daemon.stderr.contains("stopped"), daemon.stderr)
+    }
+
+    /// READY=1 after start-up, STATUS= lines, WATCHDOG=1 at half of WATCHDOG_USEC, STOPPING=1 on SIGTERM — read
+    /// from a real unix datagram socket given in NOTIFY_SOCKET. A bad config exits 2 with file:line:col.
+    func testSystemdNotifyProtocolAndConfigErrors() throws {
+        let socketPath = path("notify.sock")
+        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        _ = withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            socketPath.utf8CString.withUnsafeBytes { raw.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0.prefix(raw.count))) }
+        }
+        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
+        XCTAssertEqual(bound, 0)
+        var timeout = timeval(tv_sec: 0, tv_usec: 200_000)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var messages: [String] = []
+        func receive() {
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            while true {
+                let n = recv(fd, &buffer, buffer.count, 0)
+                if n <= 0 { return }
+                messages.append(String(decoding: buffer[0..<n], as: UTF8.self))
+            }
+        }
+        try FileManager.default.createDirectory(atPath: path("inbox"), withIntermediateDirectories: true)
+        let config = try writeConfig(service: """
+            sources:
+              - id: inbox
+                watch: \(path("inbox"))
+            sinks:
+              - stdout
+            """)
+        let daemon = try DaemonProcess(config: config, in: dir, environment: ["NOTIFY_SOCKET": socketPath,
+                                                                              "WATCHDOG_USEC": "1000000"])
+        XCTAssertTrue(eventually(30) {
+            receive()
+            return messages.contains { $0.contains("READY=1") } && messages.filter { $0.contains("WATCHDOG=1") }.count >= 3
+        }, "\(messages)\n\(daemon.stderr)")
+        XCTAssertTrue(messages.contains { $0.contains("STATUS=sources: inbox up") }, "\(messages)")
+        daemon.signal(SIGTERM)
+        XCTAssertEqual(daemon.waitForExit(), 0, daemon.stderr)
+        receive()
+        XCTAssertTrue(messages.contains { $0.contains("STOPPING=1") }, "\(messages)")
+
+        try "version: 1\nsources:\n  - id: x\n    wacth: /tmp\npipeline:\n  - decode\n".write(toFile: path("bad.yaml"),
+                                                                                            atomically: true, encoding: .utf8)
+        let bad = try ActiondBinary.run(["run", "--config", path("bad.yaml")])
+        XCTAssertEqual(bad.status, 2)
+        XCTAssertTrue(bad.stderr.contains("bad.yaml:4:5: error: unknown key `wacth`"), bad.stderr)
+    }
+}
