@@ -114,7 +114,14 @@ final class Daemon: Service, @unchecked Sendable {
         let (config, model) = current.withLock { $0 }
         startMetrics(config.metrics)
         for source in config.sources {
+            states.set(source.id, .starting, metrics: metrics)
             await supervisor.start(source, runnable(context(for: source, config: config, model: model)))
+        }
+        // READY once every folder watch is in place (or has failed and is retrying), so a file dropped after
+        // `systemctl start` returns is never missed. Streams connect in the background.
+        let folders = config.sources.filter { if case .url = $0.kind { return false } else { return true } }.map(\.id)
+        for _ in 0..<100 where folders.contains(where: { states.all[$0] == .starting }) {
+            try? await Task.sleep(for: .milliseconds(50))
         }
         notifier.ready(status: statusLine())
         logger.info("actiond running: \(config.sources.count) source(s), model \(model.name)")

@@ -101,8 +101,21 @@ private final class WatchLoop: @unchecked Sendable {
     let owner: DirectoryWatcher
     var fd: Int32 = -1
     var folders: [Int32: String] = [:]
-    /// Files seen being written but not yet closed: last observed size, mtime and when they last changed.
-    var pending: [String: (size: Int64, mtime: timespec, changed: Double)] = [:]
+    /// Files seen being written: last observed size and mtime, when they last changed, and whether the last
+    /// thing seen was the writer closing it.
+    var pending: [String: Pending] = [:]
+
+    struct Pending {
+        var size: Int64
+        var mtime: timespec
+        var changed: Double
+        var closed = false
+        var movedIn = false
+    }
+
+    /// After a writer closes a file, this long without another change before it is taken: catches writers that
+    /// create (or truncate) and close a file, then reopen it to write.
+    var closeQuiet: Double { min(owner.settle, 0.3) }
     var lost = false
     var lastRetry = 0.0
 
@@ -185,7 +198,7 @@ private final class WatchLoop: @unchecked Sendable {
                     pending.removeValue(forKey: path)
                     emit(.ready(ReadyFile(path: path, reason: .existing)))
                 } else {
-                    pending[path] = (Int64(info.st_size), info.st_mtim, now())
+                    pending[path] = Pending(size: Int64(info.st_size), mtime: info.st_mtim, changed: now())
                 }
             }
         }
@@ -234,16 +247,16 @@ private final class WatchLoop: @unchecked Sendable {
         guard owner.accepts(name: name), !owner.isExcluded(path) else { return }
         if mask & UInt32(IN_DELETE | IN_MOVED_FROM) != 0 {
             pending.removeValue(forKey: path)
-        } else if mask & UInt32(IN_CLOSE_WRITE) != 0 {
-            pending.removeValue(forKey: path)
-            emit(.ready(ReadyFile(path: path, reason: .closed)))
-        } else if mask & UInt32(IN_MOVED_TO) != 0 {
-            pending.removeValue(forKey: path)
-            emit(.ready(ReadyFile(path: path, reason: .movedIn)))
-        } else if mask & UInt32(IN_CREATE | IN_MODIFY) != 0 {
+        } else if mask & UInt32(IN_MOVED_TO | IN_CLOSE_WRITE | IN_CREATE | IN_MODIFY) != 0 {
             var info = stat()
             guard stat(path, &info) == 0 else { return }
-            pending[path] = (Int64(info.st_size), info.st_mtim, now())
+            let movedIn = mask & UInt32(IN_MOVED_TO) != 0
+            let closed = movedIn || mask & UInt32(IN_CLOSE_WRITE) != 0
+            // Closed or renamed in: taken after a short quiet time unless it changes again (writers that create a
+            // file, close or rename it, then reopen it to write). An empty file is never taken as finished — no
+            // video is empty — only once it has been still for the settle time.
+            pending[path] = Pending(size: Int64(info.st_size), mtime: info.st_mtim, changed: now(),
+                                    closed: closed && info.st_size > 0, movedIn: movedIn)
         }
     }
 
@@ -255,7 +268,9 @@ private final class WatchLoop: @unchecked Sendable {
             let path = folder + "/" + name
             var info = stat()
             guard stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { continue }
-            if pending[path] == nil { pending[path] = (Int64(info.st_size), info.st_mtim, now() - owner.settle) }
+            if pending[path] == nil {
+                pending[path] = Pending(size: Int64(info.st_size), mtime: info.st_mtim, changed: now() - owner.settle)
+            }
         }
     }
 
@@ -271,7 +286,10 @@ private final class WatchLoop: @unchecked Sendable {
             }
             if Int64(info.st_size) != seen.size || info.st_mtim.tv_sec != seen.mtime.tv_sec
                 || info.st_mtim.tv_nsec != seen.mtime.tv_nsec {
-                pending[path] = (Int64(info.st_size), info.st_mtim, t)
+                pending[path] = Pending(size: Int64(info.st_size), mtime: info.st_mtim, changed: t)
+            } else if seen.closed, t - seen.changed >= closeQuiet {
+                pending.removeValue(forKey: path)
+                emit(.ready(ReadyFile(path: path, reason: seen.movedIn ? .movedIn : .closed)))
             } else if t - seen.changed >= owner.settle {
                 pending.removeValue(forKey: path)
                 emit(.ready(ReadyFile(path: path, reason: .settled)))

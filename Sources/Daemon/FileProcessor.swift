@@ -19,6 +19,8 @@ public enum FileOutcome: Sendable, Equatable {
     case interrupted
     /// The file vanished before it could be read.
     case vanished
+    /// The file changed while it was being identified (a writer is still at it); it comes back when complete.
+    case notReady
     /// Events could not be written (sink failure): the file stays pending and is retried.
     case retry(reason: String)
 }
@@ -36,6 +38,10 @@ struct FileProcessor: Sendable {
         let identity: FileIdentity
         do {
             identity = try FileIdentity.of(path: path)
+        } catch let error as JournalError where error.code == .fileChanging {
+            // Still being written: the watcher reports it again once it has settled or been closed.
+            log.debug("\(path): still changing; waiting for the writer")
+            return .notReady
         } catch {
             return quarantine(path: path, record: nil, reason: "cannot read the file: \(error)", size: Int64(info.st_size))
         }
