@@ -1,0 +1,158 @@
+// The inotify watcher against real writers in a temp folder: files already there, closed after writing,
+// renamed in, written by a writer that keeps the file open (settle), create-close-reopen writers, temporary
+// names, recursion, and a watched folder that disappears and comes back.
+@testable import Daemon
+import Foundation
+import Glibc
+import Synchronization
+import XCTest
+
+final class DirectoryWatcherTests: XCTestCase {
+    var dir: URL!
+
+    override func setUpWithError() throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("watch-\(getpid())-\(name.filter(\.isLetter))")
+        try? FileManager.default.removeItem(at: dir)
+        try FileManager.default.createDirectory(at: dir.appendingPathComponent("in"), withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
+
+    func path(_ relative: String) -> String { dir.appendingPathComponent(relative).path }
+
+    /// Collects notices from a running watcher on a background task.
+    final class Recorder: Sendable {
+        let notices = Mutex<[WatchNotice]>([])
+        var ready: [ReadyFile] {
+            notices.withLock { $0.compactMap { if case let .ready(file) = $0 { return file } else { return nil } } }
+        }
+        func readyNames() -> [String] { ready.map { ($0.path as NSString).lastPathComponent } }
+        func wait(_ timeout: Double = 10, until condition: (Recorder) -> Bool) -> Bool {
+            let deadline = Date().addingTimeInterval(timeout)
+            while Date() < deadline {
+                if condition(self) { return true }
+                usleep(20_000)
+            }
+            return condition(self)
+        }
+    }
+
+    func start(_ watcher: DirectoryWatcher) throws -> (Recorder, Task<Void, Never>) {
+        let recorder = Recorder()
+        let stream = try watcher.notices()
+        let task = Task { for await notice in stream { recorder.notices.withLock { $0.append(notice) } } }
+        XCTAssertTrue(recorder.wait { $0.notices.withLock { $0.contains(.watching) } })
+        return (recorder, task)
+    }
+
+    func testExistingClosedRenamedAndIgnoredFiles() throws {
+        try Data("old".utf8).write(to: URL(fileURLWithPath: path("in/old.mp4")))
+        let oldTime = Date().addingTimeInterval(-60).timeIntervalSince1970
+        var times = [timeval(tv_sec: Int(oldTime), tv_usec: 0), timeval(tv_sec: Int(oldTime), tv_usec: 0)]
+        XCTAssertEqual(utimes(path("in/old.mp4"), &times), 0)
+        try Data("x".utf8).write(to: URL(fileURLWithPath: path("in/notes.txt")))
+        let watcher = DirectoryWatcher(directory: path("in"), match: ["*.mp4", "*.mkv"], settle: 5)
+        let (recorder, task) = try start(watcher)
+        defer { watcher.stop(); task.cancel() }
+        XCTAssertTrue(recorder.wait { $0.readyNames() == ["old.mp4"] }, "\(recorder.readyNames())")
+        XCTAssertEqual(recorder.ready.first?.reason, .existing)
+
+        // Closed after writing (one open/write/close; `Data.write` without `.atomic`).
+        try Data(repeating: 1, count: 1000).write(to: URL(fileURLWithPath: path("in/closed.mkv")))
+        // Written under a temporary name, then renamed in; the temporary name itself is never reported.
+        try Data(repeating: 2, count: 500).write(to: URL(fileURLWithPath: path("in/moved.mp4.part")))
+        XCTAssertEqual(rename(path("in/moved.mp4.part"), path("in/moved.mp4")), 0)
+        // Hidden files and other extensions are ignored.
+        try Data(repeating: 3, count: 10).write(to: URL(fileURLWithPath: path("in/.hidden.mp4")))
+        try Data(repeating: 3, count: 10).write(to: URL(fileURLWithPath: path("in/readme.txt")))
+        XCTAssertTrue(recorder.wait { Set($0.readyNames()) == ["old.mp4", "closed.mkv", "moved.mp4"] },
+                      "\(recorder.readyNames())")
+        let reasons = Dictionary(recorder.ready.map { (($0.path as NSString).lastPathComponent, $0.reason) },
+                                 uniquingKeysWith: { a, _ in a })
+        XCTAssertEqual(reasons["closed.mkv"], .closed)
+        XCTAssertEqual(reasons["moved.mp4"], .movedIn)
+        usleep(500_000)
+        XCTAssertEqual(recorder.readyNames().count, 3, "each file once: \(recorder.readyNames())")
+    }
+
+    /// A writer that keeps the file open is taken only after `settle` seconds without a change; a writer that
+    /// creates the file empty, closes it and reopens it to write is not taken at the first close.
+    func testOpenWritersAreTakenOnlyWhenStill() throws {
+        let watcher = DirectoryWatcher(directory: path("in"), match: ["*.mp4"], settle: 0.8)
+        let (recorder, task) = try start(watcher)
+        defer { watcher.stop(); task.cancel() }
+        let open = try XCTUnwrap(FileHandle(forWritingAtPath: {
+            _ = FileManager.default.createFile(atPath: path("in/open.mp4"), contents: nil)
+            return path("in/open.mp4")
+        }()))
+        var lastWrite = Date()
+        for _ in 0..<5 {
+            try open.write(contentsOf: Data(repeating: 7, count: 4096))
+            lastWrite = Date()
+            usleep(300_000)  // pauses shorter than the settle time
+        }
+        XCTAssertTrue(recorder.ready.isEmpty, "taken while still being written: \(recorder.readyNames())")
+        // The writer stops writing but keeps the file open: after `settle` it is taken.
+        XCTAssertTrue(recorder.wait { $0.readyNames() == ["open.mp4"] })
+        XCTAssertEqual(recorder.ready.first?.reason, .settled)
+        // Behaviour, not speed: it was not taken before it had been still for the settle time.
+        XCTAssertGreaterThanOrEqual(Date().timeIntervalSince(lastWrite), 0.8 - 0.05)
+        try open.close()
+
+        // create + close empty, reopen, write in pieces, close: taken once, at the end, with all bytes.
+        _ = FileManager.default.createFile(atPath: path("in/reopened.mp4"), contents: nil)
+        let handle = try XCTUnwrap(FileHandle(forWritingAtPath: path("in/reopened.mp4")))
+        for _ in 0..<3 {
+            try handle.write(contentsOf: Data(repeating: 9, count: 1000))
+            usleep(100_000)
+        }
+        try handle.close()
+        XCTAssertTrue(recorder.wait { $0.readyNames().contains("reopened.mp4") })
+        let size = try FileManager.default.attributesOfItem(atPath: path("in/reopened.mp4"))[.size] as? Int
+        XCTAssertEqual(size, 3000)
+        usleep(1_200_000)
+        XCTAssertEqual(recorder.readyNames().filter { $0 == "reopened.mp4" }.count, 1)
+    }
+
+    func testRecursiveWatchFollowsNewSubfoldersAndSkipsExcludedOnes() throws {
+        let watcher = DirectoryWatcher(directory: path("in"), match: ["*.mp4"], recursive: true, settle: 1,
+                                       excluded: [path("in/done")])
+        let (recorder, task) = try start(watcher)
+        defer { watcher.stop(); task.cancel() }
+        try FileManager.default.createDirectory(atPath: path("in/cam1/2026"), withIntermediateDirectories: true)
+        usleep(200_000)
+        try Data(repeating: 1, count: 10).write(to: URL(fileURLWithPath: path("in/cam1/2026/a.mp4")))
+        try FileManager.default.createDirectory(atPath: path("in/done"), withIntermediateDirectories: true)
+        usleep(200_000)
+        try Data(repeating: 1, count: 10).write(to: URL(fileURLWithPath: path("in/done/b.mp4")))
+        XCTAssertTrue(recorder.wait { $0.readyNames() == ["a.mp4"] }, "\(recorder.readyNames())")
+        usleep(500_000)
+        XCTAssertEqual(recorder.readyNames(), ["a.mp4"], "nothing from the excluded folder")
+
+        // Non-recursive watchers ignore subfolders.
+        let flat = DirectoryWatcher(directory: path("in"), match: ["*.mp4"], recursive: false, settle: 1)
+        XCTAssertFalse(flat.recursive)
+        XCTAssertTrue(flat.accepts(name: "x.mp4"))
+        XCTAssertFalse(flat.accepts(name: "x.mp4.crdownload"))
+        XCTAssertFalse(flat.accepts(name: ".x.mp4"))
+    }
+
+    func testMissingFolderIsAnErrorAndALostFolderComesBack() throws {
+        XCTAssertThrowsError(try DirectoryWatcher(directory: path("nope"), match: ["*"]).notices()) { error in
+            XCTAssertTrue("\(error)".contains("nope"), "\(error)")
+        }
+        _ = FileManager.default.createFile(atPath: path("file"), contents: Data())
+        XCTAssertThrowsError(try DirectoryWatcher(directory: path("file"), match: ["*"]).notices()) { error in
+            XCTAssertTrue("\(error)".contains("not a folder"), "\(error)")
+        }
+        let watcher = DirectoryWatcher(directory: path("in"), match: ["*.mp4"], settle: 0.5)
+        let (recorder, task) = try start(watcher)
+        defer { watcher.stop(); task.cancel() }
+        try FileManager.default.removeItem(atPath: path("in"))
+        XCTAssertTrue(recorder.wait { $0.notices.withLock { $0.contains { if case .lost = $0 { true } else { false } } } })
+        try FileManager.default.createDirectory(atPath: path("in"), withIntermediateDirectories: true)
+        XCTAssertTrue(recorder.wait { $0.notices.withLock { $0.filter { $0 == .watching }.count == 2 } })
+        try Data(repeating: 1, count: 10).write(to: URL(fileURLWithPath: path("in/back.mp4")))
+        XCTAssertTrue(recorder.wait { $0.readyNames() == ["back.mp4"] }, "\(recorder.readyNames())")
+    }
+}
