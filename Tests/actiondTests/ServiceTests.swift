@@ -166,9 +166,9 @@ final class ServiceTests: XCTestCase {
             let data = try Data(contentsOf: URL(fileURLWithPath: clip))
             switch i % 3 {
             case 0:  // written slowly, in pieces, with pauses shorter than the settle time
-                let handle = try XCTUnwrap(FileHandle(forWritingAtPath: { FileManager.default.createFile(atPath: target,
-                                                                                                      contents: nil)
-                    return target }()))
+                // Created empty and closed first, then reopened for writing: a pattern some writers use.
+                XCTAssertTrue(FileManager.default.createFile(atPath: target, contents: nil))
+                let handle = try XCTUnwrap(FileHandle(forWritingAtPath: target))
                 for start in stride(from: 0, to: data.count, by: max(1, data.count / 4)) {
                     try handle.write(contentsOf: data[start..<min(data.count, start + max(1, data.count / 4))])
                     usleep(150_000)
@@ -238,6 +238,37 @@ final class ServiceTests: XCTestCase {
             XCTAssertEqual(line["model"] as? String, "actions-r2plus1d")
             XCTAssertEqual((line["model_sha256"] as? String)?.count, 64)
         }
+    }
+
+    /// The shipped pipelines/service.yaml, with its /var paths moved into a temp folder (as `make install`
+    /// would place them) and its metrics port moved to a free one: runs, takes a clip, serves /metrics.
+    func testShippedServiceConfigRuns() throws {
+        let clip = try render("clips", seed: 6505, clips: 1, seconds: 2.5)[0]
+        let port = freePort()
+        let text = try String(contentsOf: root.appendingPathComponent("pipelines/service.yaml"), encoding: .utf8)
+            .replacingOccurrences(of: "/var/lib/actiond", with: path("state"))
+            .replacingOccurrences(of: "/var/log/actiond", with: path("log"))
+            .replacingOccurrences(of: "127.0.0.1:9464", with: "127.0.0.1:\(port)")
+            .replacingOccurrences(of: "../models", with: root.appendingPathComponent("models").path)
+        try text.write(toFile: path("service.yaml"), atomically: true, encoding: .utf8)
+        try FileManager.default.createDirectory(atPath: path("state/inbox"), withIntermediateDirectories: true)
+        let daemon = try DaemonProcess(config: path("service.yaml"), in: dir,
+                                       environment: ["STATE_DIRECTORY": path("state")])
+        XCTAssertTrue(eventually(30) { daemon.stderr.contains("watching") }, daemon.stderr)
+        try FileManager.default.copyItem(atPath: clip, toPath: path("state/inbox/clip.mp4"))
+        XCTAssertTrue(eventually(60) { FileManager.default.fileExists(atPath: path("state/done/clip.mp4")) },
+                      daemon.stderr)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: path("state/journal.sqlite")), "journal in STATE_DIRECTORY")
+        let events = logLines(path("log/actions.jsonl")).compactMap { $0.flatMap(EventKey.init) }
+        XCTAssertEqual(Set(events), Set(try reference(clip).map { key -> EventKey in
+            var key = key
+            key.media = "clip.mp4"
+            return key
+        }))
+        let metrics = try XCTUnwrap(httpGet(port: port, "/metrics"))
+        XCTAssertEqual(metric(metrics.1, "actiond_files_processed_total{source=\"inbox\"}"), 1, metrics.1)
+        daemon.signal(SIGINT)
+        XCTAssertEqual(daemon.waitForExit(), 0, daemon.stderr)
     }
 
     // MARK: crash safety
