@@ -91,7 +91,7 @@ public struct ModelReference: Sendable, Equatable {
 ///     recursive: false                  # default
 ///     settle: 2                         # seconds a still-open file must be unchanged; default 2
 ///     done: keep                        # keep | delete | move:/folder; default keep
-///     quarantine: /var/lib/actiond/bad  # optional: unreadable files go here with a .error.json
+///     quarantine: /var/lib/actiond/quarantine  # optional: unreadable files go here with a .error.json
 ///     lifecycle: false                  # also log source up/down, quarantines; default false
 ///     queue: 16                         # decoded frames buffered before the pipeline; default 16
 ///   - id: door-cam
