@@ -111,6 +111,8 @@ final class Daemon: Service, @unchecked Sendable {
     }
 
     func run() async throws {
+        // Trap SIGHUP/SIGUSR1 before anything can report readiness: one sent right after start must not kill us.
+        let signals = await UnixSignalsSequence(trapping: .sighup, .sigusr1)
         let (config, model) = current.withLock { $0 }
         startMetrics(config.metrics)
         for source in config.sources {
@@ -127,7 +129,7 @@ final class Daemon: Service, @unchecked Sendable {
         logger.info("actiond running: \(config.sources.count) source(s), model \(model.name)")
         let batch = config.sources.allSatisfy { if case .file = $0.kind { return true } else { return false } }
         await withTaskGroup(of: Void.self) { group in
-            group.addTask { await self.handleSignals() }
+            group.addTask { await self.handleSignals(signals) }
             group.addTask { await self.housekeeping() }
             await withGracefulShutdownHandler {
                 await self.supervisor.waitUntilIdle(batch: batch)
@@ -154,8 +156,7 @@ final class Daemon: Service, @unchecked Sendable {
 
     // MARK: signals
 
-    func handleSignals() async {
-        let signals = await UnixSignalsSequence(trapping: .sighup, .sigusr1)
+    func handleSignals(_ signals: UnixSignalsSequence) async {
         for await signal in signals {
             if Task.isCancelled { return }
             if signal == .sighup {

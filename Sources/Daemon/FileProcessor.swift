@@ -79,6 +79,10 @@ struct FileProcessor: Sendable {
         do {
             let report = try await built.graph.run(drain: drain, monitor: context.monitor()) { packet in
                 for segment in context.segments(from: packet, labels: built.labels) {
+                    // After a drain request the pipeline flushes what it holds, cut at the drain point. A file is
+                    // redone after the restart anyway, so these cut segments are left to the redo, which writes
+                    // them whole (writing them now would make the redo's full segment a duplicate key).
+                    if drain.isRequested { continue }
                     let event = context.event(segment, media: path)
                     let key = event.dedupeKey
                     if seen.contains(key) {

@@ -276,6 +276,15 @@ final class ServiceTests: XCTestCase {
     /// SIGKILL in the middle of a long file, restart: the file is finished, no event is written twice, none is
     /// missing, no line is torn — the log equals an uninterrupted run's.
     func testSIGKILLMidFileThenRestartLosesAndDuplicatesNothing() throws {
+        try interruptMidFileAndRestart(with: SIGKILL)
+    }
+
+    /// The same with SIGTERM: exit 0 mid-file, and the segments the drain cut short are written whole by the redo.
+    func testSIGTERMMidFileThenRestartLosesAndDuplicatesNothing() throws {
+        try interruptMidFileAndRestart(with: SIGTERM)
+    }
+
+    func interruptMidFileAndRestart(with signal: Int32) throws {
         let clip = try render("long", seed: 6202, clips: 1, seconds: 90, extra: ["--switch"])[0]
         let expected = try reference(clip, pipeline: "two-stream.yaml")
         XCTAssertGreaterThanOrEqual(expected.count, 6, "a 90 s clip of switching actions has many segments")
@@ -291,8 +300,9 @@ final class ServiceTests: XCTestCase {
             """)
         let first = try DaemonProcess(config: config, in: dir, name: "first")
         XCTAssertTrue(eventually(120) { logLines(path("log/actions.jsonl")).count >= 2 }, first.stderr)
-        first.signal(SIGKILL)
-        _ = first.waitForExit()
+        first.signal(signal)
+        let status = first.waitForExit()
+        if signal == SIGTERM { XCTAssertEqual(status, 0, first.stderr) }
         let before = logLines(path("log/actions.jsonl")).count
         XCTAssertLessThan(before, expected.count, "the kill must land mid-file for this test to mean anything")
 
