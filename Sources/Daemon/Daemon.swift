@@ -255,13 +255,8 @@ final class Daemon: Service, @unchecked Sendable {
     }
 
     func statusLine() -> String {
-        let sources = states.all.sorted { $0.key < $1.key }.map { id, state -> String in
-            switch state {
-            case .starting: return "\(id) starting"
-            case .up: return "\(id) up"
-            case .down: return "\(id) down"
-            case .finished: return "\(id) finished"
-            }
+        let sources = states.all.sorted { $0.key < $1.key }.map { id, state in
+            "\(id) \(state.text.prefix { $0 != ":" })"
         }
         let counts = (try? journal.counts()) ?? [:]
         let events = metrics.value("actiond_events_written_total", labels: ["sink": outputs.output.paths.first ?? "stdout"])
@@ -298,16 +293,7 @@ final class Daemon: Service, @unchecked Sendable {
         case "/healthz":
             let all = states.all.sorted { $0.key < $1.key }
             let down = all.filter { if case .down = $0.value { return true } else { return false } }
-            let entries = all.map { id, state -> String in
-                let text: String
-                switch state {
-                case .starting: text = "starting"
-                case .up: text = "up"
-                case let .down(reason): text = "down: \(reason)"
-                case .finished: text = "finished"
-                }
-                return "\(jsonEscaped(id)):\(jsonEscaped(text))"
-            }
+            let entries = all.map { id, state in "\(jsonEscaped(id)):\(jsonEscaped(state.text))" }
             let body = "{\"status\":\"\(down.isEmpty ? "ok" : "degraded")\",\"sources\":{\(entries.joined(separator: ","))}}\n"
             return HTTPResponse(status: down.isEmpty ? 200 : 503, contentType: "application/json", body: body)
         default:

@@ -15,6 +15,16 @@ public final class SourceStates: Sendable {
         case up
         case down(String)
         case finished
+
+        /// `up`, `down: reason`, …: for STATUS= and /healthz.
+        public var text: String {
+            switch self {
+            case .starting: return "starting"
+            case .up: return "up"
+            case let .down(reason): return "down: \(reason)"
+            case .finished: return "finished"
+            }
+        }
     }
     private let states = Mutex<[String: State]>([:])
 
