@@ -3,7 +3,7 @@
 stream takes to come back after an outage. Python standard library only; needs `ffmpeg` and a built actiond.
 
   tools/bench-service.py [--actiond .build/release/actiond] [--files 40] [--seconds 4] [--size 320x240]
-                         [--outages 3] [--outage 3] [--threads N]
+                         [--outages 3] [--outage 3] [--reconnect-initial 1] [--reconnect-max 60] [--threads N]
 
 Files: renders --files clips, starts the daemon on an empty inbox (default pipeline, done: move), copies them all
 in at once and times from the first copy to the last file moved to done/ (median of --runs runs).
@@ -105,6 +105,7 @@ def bench_stream(args, clip: str) -> list:
   - id: cam
     url: tcp://127.0.0.1:{port}
     stall: 5
+    reconnect: {{ initial: {args.reconnect_initial}, max: {args.reconnect_max} }}
     lifecycle: true
 sinks:
   - jsonl: {{ path: {log} }}""", args.threads)
@@ -139,6 +140,8 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--outages", type=int, default=3)
     ap.add_argument("--outage", type=float, default=3, help="seconds the stream server stays down")
+    ap.add_argument("--reconnect-initial", type=float, default=1, help="the stream source's reconnect.initial")
+    ap.add_argument("--reconnect-max", type=float, default=60, help="the stream source's reconnect.max")
     ap.add_argument("--threads", type=int)
     args = ap.parse_args()
     clips_dir = tempfile.mkdtemp(prefix="bench-service-clips-")
@@ -152,12 +155,14 @@ def main() -> None:
         print(f"watched folder: {len(clips)} files of {args.seconds:g} s at {args.size}: median {median:.2f} s "
               f"over {args.runs} runs ({min(times):.2f}–{max(times):.2f}) = {len(clips) / median * 60:.0f} files/min, "
               f"{len(clips) * args.seconds / median:.1f} video-s per wall-s")
+        if args.outages == 0:
+            return
         results = bench_stream(args, clips[0])
         for i, (reconnect, outage) in enumerate(results):
             print(f"stream outage {i + 1}: server down {args.outage:g} s; first frame {reconnect:.2f} s after the "
                   f"server came back; outage logged by actiond {outage} s")
         print(f"median reconnect after the server is back: {statistics.median(r for r, _ in results):.2f} s "
-              f"(default backoff: initial 1 s, doubling, max 60 s, jitter ×0.5–1)")
+              f"(backoff: initial {args.reconnect_initial:g} s, doubling, max {args.reconnect_max:g} s, jitter ×0.5–1)")
     finally:
         shutil.rmtree(clips_dir, ignore_errors=True)
 
