@@ -172,6 +172,7 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=4, help="synth jobs and dataset processes at once")
     ap.add_argument("--init", action="store_true",
                     help="start from WORK/checkpoints/<model>.pt (fine-tune a previous run) instead of random weights")
+    ap.add_argument("--half", action="store_true", help="keep the stacked datasets as float16 (half the RAM)")
     ap.add_argument("--fake", action="store_true", help="random tensors in the dataset format; no actiond")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -232,7 +233,8 @@ def main() -> None:
                                     counts[split], out, crop, args.every if split == "train" else 1, args.jobs,
                                     log)
                 src_names = train.input_names(all_cards[source])
-                loaded = concat([data.load(p, list(src_names.values()), drop_samples=not args.fake) for p in parts])
+                loaded = concat([data.load(p, list(src_names.values()), drop_samples=not args.fake,
+                                          half=args.half) for p in parts])
                 splits[(split, crop)] = loaded if source == name else relayout(loaded, all_cards[source], card)
         tr = concat([splits[("train", "whole")], splits[("train", "person")]])
         labels = tr.labels
