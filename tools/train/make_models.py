@@ -167,6 +167,7 @@ def main() -> None:
     ap.add_argument("--input-size", default="96x96", help="the cards' network input size")
     ap.add_argument("--every", type=int, default=2, help="dataset --every for training windows")
     ap.add_argument("--epochs", type=int, default=8)
+    ap.add_argument("--stop-after", type=int, help="stop after this many epochs of the --epochs schedule")
     ap.add_argument("--lr", type=float, default=3e-3, help="peak learning rate (one-cycle)")
     ap.add_argument("--threads", type=int, default=1, help="torch threads; 1 is fastest on a shared machine")
     ap.add_argument("--jobs", type=int, default=4, help="synth jobs and dataset processes at once")
@@ -251,7 +252,8 @@ def main() -> None:
             # every epoch, so a long run can be stopped and exported (--init --epochs 0)
             torch.save({role: m.state_dict() for role, m in models.items()}, checkpoint + ".tmp")
             os.replace(checkpoint + ".tmp", checkpoint)
-        seconds = train.train(card, models, tr, args.epochs, lr=args.lr, log=log, on_epoch=save)
+        seconds = train.train(card, models, tr, args.epochs, lr=args.lr, log=log, on_epoch=save,
+                              stop_after=args.stop_after)
         result = {"train_seconds": seconds, "train_windows": len(tr.targets), "epochs": args.epochs}
         if card["kind"] == "two-stream":
             val = concat([splits[("val", "whole")], splits[("val", "person")]])
