@@ -66,7 +66,10 @@ def with_smooth(pipeline: str, smooth: str, directory: str) -> str:
 def smooth_settings(pipeline: str) -> tuple:
     """(window, enter, exit, min_length) of the pipeline's smooth stage, with the stage's defaults."""
     line = next((l for l in open(pipeline).read().splitlines() if re.match(r"^\s*-\s*smooth:", l)), "")
-    value = lambda key, default: float(m.group(1)) if (m := re.search(rf"\b{key}:\s*([0-9.]+)", line)) else default  # noqa: E731
+
+    def value(key: str, default: float) -> float:
+        m = re.search(rf"\b{key}:\s*([0-9.]+)", line)
+        return float(m.group(1)) if m else default
     return int(value("window", 3)), value("enter", 0.6), value("exit", 0.4), value("min_length", 0.0)
 
 
