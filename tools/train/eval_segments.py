@@ -6,7 +6,7 @@
 #
 #   eval_segments.py --actiond BIN --pipeline pipelines/default.yaml [--jobs J] [--limit N] CLIPDIR
 #   eval_segments.py ... --smooth window=5,enter=0.5,exit=0.3,min_length=0.5   (override the smooth stage)
-#   eval_segments.py ... --tune       (grid-search smooth settings on these clips; use a validation seed)
+#   eval_segments.py ... --tune       (grid-search smooth settings by F1 on these clips; use a validation seed)
 #
 # --tune replays each clip's window scores through a copy of the smoother (ScoreSmoother.swift's rule: moving
 # average over the last `window` clips, open at >= enter, stay open while >= exit, drop segments shorter than
@@ -150,17 +150,18 @@ def main() -> None:
     report["replay_agrees"] = f"{same}/{len(results)} clips"
     if args.tune:
         ranked = []
-        for window, enter, exit_, min_length in itertools.product([1, 2, 3, 4, 6], [0.4, 0.5, 0.6, 0.7],
-                                                                  [0.2, 0.3, 0.4, 0.5], [0.0, 0.5, 1.0]):
+        for window, enter, exit_, min_length in itertools.product([1, 2, 3, 4], [0.25, 0.3, 0.35, 0.4, 0.5, 0.6],
+                                                                  [0.1, 0.15, 0.2, 0.3, 0.4], [0.0, 0.5, 1.0]):
             if exit_ > enter:
                 continue
             for r in results:
                 r["replayed"] = smooth(r["windows"], window, enter, exit_, min_length)
             s = summary(results, "replayed")
             f1 = 2 * s["recall"] * s["precision"] / max(1e-9, s["recall"] + s["precision"])
-            ranked.append((s["recall"], f1, f"window={window},enter={enter},exit={exit_},min_length={min_length}"))
+            # Ranked by F1, not recall alone: low thresholds raise recall by reporting many spurious segments.
+            ranked.append((f1, s["recall"], f"window={window},enter={enter},exit={exit_},min_length={min_length}"))
         ranked.sort(reverse=True)
-        report["tuned"] = [{"smooth": s, "recall": round(r, 3), "f1": round(f, 3)} for r, f, s in ranked[:8]]
+        report["tuned"] = [{"smooth": s, "recall": round(r, 3), "f1": round(f, 3)} for f, r, s in ranked[:8]]
     json.dump(report, sys.stdout, indent=1)
     print()
 
