@@ -58,7 +58,7 @@ class Rows:
 def load(directory: str, input_names: list, drop_samples: bool = False, half: bool = False) -> Split:
     """Reads a dataset through one stacked cache per input beside the index (memory-mapped). With
     `drop_samples` the per-sample .npy files are deleted once stacked (they are the same bytes twice on disk).
-    With `half` the cache is float16 (half the page cache: several 10 GB training sets did not fit in this
+    With `half` the cache is float16 and replaces the float32 one (half the page cache and disk: several 10 GB training sets did not fit in this
     machine's RAM and were re-read from disk every epoch); rows are float32 again when read. float16 keeps
     about 3 significant digits: 0.0005 in pixels of 0…1 (1/255 is 0.004), 0.01 px of flow at bound 20."""
     with open(os.path.join(directory, "labels.txt")) as f:
@@ -75,8 +75,14 @@ def load(directory: str, input_names: list, drop_samples: bool = False, half: bo
         # One stacked copy per input beside the index, so a second run (or another model on the same dataset)
         # reads one file instead of thousands.
         cache = os.path.join(directory, f"stacked-{name}.npy")
-        if not (os.path.exists(cache) and os.path.getmtime(cache) >= os.path.getmtime(os.path.join(directory,
-                                                                                                     "index.jsonl"))):
+        half_cache = cache[:-len(".npy")] + ".f16.npy"
+        index_time = os.path.getmtime(os.path.join(directory, "index.jsonl"))
+        fresh = lambda path: os.path.exists(path) and os.path.getmtime(path) >= index_time  # noqa: E731
+        if fresh(half_cache) and (half or not fresh(cache)):
+            # float16 replaces float32 under --half; a float32 run reads it too (rows are cast back to float32)
+            inputs[name] = Rows([np.load(half_cache, mmap_mode="r")])
+            continue
+        if not fresh(cache):
             first = np.load(os.path.join(directory, rows[0]["inputs"][name]))
             tmp = f"{cache}.{os.getpid()}.tmp.npy"   # several trainers may share a dataset
             stacked = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(len(rows),) + first.shape)
@@ -86,7 +92,9 @@ def load(directory: str, input_names: list, drop_samples: bool = False, half: bo
             del stacked
             os.replace(tmp, cache)
         if half:
-            cache = to_half(cache)
+            half_cache = to_half(cache)
+            os.remove(cache)         # the float16 copy replaces it (disk: the 96×96 sets are tens of GB)
+            cache = half_cache
         inputs[name] = Rows([np.load(cache, mmap_mode="r")])
     if drop_samples:
         for r in rows:
