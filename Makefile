@@ -47,7 +47,7 @@ bench-decode: build
 	tools/bench-decode
 
 # Renders clips, builds datasets with `actiond dataset`, trains and exports models/default/ (not run in CI;
-# about 1.5 hours on 2 busy CPU cores, ~35 GB of datasets in /tmp/actiond-models). The schedule below is the one
+# about 1.5 hours on 2 busy CPU cores, ~20 GB of datasets in /tmp/actiond-models). The schedule below is the one
 # the committed models were trained with (docs/models.md): a first one-cycle run cut short with --stop-after
 # (the run was restarted with fewer epochs to fit the time), then `--init` steps that continue from the
 # previous checkpoint with a fresh one-cycle. The venv lives outside the repo; override TRAIN_VENV to reuse one.

@@ -70,14 +70,16 @@ def load(directory: str, input_names: list, drop_samples: bool = False, half: bo
                 rows.append(json.loads(line))
     if not rows:
         raise SystemExit(f"{directory}: index.jsonl has no samples")
+    index_time = os.path.getmtime(os.path.join(directory, "index.jsonl"))
+
+    def fresh(path: str) -> bool:
+        return os.path.exists(path) and os.path.getmtime(path) >= index_time
     inputs = {}
     for name in input_names:
         # One stacked copy per input beside the index, so a second run (or another model on the same dataset)
         # reads one file instead of thousands.
         cache = os.path.join(directory, f"stacked-{name}.npy")
         half_cache = cache[:-len(".npy")] + ".f16.npy"
-        index_time = os.path.getmtime(os.path.join(directory, "index.jsonl"))
-        fresh = lambda path: os.path.exists(path) and os.path.getmtime(path) >= index_time  # noqa: E731
         if fresh(half_cache) and (half or not fresh(cache)):
             # float16 replaces float32 under --half; a float32 run reads it too (rows are cast back to float32)
             inputs[name] = Rows([np.load(half_cache, mmap_mode="r")])

@@ -49,7 +49,9 @@ def with_smooth(pipeline: str, smooth: str, directory: str) -> str:
     """A copy of the pipeline (model paths made absolute) whose smooth stage has the given settings."""
     base = os.path.dirname(os.path.abspath(pipeline))
     out = []
-    for line in open(pipeline).read().splitlines():
+    with open(pipeline) as f:
+        text = f.read()
+    for line in text.splitlines():
         m = re.match(r"^(\s+\w+:\s*)(\S+\.yaml)\s*$", line)
         if m and not os.path.isabs(m.group(2)):
             line = m.group(1) + os.path.normpath(os.path.join(base, m.group(2)))
@@ -65,7 +67,9 @@ def with_smooth(pipeline: str, smooth: str, directory: str) -> str:
 
 def smooth_settings(pipeline: str) -> tuple:
     """(window, enter, exit, min_length) of the pipeline's smooth stage, with the stage's defaults."""
-    line = next((l for l in open(pipeline).read().splitlines() if re.match(r"^\s*-\s*smooth:", l)), "")
+    with open(pipeline) as f:
+        lines = f.read().splitlines()
+    line = next((t for t in lines if re.match(r"^\s*-\s*smooth:", t)), "")
 
     def value(key: str, default: float) -> float:
         m = re.search(rf"\b{key}:\s*([0-9.]+)", line)
@@ -74,7 +78,8 @@ def smooth_settings(pipeline: str) -> tuple:
 
 
 def run_clip(actiond: str, pipeline: str, truth_path: str) -> dict:
-    truth = json.load(open(truth_path))
+    with open(truth_path) as f:
+        truth = json.load(f)
     performer = next(p for p in truth["people"] if p["id"] == 0)
     video = os.path.join(os.path.dirname(truth_path), truth["video"])
     out = subprocess.run([actiond, "classify", video, "--pipeline", pipeline, "--all-scores", "--json",
