@@ -23,9 +23,10 @@ PAIRS = [("sit_down", "stand_up"), ("walk", "run")]
 MEAN, STD = [0.45, 0.45, 0.45], [0.225, 0.225, 0.225]
 
 
-def cards() -> dict:
-    """The three default cards. Inputs are small (64 × 64) so the models train on a 2-core CPU."""
-    common = {"size": "64x64", "resize": "crop", "mean": MEAN, "std": STD, "colour": "rgb", "pixels": "unit"}
+def cards(size: str = "96x96") -> dict:
+    """The three default cards. Inputs are small (96 × 96: the 160 × 120 renders' centre square is 120 pixels,
+    and at 64 × 64 a whole-frame person's arms were 1–2 pixels wide) so the models train on a 2-core CPU."""
+    common = {"size": size, "resize": "crop", "mean": MEAN, "std": STD, "colour": "rgb", "pixels": "unit"}
     return {
         "actions-r2plus1d": {
             "kind": "3d", "onnx": "actions-r2plus1d.onnx",
@@ -35,7 +36,7 @@ def cards() -> dict:
             "kind": "two-stream", "onnx": "actions-two-stream-rgb.onnx",
             "input": {"name": "frame", "layout": "NCHW", "frames": 16, "stride": 1, "fps": 15.0, **common},
             "output": {"name": "logits", "kind": "logits", "labels": "actions-two-stream-labels.txt"},
-            "flow": {"onnx": "actions-two-stream-flow.onnx", "input": "flow", "bound": 20, "stack": 5,
+            "flow": {"onnx": "actions-two-stream-flow.onnx", "input": "flow", "bound": 20, "stack": 10,
                      "weight": 0.5}},
         "actions-cnn-gru": {
             "kind": "cnn-rnn", "onnx": "actions-cnn-gru.onnx",
@@ -117,12 +118,17 @@ def relayout(split: data.Split, source: dict, card: dict) -> data.Split:
     axis): the same tensors `actiond dataset` writes for this card, without decoding everything twice."""
     (x,) = split.inputs.values()
     if source["input"]["layout"] != card["input"]["layout"]:
-        x = np.ascontiguousarray(x.transpose(0, 2, 1, 3, 4))
+        parts = x.parts if isinstance(x, data.Rows) else [x]
+        x = data.Rows(parts, axes=(1, 0, 2, 3))
     return data.Split(split.labels, {card["input"].get("name", "input"): x}, split.targets, split.clips)
 
 
 def concat(splits: list) -> data.Split:
-    return data.Split(splits[0].labels, {k: np.concatenate([s.inputs[k] for s in splits]) for k in splits[0].inputs},
+    def parts(x) -> list:
+        return x.parts if isinstance(x, data.Rows) else [x]
+    axes = {k: getattr(splits[0].inputs[k], "axes", None) for k in splits[0].inputs}
+    return data.Split(splits[0].labels,
+                      {k: data.Rows([p for s in splits for p in parts(s.inputs[k])], axes[k]) for k in axes},
                       np.concatenate([s.targets for s in splits]), sum((s.clips for s in splits), []))
 
 
@@ -158,13 +164,16 @@ def main() -> None:
     ap.add_argument("--person-test-clips", type=int, help="person-crop test clips (default --test-clips)")
     ap.add_argument("--test-clips", type=int, default=240)
     ap.add_argument("--size", default="160x120", help="render size")
+    ap.add_argument("--input-size", default="96x96", help="the cards' network input size")
     ap.add_argument("--every", type=int, default=2, help="dataset --every for training windows")
     ap.add_argument("--epochs", type=int, default=8)
+    ap.add_argument("--stop-after", type=int, help="stop after this many epochs of the --epochs schedule")
     ap.add_argument("--lr", type=float, default=3e-3, help="peak learning rate (one-cycle)")
     ap.add_argument("--threads", type=int, default=1, help="torch threads; 1 is fastest on a shared machine")
     ap.add_argument("--jobs", type=int, default=4, help="synth jobs and dataset processes at once")
     ap.add_argument("--init", action="store_true",
                     help="start from WORK/checkpoints/<model>.pt (fine-tune a previous run) instead of random weights")
+    ap.add_argument("--half", action="store_true", help="keep the stacked datasets as float16 (half the RAM)")
     ap.add_argument("--fake", action="store_true", help="random tensors in the dataset format; no actiond")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -178,7 +187,7 @@ def main() -> None:
         log_file.write(line + "\n")
         log_file.flush()
 
-    all_cards = cards()
+    all_cards = cards(args.input_size)
     chosen = list(all_cards) if args.models == "all" else args.models.split(",")
     labels = None
     if not args.fake:
@@ -225,7 +234,8 @@ def main() -> None:
                                     counts[split], out, crop, args.every if split == "train" else 1, args.jobs,
                                     log)
                 src_names = train.input_names(all_cards[source])
-                loaded = concat([data.load(p, list(src_names.values())) for p in parts])
+                loaded = concat([data.load(p, list(src_names.values()), drop_samples=not args.fake,
+                                          half=args.half) for p in parts])
                 splits[(split, crop)] = loaded if source == name else relayout(loaded, all_cards[source], card)
         tr = concat([splits[("train", "whole")], splits[("train", "person")]])
         labels = tr.labels
@@ -242,7 +252,8 @@ def main() -> None:
             # every epoch, so a long run can be stopped and exported (--init --epochs 0)
             torch.save({role: m.state_dict() for role, m in models.items()}, checkpoint + ".tmp")
             os.replace(checkpoint + ".tmp", checkpoint)
-        seconds = train.train(card, models, tr, args.epochs, lr=args.lr, log=log, on_epoch=save)
+        seconds = train.train(card, models, tr, args.epochs, lr=args.lr, log=log, on_epoch=save,
+                              stop_after=args.stop_after)
         result = {"train_seconds": seconds, "train_windows": len(tr.targets), "epochs": args.epochs}
         if card["kind"] == "two-stream":
             val = concat([splits[("val", "whole")], splits[("val", "person")]])

@@ -62,6 +62,30 @@ class RgbJitterTests(unittest.TestCase):
         self.assertEqual(out.shape, x.shape)
 
 
+class RowsTests(unittest.TestCase):
+    def test_rows_read_like_the_concatenated_array(self):
+        a = np.arange(3 * 2 * 4, dtype=np.float32).reshape(3, 2, 4)
+        b = -np.arange(2 * 2 * 4, dtype=np.float32).reshape(2, 2, 4)
+        rows = data.Rows([a, b])
+        whole = np.concatenate([a, b])
+        self.assertEqual(rows.shape, whole.shape)
+        idx = np.array([4, 0, 3, 1])
+        self.assertTrue(np.array_equal(rows[idx], whole[idx]))
+        self.assertTrue(np.array_equal(rows[1:4], whole[1:4]))
+        self.assertTrue(np.array_equal(np.asarray(rows), whole))
+        moved = data.Rows([a, b], axes=(1, 0))
+        self.assertTrue(np.array_equal(moved[idx], whole[idx].transpose(0, 2, 1)))
+
+    def test_half_cache_rounds_to_float16(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            data.write_random(os.path.join(tmp, "d"), ["a", "b"], {"clip": (3, 2, 4, 4)}, clips=4, windows=2, seed=5)
+            full = np.asarray(data.load(os.path.join(tmp, "d"), ["clip"]).inputs["clip"])
+            half = data.load(os.path.join(tmp, "d"), ["clip"], drop_samples=True, half=True).inputs["clip"]
+            self.assertEqual(half.parts[0].dtype, np.float16)
+            self.assertTrue(np.array_equal(np.asarray(half), full.astype(np.float16).astype(np.float32)))
+            self.assertFalse(os.listdir(os.path.join(tmp, "d", "tensors")))      # samples dropped once stacked
+
+
 class LoopTests(unittest.TestCase):
     def test_random_dataset_trains_and_exports(self):
         card = make_models.cards()["actions-r2plus1d"]

@@ -66,8 +66,9 @@ def batches(split: data.Split, size: int, order: np.ndarray):
 
 
 def train(card: dict, models: dict, split: data.Split, epochs: int, batch_size: int = 32, lr: float = 3e-3,
-          zoom: float = 1.15, seed: int = 0, log=print, on_epoch=None) -> float:
-    """AdamW with one-cycle cosine decay and label smoothing; returns seconds of training."""
+          zoom: float = 1.15, seed: int = 0, log=print, on_epoch=None, stop_after: int | None = None) -> float:
+    """AdamW with one-cycle cosine decay over `epochs` and label smoothing, stopped after `stop_after` epochs
+    when given (a run cut short, as one step of the committed schedule was); returns seconds of training."""
     torch.manual_seed(seed)
     g = torch.Generator().manual_seed(seed)
     rng = np.random.default_rng(seed)
@@ -78,7 +79,7 @@ def train(card: dict, models: dict, split: data.Split, epochs: int, batch_size: 
     start = time.time()
     if epochs == 0:
         return 0.0
-    for epoch in range(epochs):
+    for epoch in range(min(epochs, stop_after or epochs)):
         for m in models.values():
             m.train()
         total, correct, loss_sum = 0, 0, 0.0
