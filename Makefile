@@ -68,6 +68,7 @@ models: build
 	$(TRAIN) --models actions-two-stream --train-clips 1200 --every 1 --half --epochs 10 --init
 	$(TRAIN) --models actions-two-stream --train-clips 1200 --every 1 --half --epochs 12 --lr 1.5e-3 --init
 	$(TRAIN) --models actions-two-stream --train-clips 1800 --every 1 --half --epochs 6 --lr 1e-3 --init
+	$(TRAIN) --models actions-two-stream --train-clips 2400 --every 1 --half --epochs 6 --lr 7e-4 --init
 
 # `make install` (after `make build`, as your user): the binary, pipelines and models under $(PREFIX), the unit files
 # with ExecStart rewritten to $(PREFIX)/bin/actiond, and in $(SYSCONFDIR)/actiond an example config (only if none
