@@ -1,6 +1,7 @@
 // Encodes RGB or gray images to a video file: H.264 (libx264) by default with MPEG-4 Part 2 as the fallback
 // when libx264 is missing; MPEG-4, MJPEG and VP9 on request. The container follows the file extension.
 import CFFmpeg
+import Glibc
 
 public enum VideoCodec: String, Sendable, CaseIterable, Codable {
     case h264, mpeg4, mjpeg, vp9
@@ -53,6 +54,16 @@ public final class VideoEncoder {
     private var sws: OpaquePointer?
     private var lastPTS: Int64 = -1
     private var finished = false
+
+    /// libx264's detected CPU flags without AVX-512 (bit 16 of X264_CPU_*), nil when the symbol is not found.
+    /// x264 r3095's AVX-512 code reads memory it never wrote: with it, the same frames encoded to different
+    /// bytes from run to run (even through the ffmpeg CLI, depending on MALLOC_PERTURB_); without it the output
+    /// is byte-identical and as fast (AVX2 is the widest path x264 gains much from).
+    static let x264CPUFlagsWithoutAVX512: UInt32? = {
+        typealias Detect = @convention(c) () -> UInt32
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "x264_cpu_detect") else { return nil }
+        return unsafeBitCast(symbol, to: Detect.self)() & ~(UInt32(1) << 16)
+    }()
 
     /// How encoders are found by name; replaced only by tests that simulate an FFmpeg build without libx264.
     nonisolated(unsafe) static var encoderLookup: (String) -> UnsafePointer<AVCodec>? = { avcodec_find_encoder_by_name($0) }
@@ -112,6 +123,9 @@ public final class VideoEncoder {
         case "libx264":
             av_dict_set(&opts, "crf", String(settings.quality), 0)
             av_dict_set(&opts, "preset", "veryfast", 0)
+            if let cpu = VideoEncoder.x264CPUFlagsWithoutAVX512 {
+                av_dict_set(&opts, "x264-params", "asm=\(cpu)", 0)
+            }
         case "libvpx-vp9":
             av_dict_set(&opts, "crf", String(settings.quality), 0)
             av_dict_set(&opts, "b", "0", 0)
