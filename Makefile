@@ -42,6 +42,18 @@ demo: build
 	$(BIN) classify demo-out/s7-c00001.mp4
 	$(BIN) classify demo-out/s7-c00001.mp4 --pipeline pipelines/two-stream.yaml
 	$(BIN) classify demo-out/s7-c00001.mp4 --pipeline pipelines/cnn-rnn.yaml
+	@echo "--- the service in batch mode: three one-person clips, the person switching actions, as file sources"
+	$(BIN) synth --out demo-out/actions --seed 11 --clips 3 --seconds 8 --size 320x240 --switch
+	@{ echo "version: 1"; echo "journal: journal.sqlite"; echo "sources:"; \
+	   for i in 0 1 2; do echo "  - { id: clip$$i, file: $(CURDIR)/demo-out/actions/s11-c0000$$i.mp4 }"; done; \
+	   sed -n '/^models:/,$$p' pipelines/default.yaml | grep -v '^ *#'; echo "sinks:"; \
+	   echo "  - jsonl: { path: $(CURDIR)/demo-out/events.jsonl }"; } > demo-out/run.yaml
+	$(BIN) run --config demo-out/run.yaml --log-level warning
+	@for i in 0 1 2; do echo "s11-c0000$$i ground truth: $$(grep -o '"end":[0-9.]*,"label":"[a-z_]*","start":[0-9.]*' \
+	   demo-out/actions/s11-c0000$$i.json | sed 's/"end":\([0-9.]*\),"label":"\([a-z_]*\)","start":\([0-9.]*\)/\2 \3-\1/' | tr '\n' ' ')"; \
+	   echo "           actiond:      $$(grep "s11-c0000$$i" demo-out/events.jsonl | grep -o '"label":"[a-z_]*"\|"start":[0-9.]*\|"end":[0-9.]*' \
+	   | paste - - - | sed 's/"label":"\([a-z_]*\)"\t"start":\([0-9.]*\)\t"end":\([0-9.]*\)/\1 \2-\3/' | tr '\n' ' ')"; done
+	@echo "events: demo-out/events.jsonl ($$(wc -l < demo-out/events.jsonl) lines, docs/output.md)"
 	@echo "demo: rendered clips + ground truth, frames, a flow picture are in demo-out/ (demo models: docs/models.md)"
 
 bench-decode: build
