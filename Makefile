@@ -38,12 +38,12 @@ demo: build
 	$(BIN) flow demo-out/s7-c00000.mp4 --pair 10,11 --out demo-out/flow.npy --png demo-out/flow.png
 	$(BIN) testclip demo-out/pattern.mp4 --size 320x240 --fps 25 --seconds 2
 	$(BIN) probe demo-out/pattern.mp4 --count --json
-	@echo "ground truth of s7-c00001 (performer first):"; grep -o '"end":[0-9.]*,"label":"[a-z_]*","start":[0-9.]*' demo-out/s7-c00001.json
-	$(BIN) classify demo-out/s7-c00001.mp4
-	$(BIN) classify demo-out/s7-c00001.mp4 --pipeline pipelines/two-stream.yaml
-	$(BIN) classify demo-out/s7-c00001.mp4 --pipeline pipelines/cnn-rnn.yaml
-	@echo "--- the service in batch mode: three one-person clips, the person switching actions, as file sources"
 	$(BIN) synth --out demo-out/actions --seed 11 --clips 3 --seconds 8 --size 320x240 --switch
+	@echo "ground truth of demo-out/actions/s11-c00001:"; grep -o '"end":[0-9.]*,"label":"[a-z_]*","start":[0-9.]*' demo-out/actions/s11-c00001.json
+	$(BIN) classify demo-out/actions/s11-c00001.mp4
+	$(BIN) classify demo-out/actions/s11-c00001.mp4 --pipeline pipelines/two-stream.yaml
+	$(BIN) classify demo-out/actions/s11-c00001.mp4 --pipeline pipelines/cnn-rnn.yaml
+	@echo "--- the service in batch mode: the three clips (one person switching actions) as file sources"
 	@{ echo "version: 1"; echo "journal: journal.sqlite"; echo "sources:"; \
 	   for i in 0 1 2; do echo "  - { id: clip$$i, file: $(CURDIR)/demo-out/actions/s11-c0000$$i.mp4 }"; done; \
 	   sed -n '/^models:/,$$p' pipelines/default.yaml | grep -v '^ *#'; echo "sinks:"; \
