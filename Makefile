@@ -60,7 +60,7 @@ bench-decode: build
 	tools/bench-decode
 
 # Renders clips, builds datasets with `actiond dataset`, trains and exports models/default/ (not run in CI;
-# about 1.5 hours on 2 busy CPU cores, ~20 GB of datasets in /tmp/actiond-models). The schedule below is the one
+# about 2 hours on 2 busy CPU cores, ~25 GB of datasets in /tmp/actiond-models). The schedule below is the one
 # the committed models were trained with (docs/models.md): a first one-cycle run cut short with --stop-after
 # (the run was restarted with fewer epochs to fit the time), then `--init` steps that continue from the
 # previous checkpoint with a fresh one-cycle. The venv lives outside the repo; override TRAIN_VENV to reuse one.
@@ -81,6 +81,8 @@ models: build
 	$(TRAIN) --models actions-two-stream --train-clips 1200 --every 1 --half --epochs 12 --lr 1.5e-3 --init
 	$(TRAIN) --models actions-two-stream --train-clips 1800 --every 1 --half --epochs 6 --lr 1e-3 --init
 	$(TRAIN) --models actions-two-stream --train-clips 2400 --every 1 --half --epochs 6 --lr 7e-4 --init
+	$(TRAIN) --models actions-two-stream --train-clips 3600 --every 1 --half --epochs 6 --lr 5e-4 --init
+	$(TRAIN) --models actions-two-stream --train-clips 6000 --every 1 --half --epochs 5 --lr 4e-4 --init
 
 # `make install` (after `make build`, as your user): the binary, pipelines and models under $(PREFIX), the unit files
 # with ExecStart rewritten to $(PREFIX)/bin/actiond, and in $(SYSCONFDIR)/actiond an example config (only if none
