@@ -191,7 +191,7 @@ final class Daemon: Service, @unchecked Sendable {
             do {
                 let output = try Output(sinks: new.sinks, metrics: metrics, logger: logger)
                 let previous = outputs.swap(output)
-                try? previous.close()
+                do { try previous.close() } catch { logger.error("SIGHUP: closing the previous sinks: \(error)") }
                 logger.info("SIGHUP: sinks changed and were reopened")
             } catch {
                 logger.error("SIGHUP: the new sinks cannot be opened (\(error)); the running config stays in force")

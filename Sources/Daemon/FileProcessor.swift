@@ -34,7 +34,10 @@ struct FileProcessor: Sendable {
         let log = context.logger
         var info = stat()
         guard stat(path, &info) == 0 else { return .vanished }
-        guard info.st_mode & S_IFMT == S_IFREG else { return .skipped(.failed) }
+        guard info.st_mode & S_IFMT == S_IFREG else {
+            log.warning("\(path): not a regular file; skipped")
+            return .skipped(.failed)
+        }
         let identity: FileIdentity
         do {
             identity = try FileIdentity.of(path: path)
@@ -150,7 +153,7 @@ struct FileProcessor: Sendable {
                 let moved = try moveAside(path, into: folder)
                 destination = moved
                 let sidecar: [String: Any] = [
-                    "v": 1, "ts": isoTimestamp(Date()), "source": context.id,
+                    "v": 1, "ts": LineFormat.timestamp(Date()), "source": context.id,
                     "path": path, "quarantined": moved, "size": size, "reason": reason,
                 ]
                 let data = try JSONSerialization.data(withJSONObject: sidecar, options: [.sortedKeys, .prettyPrinted])
@@ -194,7 +197,9 @@ func moveAside(_ path: String, into folder: String) throws -> String {
         n += 1
     }
     if rename(path, target) != 0 {
-        guard errno == EXDEV else { throw DaemonError.startup("rename: \(String(cString: strerror(errno)))") }
+        guard errno == EXDEV else {
+            throw DaemonError.fileMove("cannot rename \(path) to \(target): \(String(cString: strerror(errno)))")
+        }
         try manager.copyItem(atPath: path, toPath: target)
         try manager.removeItem(atPath: path)
     }
@@ -212,11 +217,4 @@ final class KeySet: @unchecked Sendable {
     init(_ keys: Set<String>) { self.keys = keys }
     func contains(_ key: String) -> Bool { keys.contains(key) }
     func insert(_ key: String) { keys.insert(key) }
-}
-
-/// `2026-11-21T10:00:03.120Z` (a formatter per call: they are not documented thread-safe on Linux).
-func isoTimestamp(_ date: Date) -> String {
-    let formatter = ISO8601DateFormatter()
-    formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-    return formatter.string(from: date)
 }

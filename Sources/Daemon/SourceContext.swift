@@ -161,11 +161,13 @@ public struct SourceContext: Sendable {
 public enum DaemonError: Error, Sendable, CustomStringConvertible {
     case config(String)
     case startup(String)
+    /// Moving a processed or quarantined file failed.
+    case fileMove(String)
 
     public var description: String {
         switch self {
         case let .config(message): return "configuration: \(message)"
-        case let .startup(message): return message
+        case let .startup(message), let .fileMove(message): return message
         }
     }
 }

@@ -139,14 +139,14 @@ struct OneFileSource: RunnableSource {
     let states: SourceStates
 
     func run(drain: DrainSignal) async {
-        states.set(context.id, .up, metrics: context.metrics)
-        context.lifecycle(.sourceUp, media: path)
         guard FileManager.default.fileExists(atPath: path) else {
             context.logger.error("source \(context.id): no such file: \(path)")
             states.set(context.id, .down("no such file"), metrics: context.metrics)
             context.lifecycle(.sourceDown, media: path, [("reason", .string("no such file"))])
             return
         }
+        states.set(context.id, .up, metrics: context.metrics)
+        context.lifecycle(.sourceUp, media: path)
         let processor = FileProcessor(context: context, watch: nil)
         while true {
             let outcome = await processor.process(path: path, drain: drain)
@@ -200,14 +200,18 @@ struct StreamSource: RunnableSource {
                                                       sourceQueue: (capacity: context.source.queue, policy: .dropOldest),
                                                       config: context.pipeline, threads: context.threads,
                                                       onClipScores: context.clipCounter())
+                // Drops are published once a second while the stream runs, and the remainder at its end.
+                let countDrops = { @Sendable (new: Int) in
+                    metrics.add("actiond_frames_dropped_total", Double(new), labels: labels,
+                                help: "Frames a live source dropped because the pipeline was behind.")
+                }
                 let drops = Task {
                     var counted = 0
                     while !Task.isCancelled {
                         try? await Task.sleep(for: .seconds(1))
                         let now = monitor.snapshot().sourceDrops
                         if now > counted {
-                            metrics.add("actiond_frames_dropped_total", Double(now - counted), labels: labels,
-                                        help: "Frames a live source dropped because the pipeline was behind.")
+                            countDrops(now - counted)
                             counted = now
                         }
                     }
@@ -223,10 +227,7 @@ struct StreamSource: RunnableSource {
                 }
                 drops.cancel()
                 let counted = await drops.value
-                if report.sourceDrops > counted {
-                    metrics.add("actiond_frames_dropped_total", Double(report.sourceDrops - counted), labels: labels,
-                                help: "Frames a live source dropped because the pipeline was behind.")
-                }
+                if report.sourceDrops > counted { countDrops(report.sourceDrops - counted) }
                 if report.drained { break }
             } catch is CancellationError {
                 break
