@@ -288,16 +288,15 @@ final class Daemon: Service, @unchecked Sendable {
     func respond(to request: HTTPRequest) -> HTTPResponse {
         switch request.path {
         case "/metrics":
-            return HTTPResponse(status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8",
-                                body: metrics.render())
+            return .metrics(metrics)
         case "/healthz":
             let all = states.all.sorted { $0.key < $1.key }
             let down = all.filter { if case .down = $0.value { return true } else { return false } }
             let entries = all.map { id, state in "\(jsonEscaped(id)):\(jsonEscaped(state.text))" }
             let body = "{\"status\":\"\(down.isEmpty ? "ok" : "degraded")\",\"sources\":{\(entries.joined(separator: ","))}}\n"
-            return HTTPResponse(status: down.isEmpty ? 200 : 503, contentType: "application/json", body: body)
+            return HTTPResponse(status: down.isEmpty ? 200 : 503, text: body, contentType: "application/json")
         default:
-            return HTTPResponse(status: 404, contentType: "text/plain; charset=utf-8", body: "not found\n")
+            return .notFound(request)
         }
     }
 }

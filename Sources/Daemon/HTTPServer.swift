@@ -45,12 +45,6 @@ public struct HTTPResponse: Sendable {
         self.init(status: status, headers: [("Content-Type", contentType)], body: Array(text.utf8))
     }
 
-    /// A text body with an explicit Content-Type (`application/json` for /healthz, the Prometheus type for
-    /// /metrics).
-    public init(status: Int, contentType: String, body: String) {
-        self.init(status: status, text: body, contentType: contentType)
-    }
-
     /// `/metrics`: the registry rendered, with the Prometheus 0.0.4 Content-Type.
     public static func metrics(_ metrics: Metrics) -> HTTPResponse {
         HTTPResponse(text: metrics.render(), contentType: Metrics.contentType)

@@ -308,12 +308,13 @@ public final class JSONLSink: Sendable {
             if failure.written > 0 {
                 // Only cut when the file is exactly what we wrote, so a line of another writer is never touched.
                 var info = stat()
-                if fstat(state.fd, &info) == 0 {
-                    if Int64(info.st_size) == state.size + Int64(failure.written) {
-                        _ = ftruncate(state.fd, off_t(state.size))
-                    } else {
-                        state.size = Int64(info.st_size)
-                    }
+                let cut = fstat(state.fd, &info) == 0 && Int64(info.st_size) == state.size + Int64(failure.written)
+                    && ftruncate(state.fd, off_t(state.size)) == 0
+                if !cut {
+                    // The partial line may still be there: drop the descriptor, so the next write reopens the
+                    // file, and the reopen's torn-tail repair cuts back to the last whole line before appending.
+                    Glibc.close(state.fd)
+                    state.fd = -1
                 }
             }
             throw SinkError.system("write", path: path, errorNumber: failure.errorNumber)

@@ -99,10 +99,14 @@ public final class Metrics: Sendable {
         _ name: String, _ value: Double, labels: [String: String] = [:], help: String,
         buckets: [Double] = Metrics.latencyBuckets
     ) {
-        let bounds = Array(Set(buckets.filter { $0.isFinite })).sorted()
+        guard value.isFinite else {
+            state.withLock { $0.rejected += 1 }
+            return
+        }
+        let bounds = buckets == Metrics.latencyBuckets ? buckets : Array(Set(buckets.filter { $0.isFinite })).sorted()
         update(name, kind: .histogram, labels: labels, help: help, buckets: bounds) { sample in
             guard case .histogram(var counts, let sum, let count) = sample else { return }
-            // The first bound ≥ value; values above every bound (and NaN) land in +Inf, the extra last slot.
+            // The first bound ≥ value; values above every bound land in +Inf, the extra last slot.
             let slot = bounds.firstIndex { value <= $0 } ?? bounds.count
             counts[slot] += 1
             sample = .histogram(counts: counts, sum: sum + value, count: count + 1)
@@ -186,19 +190,15 @@ public final class Metrics: Sendable {
                 state.rejected += 1
                 return
             }
-            var family = state.families[name] ?? Family(kind: kind, help: help, buckets: buckets, series: [:])
-            guard family.kind == kind, family.buckets == buckets else {
+            if let family = state.families[name], family.kind != kind || family.buckets != buckets {
                 state.rejected += 1
                 return
             }
-            var sample =
-                family.series[key]
-                ?? (kind == .histogram
-                    ? .histogram(counts: Array(repeating: 0, count: buckets.count + 1), sum: 0, count: 0)
-                    : .scalar(0))
-            apply(&sample)
-            family.series[key] = sample
-            state.families[name] = family
+            let empty: Sample = kind == .histogram
+                ? .histogram(counts: Array(repeating: 0, count: buckets.count + 1), sum: 0, count: 0) : .scalar(0)
+            // Updated in place: copying the family out of the dictionary would copy all its series every time.
+            apply(&state.families[name, default: Family(kind: kind, help: help, buckets: buckets, series: [:])]
+                .series[key, default: empty])
         }
     }
 
@@ -236,12 +236,12 @@ public final class Metrics: Sendable {
     /// Label values escape backslash, double quote and line feed.
     static func escapeLabelValue(_ value: String) -> String {
         var out = ""
-        for char in value {
-            switch char {
+        for scalar in value.unicodeScalars {  // scalars: "\r\n" is one Character, and its \n must be escaped too
+            switch scalar {
             case "\\": out += "\\\\"
             case "\"": out += "\\\""
             case "\n": out += "\\n"
-            default: out.append(char)
+            default: out.unicodeScalars.append(scalar)
             }
         }
         return out

@@ -84,6 +84,13 @@ final class MetricsTests: XCTestCase {
         XCTAssertEqual(Metrics.latencyBuckets, Metrics.latencyBuckets.sorted())
     }
 
+    /// "\r\n" is one Swift Character: the escaping must still see its line feed.
+    func testLabelValuesWithCRLFStayOnOneLine() {
+        let metrics = Metrics()
+        metrics.add("x_total", labels: ["path": "a\r\nb\"c\\"], help: "X.")
+        XCTAssertTrue(metrics.render().contains("x_total{path=\"a\r\\nb\\\"c\\\\\"} 1\n"), metrics.render())
+    }
+
     func testMisfitUpdatesAreRejectedAndCountedNotApplied() {
         let metrics = Metrics()
         metrics.add("c_total", 2, help: "C.")
@@ -97,7 +104,9 @@ final class MetricsTests: XCTestCase {
         metrics.observe("h_seconds", 1, labels: ["le": "x"], help: "le is the bucket label.")
         metrics.observe("h2_seconds", 1, help: "H.", buckets: [1, 2])
         metrics.observe("h2_seconds", 1, help: "H.", buckets: [1, 3])  // other buckets than the first observation
-        XCTAssertEqual(metrics.rejectedUpdates, 9)
+        metrics.observe("h2_seconds", .nan, help: "H.", buckets: [1, 2])  // would make _sum NaN for good
+        XCTAssertEqual(metrics.rejectedUpdates, 10)
+        XCTAssertTrue(metrics.render().contains("h2_seconds_sum 1\n"), metrics.render())
         XCTAssertEqual(metrics.value("c_total"), 2)
         XCTAssertEqual(metrics.value("h2_seconds_count"), 1)
         XCTAssertFalse(metrics.render().contains("ok_total"))
@@ -186,7 +195,7 @@ final class HTTPServerTests: XCTestCase {
     func testHandlerHeadersAndStatusPassThroughButFramingIsTheServers() throws {
         let server = try HTTPServer(port: 0) { request in
             var response = HTTPResponse(
-                status: 503, contentType: "application/json", body: "{\"status\":\"degraded\"}\n")
+                status: 503, text: "{\"status\":\"degraded\"}\n", contentType: "application/json")
             response.headers += [("X-Source", "door\r\ncam"), ("Content-Length", "999"), ("Connection", "keep-alive")]
             return request.path == "/healthz" ? response : .notFound(request)
         }
