@@ -97,6 +97,7 @@ extension ServiceTests {
         XCTAssertTrue(eventually(30) { httpGet(port: metricsPort, "/healthz")?.0 == 503 }, "healthz while down")
         usleep(1_500_000)  // an outage of a few reconnect attempts
         let before = actions().count
+        let lastStartBefore = try XCTUnwrap(actions().compactMap { $0["start"] as? Double }.max())
         server = try serve()
         XCTAssertTrue(eventually(60) { lifecycle("source_up").count >= 2 }, daemon.stderr)
         XCTAssertTrue(eventually(60) { actions().count >= before + 2 }, "events after the reconnect\n\(daemon.stderr)")
@@ -115,7 +116,9 @@ extension ServiceTests {
                       || text.contains("actiond_stage_latency_seconds_bucket{stage=\"classify\",le=\"+Inf\"}"), text)
         // Live events carry source time (seconds since the source started), so they increase across reconnects.
         let starts = actions().compactMap { $0["start"] as? Double }
-        XCTAssertEqual(starts.last.map { $0 > 0 }, true)
+        XCTAssertEqual(starts.count, actions().count)
+        XCTAssertTrue(starts[before...].allSatisfy { $0 > lastStartBefore },
+                      "after the reconnect: \(starts[before...]), before: up to \(lastStartBefore)")
         XCTAssertTrue(actions().allSatisfy { $0["media"] as? String == "tcp://127.0.0.1:\(streamPort)" })
 
         daemon.signal(SIGTERM)
@@ -215,6 +218,10 @@ extension ServiceTests {
                       daemon.stderr)
         try FileManager.default.copyItem(atPath: clips[1], toPath: path("b/two.mp4"))
         XCTAssertTrue(eventually(60) { daemon.stderr.contains("two.mp4: done") }, daemon.stderr)
+        // The unchanged source kept running through both reloads: never re-started, still taking files.
+        try FileManager.default.copyItem(atPath: clips[0], toPath: path("a/three.mp4"))
+        XCTAssertTrue(eventually(60) { daemon.stderr.contains("three.mp4: done") }, daemon.stderr)
+        XCTAssertEqual(daemon.stderr.components(separatedBy: "watching \(path("a"))").count - 1, 1, daemon.stderr)
         let sources = Set(logLines(path("log/actions.jsonl")).compactMap { $0?["source"] as? String })
         XCTAssertEqual(sources, ["a", "b"])
 
