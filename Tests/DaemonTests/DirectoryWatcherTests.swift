@@ -129,12 +129,24 @@ final class DirectoryWatcherTests: XCTestCase {
         usleep(500_000)
         XCTAssertEqual(recorder.readyNames(), ["a.mp4"], "nothing from the excluded folder")
 
-        // Non-recursive watchers ignore subfolders.
+        // The name filter: matching names only, no partial-download names or dotfiles.
+        XCTAssertTrue(watcher.accepts(name: "x.mp4"))
+        XCTAssertFalse(watcher.accepts(name: "x.mp4.crdownload"))
+        XCTAssertFalse(watcher.accepts(name: ".x.mp4"))
+    }
+
+    func testNonRecursiveWatchIgnoresSubfolders() throws {
+        try FileManager.default.createDirectory(atPath: path("in/sub"), withIntermediateDirectories: true)
+        try Data(repeating: 1, count: 10).write(to: URL(fileURLWithPath: path("in/sub/old.mp4")))  // before start
         let flat = DirectoryWatcher(directory: path("in"), match: ["*.mp4"], recursive: false, settle: 1)
-        XCTAssertFalse(flat.recursive)
-        XCTAssertTrue(flat.accepts(name: "x.mp4"))
-        XCTAssertFalse(flat.accepts(name: "x.mp4.crdownload"))
-        XCTAssertFalse(flat.accepts(name: ".x.mp4"))
+        let (recorder, task) = try start(flat)
+        defer { flat.stop(); task.cancel() }
+        usleep(200_000)
+        try Data(repeating: 1, count: 10).write(to: URL(fileURLWithPath: path("in/sub/x.mp4")))
+        try Data(repeating: 1, count: 10).write(to: URL(fileURLWithPath: path("in/y.mp4")))
+        XCTAssertTrue(recorder.wait { $0.readyNames() == ["y.mp4"] }, "\(recorder.readyNames())")
+        usleep(500_000)
+        XCTAssertEqual(recorder.readyNames(), ["y.mp4"], "nothing from the subfolder")
     }
 
     func testMissingFolderIsAnErrorAndALostFolderComesBack() throws {
