@@ -247,12 +247,15 @@ extension ServiceTests {
         var timeout = timeval(tv_sec: 0, tv_usec: 200_000)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         var messages: [String] = []
+        var pings: [Date] = []  // arrival of each WATCHDOG=1
         func receive() {
             var buffer = [UInt8](repeating: 0, count: 4096)
             while true {
                 let n = recv(fd, &buffer, buffer.count, 0)
                 if n <= 0 { return }
-                messages.append(String(decoding: buffer[0..<n], as: UTF8.self))
+                let message = String(decoding: buffer[0..<n], as: UTF8.self)
+                messages.append(message)
+                if message.contains("WATCHDOG=1") { pings.append(Date()) }
             }
         }
         try FileManager.default.createDirectory(atPath: path("inbox"), withIntermediateDirectories: true)
@@ -270,6 +273,9 @@ extension ServiceTests {
             return messages.contains { $0.contains("READY=1") } && messages.filter { $0.contains("WATCHDOG=1") }.count >= 3
         }, "\(messages)\n\(daemon.stderr)")
         XCTAssertTrue(messages.contains { $0.contains("STATUS=sources: inbox up") }, "\(messages)")
+        // Half of WATCHDOG_USEC (1 s) apart: the median gap is near 0.5 s, well under the 1 s systemd allows.
+        let gaps = zip(pings.dropFirst(), pings).map { $0.timeIntervalSince($1) }.sorted()
+        XCTAssertLessThan(gaps[gaps.count / 2], 0.8, "\(gaps)")
         daemon.signal(SIGTERM)
         XCTAssertEqual(daemon.waitForExit(), 0, daemon.stderr)
         receive()
