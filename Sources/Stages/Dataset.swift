@@ -79,13 +79,14 @@ public struct DatasetServing: Sendable {
     public var classify: ClassifyOptions
 
     /// The defaults of a pipeline for this card: decode at the card's fps × stride (15 if unstated) and the
-    /// default size; DIS flow; clips of the card's frames (two-stream, 2d: max(16, frames)), stride clip/2,
+    /// default size; DIS flow at the card's `flow.preset` (`fast` if unstated); clips of the card's frames (two-stream, 2d: max(16, frames)), stride clip/2,
     /// partial clips dropped (a padded window is a poor training sample).
     public init(card: ModelCard) {
         decode = DecodeOptions()
         if let fps = card.input.fps { decode.fps = fps * Double(card.input.stride) }
         flow = FlowOptions()
         flow.bound = card.flow?.bound
+        if let preset = card.flow?.preset { flow.preset = preset }
         classify = ClassifyOptions(model: card.name)
         classify.kind = card.kind.classifierKind ?? .threeD
         classify.clip = card.kind == .twoStream || card.kind == .twoD ? max(16, card.input.frames)

@@ -35,9 +35,10 @@ public struct FlowComputer: Sendable {
     private var previous: GrayImage?
     private var previousField: FlowField?
 
-    /// DIS at the `fast` preset (what the flow stage runs) or Farneback; single-threaded per stage.
+    /// DIS at the options' preset (`fast` unless the stage says otherwise) or Farneback.
     public init(options: FlowOptions, threads: Int = 1) {
-        method = OpticalFlow(method: options.method == .dis ? .dis : .farneback, preset: .fast, threads: threads)
+        method = OpticalFlow(method: options.method == .dis ? .dis : .farneback,
+                             preset: DISPreset(rawValue: options.preset.rawValue)!, threads: threads)
         size = options.size
     }
 

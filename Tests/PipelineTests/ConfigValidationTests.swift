@@ -361,6 +361,42 @@ final class ConfigValidationTests: XCTestCase {
         ])
     }
 
+    func testFlowPresetIsParsedAndMustMatchTheCardsTrainingFlow() throws {
+        let sandbox = try ConfigSandbox("flowpreset")
+        try sandbox.write("models/medium.yaml", """
+            kind: two-stream
+            onnx: rgb.onnx
+            input: { layout: NCHW, size: 224x224 }
+            output: { kind: logits, labels: labels.txt }
+            flow: { onnx: flow.onnx, bound: 20, stack: 10, preset: medium }
+            """)
+        let header = "version: 1\nmodels: { m: models/medium.yaml }\npipeline:\n  - decode\n"
+        let config = try sandbox.load(header + "  - flow: { preset: medium }\n  - classify: { model: m }")
+        guard case let .flow(options) = config.stages[1].options else { return XCTFail("no flow stage") }
+        XCTAssertEqual(options.preset, .medium)
+        XCTAssertEqual(config.model(named: "m")?.card.flow?.preset, .medium)
+        XCTAssertEqual(try sandbox.errors(header + "  - flow\n  - classify: { model: m }"), [
+            "5:5: model `m` was trained on DIS `medium` flow (card models/medium.yaml: flow.preset medium), but "
+                + "the `flow` stage computes DIS `fast` flow; set `method: dis, preset: medium` in `flow`",
+        ])
+        XCTAssertEqual(try sandbox.errors(header + "  - flow: { method: farneback }\n  - classify: { model: m }"), [
+            "5:21: model `m` was trained on DIS `medium` flow (card models/medium.yaml: flow.preset medium), but "
+                + "the `flow` stage computes Farneback flow; set `method: dis, preset: medium` in `flow`",
+        ])
+        XCTAssertEqual(try sandbox.errors(header + "  - flow: { preset: slow }\n  - classify: { model: m }"), [
+            "5:21: `preset` must be `ultrafast`, `fast` or `medium`, got `slow`",
+        ])
+        XCTAssertEqual(try sandbox.errors(header + "  - flow: { method: farneback, preset: fast }"), [
+            "5:40: `preset` applies to `method: dis` only; this stage computes `farneback`",
+        ])
+        // A card without `preset` accepts any flow stage (a model exported elsewhere says nothing of DIS).
+        XCTAssertNoThrow(try sandbox.load("""
+            version: 1
+            models: { t: models/twostream.yaml }
+            pipeline: [decode, { flow: { preset: ultrafast } }, { classify: { model: t } }]
+            """))
+    }
+
     func testExitAboveEnter() throws {
         XCTAssertEqual(try stages("  - decode\n  - classify: { model: actions }\n  - smooth: { exit: 0.7 }"), [
             "12:21: `exit` (0.7) must not be above `enter` (0.6): a segment opens at `enter` and stays open until "

@@ -170,6 +170,13 @@ final class ModelCardTests: XCTestCase {
             "5:45: `weight` must be between 0 and 1, got 2",
         ])
         XCTAssertEqual(try errors("""
+            kind: two-stream
+            onnx: rgb.onnx
+            input: { layout: NCHW, size: 224x224 }
+            output: { kind: logits, labels: labels.txt }
+            flow: { onnx: flow.onnx, bound: 20, stack: 10, preset: medum }
+            """), ["5:56: `preset` must be `ultrafast`, `fast` or `medium`, got `medum`; did you mean `medium`?"])
+        XCTAssertEqual(try errors("""
             kind: 3d
             onnx: actions.onnx
             input: { layout: NCTHW, frames: 16, size: 112x112 }

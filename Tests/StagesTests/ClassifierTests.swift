@@ -84,7 +84,7 @@ final class ClassifierTests: XCTestCase {
         }
         // The square moves right 3 px per frame: inside it (4 px in from its edges) the flow points right, the
         // background stays still. (DIS `fast` recovers about half of the motion inside the flat 20 px blocks;
-        // the `medium` preset gets 3.0 — a property of the preset, not of the stage.)
+        // `medium` more — a property of the preset, see the preset test below.)
         let flow = records[10].value.flow!
         var square = SIMD2<Float>.zero, background = SIMD2<Float>.zero
         for y in 44..<76 { for x in (24 + 30)..<(56 + 30) { square += flow[x, y] } }
@@ -98,6 +98,35 @@ final class ClassifierTests: XCTestCase {
             initial: records[9].value.flow)
         XCTAssertEqual(flow, expected)
         XCTAssertTrue(records[0].value.flow!.values.allSatisfy { $0 == 0 }, "the first frame has no motion")
+    }
+
+    func testFlowStagePresetIsTheFlowModulesPresetAndTheDatasetFollowsTheCard() throws {
+        var options = FlowOptions()
+        options.preset = .medium
+        var computer = FlowComputer(options: options)
+        let records = try StagesFixtures.records(flow: false)
+        var fields: [FlowField] = []
+        for record in records.prefix(11) { fields.append(try computer.next(record.value.image)) }
+        let expected = try OpticalFlow(method: .dis, preset: .medium).flow(
+            from: GrayConversion.gray(records[9].value.image), to: GrayConversion.gray(records[10].value.image),
+            initial: fields[9])
+        XCTAssertEqual(fields[10], expected)
+        // `medium` works down to half size and recovers more of the square's 3 px per frame than `fast`, which
+        // works from a quarter (the flat 20 px checker blocks defeat both in places).
+        func meanInSquare(_ field: FlowField) -> Float {
+            var square = SIMD2<Float>.zero
+            for y in 44..<76 { for x in (24 + 30)..<(56 + 30) { square += field[x, y] } }
+            return square.x / 1024
+        }
+        let fast = try StagesFixtures.records(flow: true)[10].value.flow!
+        XCTAssertGreaterThan(meanInSquare(fields[10]), 2)
+        XCTAssertGreaterThan(meanInSquare(fields[10]), meanInSquare(fast) + 0.5,
+                             "medium \(meanInSquare(fields[10])) px, fast \(meanInSquare(fast)) px")
+        // A dataset for a card that names its training preset computes that flow; without one, `fast`.
+        var card = try StagesFixtures.card("ts")
+        XCTAssertEqual(DatasetServing(card: card).flow.preset, .fast)
+        card.flow?.preset = .medium
+        XCTAssertEqual(DatasetServing(card: card).flow.preset, .medium)
     }
 
     func testThreeDFeedsTheClipInTheCardsLayoutAndScoresIt() throws {

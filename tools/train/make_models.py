@@ -36,8 +36,10 @@ def cards(size: str = "96x96") -> dict:
             "kind": "two-stream", "onnx": "actions-two-stream-rgb.onnx",
             "input": {"name": "frame", "layout": "NCHW", "frames": 16, "stride": 1, "fps": 15.0, **common},
             "output": {"name": "logits", "kind": "logits", "labels": "actions-two-stream-labels.txt"},
+            # DIS `medium` works down to half the flow size (`fast`: a quarter), where a whole-frame person's
+            # 2–3-pixel arms still move patches: clap/wave/punch need it.
             "flow": {"onnx": "actions-two-stream-flow.onnx", "input": "flow", "bound": 20, "stack": 10,
-                     "weight": 0.5}},
+                     "weight": 0.5, "preset": "medium"}},
         "actions-cnn-gru": {
             "kind": "cnn-rnn", "onnx": "actions-cnn-gru.onnx",
             "input": {"name": "clip", "layout": "NTCHW", "frames": 8, "stride": 2, "fps": 7.5, **common},

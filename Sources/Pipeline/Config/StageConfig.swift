@@ -194,6 +194,8 @@ public struct PoseOptions: Sendable, Equatable {
 /// ```yaml
 /// - flow:
 ///     method: dis        # dis | farneback; default dis
+///     preset: fast       # DIS only: ultrafast | fast | medium; default fast. Must equal a two-stream card's
+///                        # `flow.preset` when the card names one (the flow its net was trained on)
 ///     size: 160x120      # size flow is computed at; default: the decode size
 ///     bound: 20          # optional: must equal the flow bound of every two-stream model card if given
 /// ```
@@ -202,7 +204,13 @@ public struct FlowOptions: Sendable, Equatable {
     public enum Method: String, Sendable, Equatable, CaseIterable {
         case dis, farneback
     }
+    /// DIS speed/accuracy presets (the same patch sizes, strides, iterations and finest scale as OpenCV's):
+    /// `fast` works down to a quarter of the flow size, `medium` to half, with denser patches.
+    public enum Preset: String, Sendable, Equatable, CaseIterable {
+        case ultrafast, fast, medium
+    }
     public var method: Method = .dis
+    public var preset: Preset = .fast
     public var size: PixelSize?
     public var bound: Double?
     public init() {}

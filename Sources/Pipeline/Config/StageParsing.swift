@@ -131,6 +131,13 @@ extension ConfigParser {
             if let method = r.choice("method", of: FlowOptions.Method.allCases.map(\.rawValue)) {
                 options.method = FlowOptions.Method(rawValue: method)!
             }
+            if let preset = r.choice("preset", of: FlowOptions.Preset.allCases.map(\.rawValue)) {
+                options.preset = FlowOptions.Preset(rawValue: preset)!
+                if options.method != .dis {
+                    file.error("`preset` applies to `method: dis` only; this stage computes `\(options.method.rawValue)`",
+                               at: r.value("preset"))
+                }
+            }
             options.size = r.size("size")
             options.bound = r.number("bound", in: .positive)
             stage.options = .flow(options)
@@ -321,6 +328,16 @@ struct StageChecker {
             file.error("`bound: \(formatNumber(bound))` differs from the flow bound model `\(options.model)` was "
                        + "trained with (\(formatNumber(cardFlow.bound)) in \(card.path)); remove `bound` to use the "
                        + "card's", at: flowStage.nodes["bound"])
+        }
+        // (An invalid `preset` value was reported already; comparing its default would only repeat it.)
+        if let flowStage, case let .flow(flowOptions) = flowStage.options, let trained = card.flow?.preset,
+           flowStage.nodes["preset"].map({ FlowOptions.Preset(rawValue: $0.string ?? "") != nil }) ?? true,
+           flowOptions.method != .dis || flowOptions.preset != trained {
+            let computed = flowOptions.method == .dis ? "DIS `\(flowOptions.preset.rawValue)`" : "Farneback"
+            file.error("model `\(options.model)` was trained on DIS `\(trained.rawValue)` flow (card \(card.path): "
+                       + "flow.preset \(trained.rawValue)), but the `flow` stage computes \(computed) flow; set "
+                       + "`method: dis, preset: \(trained.rawValue)` in `flow`",
+                       at: flowStage.nodes["preset"] ?? flowStage.nodes["method"] ?? flowStage.kindNode)
         }
         if let smooth = stages.first(where: { $0.options.kind == .smooth }), case let .smooth(smoothOptions) =
             smooth.options, !card.labels.isEmpty {

@@ -125,6 +125,9 @@ public struct ModelCard: Sendable, Equatable {
         public var bound: Double
         public var stack: Int
         public var weight: Double = 0.5
+        /// The DIS preset of the flow the net was trained on, when the card names one; the pipeline's `flow`
+        /// stage must then compute the same (finer presets resolve thinner, smaller motions).
+        public var preset: FlowOptions.Preset?
     }
 
     public struct Encoder: Sendable, Equatable {

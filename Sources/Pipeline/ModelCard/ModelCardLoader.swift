@@ -282,8 +282,11 @@ private final class CardParser {
                                required: "how many flow fields are stacked (2 × stack channels), e.g. `stack: 10`")
         note("flow.stack", reader.value("stack"))
         let weight = reader.number("weight", in: .unit)
+        let preset = reader.choice("preset", of: FlowOptions.Preset.allCases.map(\.rawValue))
+        note("flow.preset", reader.value("preset"))
         guard let onnx, let bound, let stack else { return nil }
-        return ModelCard.FlowStream(onnx: onnx, input: input, bound: bound, stack: stack, weight: weight ?? 0.5)
+        return ModelCard.FlowStream(onnx: onnx, input: input, bound: bound, stack: stack, weight: weight ?? 0.5,
+                                    preset: preset.flatMap(FlowOptions.Preset.init(rawValue:)))
     }
 }
 
