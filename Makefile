@@ -76,13 +76,14 @@ models: build
 	$(TRAIN) --models actions-cnn-gru --train-clips 1200 --epochs 16 --stop-after 2
 	$(TRAIN) --models actions-cnn-gru --train-clips 1200 --epochs 9 --lr 2e-3 --init
 	$(TRAIN) --models actions-cnn-gru --train-clips 1800 --epochs 7 --lr 1e-3 --init --half
-	$(TRAIN) --models actions-two-stream --train-clips 1200 --every 1 --half --epochs 30 --stop-after 1
-	$(TRAIN) --models actions-two-stream --train-clips 1200 --every 1 --half --epochs 10 --init
-	$(TRAIN) --models actions-two-stream --train-clips 1200 --every 1 --half --epochs 12 --lr 1.5e-3 --init
-	$(TRAIN) --models actions-two-stream --train-clips 1800 --every 1 --half --epochs 6 --lr 1e-3 --init
-	$(TRAIN) --models actions-two-stream --train-clips 2400 --every 1 --half --epochs 6 --lr 7e-4 --init
-	$(TRAIN) --models actions-two-stream --train-clips 3600 --every 1 --half --epochs 6 --lr 5e-4 --init
-	$(TRAIN) --models actions-two-stream --train-clips 6000 --every 1 --half --epochs 5 --lr 4e-4 --init
+	$(TRAIN) --models actions-two-stream --train-clips 1200 --every 1 --half --epochs 30 --stop-after 1 --flow-preset fast
+	$(TRAIN) --models actions-two-stream --train-clips 1200 --every 1 --half --epochs 10 --init --flow-preset fast
+	$(TRAIN) --models actions-two-stream --train-clips 1200 --every 1 --half --epochs 12 --lr 1.5e-3 --init --flow-preset fast
+	$(TRAIN) --models actions-two-stream --train-clips 1800 --every 1 --half --epochs 6 --lr 1e-3 --init --flow-preset fast
+	$(TRAIN) --models actions-two-stream --train-clips 2400 --every 1 --half --epochs 6 --lr 7e-4 --init --flow-preset fast
+	$(TRAIN) --models actions-two-stream --train-clips 3600 --every 1 --half --epochs 6 --lr 5e-4 --init --flow-preset fast
+	$(TRAIN) --models actions-two-stream --train-clips 6000 --every 1 --half --epochs 5 --lr 4e-4 --init --flow-preset fast
+	$(TRAIN) --models actions-two-stream --train-clips 3600 --every 1 --half --epochs 6 --lr 1e-3 --init --flow-preset medium
 
 # `make install` (after `make build`, as your user): the binary, pipelines and models under $(PREFIX), the unit files
 # with ExecStart rewritten to $(PREFIX)/bin/actiond, and in $(SYSCONFDIR)/actiond an example config (only if none

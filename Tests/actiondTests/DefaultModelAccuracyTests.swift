@@ -1,9 +1,10 @@
 // The end-to-end accuracy check: `actiond classify --json --all-scores` with each shipped pipeline on a
 // fixed set of freshly rendered clips (a seed never used in training) reaches the ground-truth label on ≥ 90 %
 // of them. Clip top-1 as tools/train/eval_pipeline.py measures it: argmax of the mean window score. The
-// two-stream model does not reach the target yet (89.2 % on the 240 held-out clips, 19/24 here; docs/models.md):
-// its floor is lower, so the test still catches a regression. The rendered clips are byte-identical from run to
-// run, so the counts are too (default and cnn-rnn measured 22/24, exactly at the threshold).
+// two-stream model reaches 90.8 % on the 240 held-out clips but 20/24 here (it misses both claps, its weakest
+// class; docs/models.md): its floor is 80 %, so the test still catches a regression (the previous model got
+// 19/24). The rendered clips are byte-identical from run to run, so the counts are too (default and cnn-rnn
+// measured 22/24, exactly at the threshold).
 import Foundation
 import XCTest
 
@@ -13,8 +14,8 @@ final class DefaultModelAccuracyTests: XCTestCase {
     /// Training used seeds 5101 (train), 5202 (validation), 5303 (test), 5404/5505 (segments): 6060 is unseen.
     static let seed = 6060
     static let clips = 24       // two per action of the twelve (--balanced)
-    /// Required fraction right per pipeline: the 90 %, except two-stream (below target, see above).
-    static let required = ["default": 0.9, "two-stream": 0.7, "cnn-rnn": 0.9]
+    /// Required fraction right per pipeline: the 90 %, except two-stream on this small set (see above).
+    static let required = ["default": 0.9, "two-stream": 0.8, "cnn-rnn": 0.9]
 
     struct Clip {
         var video: String

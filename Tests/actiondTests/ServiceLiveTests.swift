@@ -131,7 +131,19 @@ extension ServiceTests {
     func testSlowPipelineDropsLiveFramesInsteadOfBlockingTheDecoder() throws {
         let clip = try render("fast", seed: 6606, clips: 1, seconds: 4, extra: ["--size", "640x480", "--fps", "30"])[0]
         let streamPort = freePort(), metricsPort = freePort()
-        let models = root.appendingPathComponent("models/default").path
+        // The default two-stream card names the DIS preset its flow net was trained on, and `check` holds the flow
+        // stage to it; this test wants slow Farneback flow, so it runs a copy of the card without `preset`.
+        let models = path("models")
+        try FileManager.default.createDirectory(atPath: models, withIntermediateDirectories: true)
+        for file in ["actions-two-stream-rgb.onnx", "actions-two-stream-flow.onnx", "actions-two-stream-labels.txt"] {
+            try FileManager.default.copyItem(atPath: root.appendingPathComponent("models/default/\(file)").path,
+                                             toPath: "\(models)/\(file)")
+        }
+        let card = try String(contentsOfFile: root.appendingPathComponent("models/default/actions-two-stream.yaml")
+                                .path, encoding: .utf8)
+        try card.split(separator: "\n", omittingEmptySubsequences: false).filter { !$0.hasPrefix("  preset:") }
+            .joined(separator: "\n")
+            .write(toFile: "\(models)/actions-two-stream.yaml", atomically: true, encoding: .utf8)
         let config = path("slow.yaml")
         try """
             version: 1

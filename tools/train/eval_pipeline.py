@@ -16,7 +16,7 @@ PAIRS = [("sit_down", "stand_up"), ("walk", "run")]
 
 def pipeline_for(card_path: str, directory: str) -> str:
     """The serving pipeline the dataset command assumes for a card: decode 320×240 letterbox at 15 fps, DIS
-    flow for two-stream, clips of the card's frames (16 for two-stream) at half-clip stride."""
+    flow at the card's preset for two-stream, clips of the card's frames (16 for two-stream) at half-clip stride."""
     text = open(card_path).read()
     two_stream = "\nkind: two-stream" in "\n" + text
     frames = int(next(line.split(":")[1] for line in text.splitlines() if line.strip().startswith("frames:")))
@@ -24,7 +24,10 @@ def pipeline_for(card_path: str, directory: str) -> str:
     lines = ["version: 1", "models:", f"  actions: {os.path.abspath(card_path)}", "pipeline:",
              "  - decode: { fps: 15, size: 320x240, resize: letterbox }"]
     if two_stream:
-        lines.append("  - flow: { method: dis }")
+        # the DIS preset the flow net was trained on (`flow.preset` in the card; fast when unstated)
+        preset = next((line.split(":")[1].strip() for line in text.splitlines()
+                       if line.startswith("  preset:")), "fast")
+        lines.append(f"  - flow: {{ method: dis, preset: {preset} }}")
     lines += [f"  - classify: {{ model: actions, clip: {clip}, stride: {clip // 2}, partial: drop }}",
               "  - smooth: { window: 3, enter: 0.5, exit: 0.3 }"]
     path = os.path.join(directory, "pipeline.yaml")

@@ -36,10 +36,9 @@ def cards(size: str = "96x96") -> dict:
             "kind": "two-stream", "onnx": "actions-two-stream-rgb.onnx",
             "input": {"name": "frame", "layout": "NCHW", "frames": 16, "stride": 1, "fps": 15.0, **common},
             "output": {"name": "logits", "kind": "logits", "labels": "actions-two-stream-labels.txt"},
-            # DIS `medium` works down to half the flow size (`fast`: a quarter), where a whole-frame person's
-            # 2–3-pixel arms still move patches: clap/wave/punch need it.
+            # `preset` is set from --flow-preset (the DIS preset of the flow stage the net is trained for).
             "flow": {"onnx": "actions-two-stream-flow.onnx", "input": "flow", "bound": 20, "stack": 10,
-                     "weight": 0.5, "preset": "medium"}},
+                     "weight": 0.5}},
         "actions-cnn-gru": {
             "kind": "cnn-rnn", "onnx": "actions-cnn-gru.onnx",
             "input": {"name": "clip", "layout": "NTCHW", "frames": 8, "stride": 2, "fps": 7.5, **common},
@@ -176,6 +175,9 @@ def main() -> None:
     ap.add_argument("--init", action="store_true",
                     help="start from WORK/checkpoints/<model>.pt (fine-tune a previous run) instead of random weights")
     ap.add_argument("--half", action="store_true", help="keep the stacked datasets as float16 (half the RAM)")
+    ap.add_argument("--flow-preset", default="medium", choices=["ultrafast", "fast", "medium"],
+                    help="DIS preset of two-stream's flow, written into its card as flow.preset (medium resolves "
+                         "the thin arms of whole-frame people; fast was used for steps 1-7 of the schedule)")
     ap.add_argument("--fake", action="store_true", help="random tensors in the dataset format; no actiond")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -190,6 +192,9 @@ def main() -> None:
         log_file.flush()
 
     all_cards = cards(args.input_size)
+    for card in all_cards.values():
+        if "flow" in card:
+            card["flow"]["preset"] = args.flow_preset
     chosen = list(all_cards) if args.models == "all" else args.models.split(",")
     labels = None
     if not args.fake:
@@ -224,7 +229,10 @@ def main() -> None:
                 if crop == "person":
                     counts["train"] = args.person_train_clips or args.train_clips
                     counts["test"] = args.person_test_clips or args.test_clips
-                out = os.path.join(args.work, "data", source, f"{split}-{crop}")
+                # flow at another preset is another dataset (fast keeps the original folder name)
+                folder = source if "flow" not in card or args.flow_preset == "fast" \
+                    else f"{source}-{args.flow_preset}"
+                out = os.path.join(args.work, "data", folder, f"{split}-{crop}")
                 if args.fake:
                     parts = [out]
                     if not os.path.exists(os.path.join(out, "index.jsonl")):
