@@ -79,8 +79,9 @@ public struct DatasetServing: Sendable {
     public var classify: ClassifyOptions
 
     /// The defaults of a pipeline for this card: decode at the card's fps × stride (15 if unstated) and the
-    /// default size; DIS flow at the card's `flow.preset` (`fast` if unstated); clips of the card's frames (two-stream, 2d: max(16, frames)), stride clip/2,
-    /// partial clips dropped (a padded window is a poor training sample).
+    /// default size; DIS flow at the card's `flow.preset` (`fast` if unstated); clips of the card's frames
+    /// (two-stream, 2d: max(16, frames)), stride clip/2, partial clips dropped (a padded window is a poor training
+    /// sample).
     public init(card: ModelCard) {
         decode = DecodeOptions()
         if let fps = card.input.fps { decode.fps = fps * Double(card.input.stride) }

@@ -134,8 +134,8 @@ extension ConfigParser {
             if let preset = r.choice("preset", of: FlowOptions.Preset.allCases.map(\.rawValue)) {
                 options.preset = FlowOptions.Preset(rawValue: preset)!
                 if options.method != .dis {
-                    file.error("`preset` applies to `method: dis` only; this stage computes `\(options.method.rawValue)`",
-                               at: r.value("preset"))
+                    file.error("`preset` applies to `method: dis` only; this stage computes "
+                               + "`\(options.method.rawValue)`", at: r.value("preset"))
                 }
             }
             options.size = r.size("size")
