@@ -356,18 +356,17 @@ public final class Journal: Sendable {
     // MARK: Errors and access
 
     private func read<T: Sendable>(_ what: String, _ body: @Sendable (Database) throws -> T) throws -> T {
-        do {
-            return try pool.read(body)
-        } catch let error as JournalError {
-            throw error
-        } catch {
-            throw Self.accessError(error, path: path, what: what)
-        }
+        try reporting(what) { try pool.read(body) }
     }
 
     private func write<T: Sendable>(_ what: String, _ body: @Sendable (Database) throws -> T) throws -> T {
+        try reporting(what) { try pool.write(body) }
+    }
+
+    /// Runs a database access; SQLite and I/O errors become a `JournalError` naming the journal and `what`.
+    private func reporting<T>(_ what: String, _ access: () throws -> T) throws -> T {
         do {
-            return try pool.write(body)
+            return try access()
         } catch let error as JournalError {
             throw error
         } catch {
