@@ -236,7 +236,7 @@ final class Daemon: Service, @unchecked Sendable {
     // MARK: housekeeping: interval flushes, watchdog, STATUS=
 
     func housekeeping() async {
-        let watchdog = notifier.watchdogInterval.map { $0 / 2 }
+        let watchdog = notifier.watchdogPingInterval
         var lastPing = ContinuousClock.now, lastStatus = ContinuousClock.now
         while !Task.isCancelled {
             try? await Task.sleep(for: .milliseconds(250))

@@ -59,6 +59,9 @@ public struct SystemdNotifier: Sendable {
     /// for another process). Send ``watchdog()`` at about half this interval.
     public var watchdogInterval: Double? { watchdogUsec.map { Double($0) / 1_000_000 } }
 
+    /// How often to send `WATCHDOG=1`: half of ``watchdogInterval`` (systemd's advice), nil without a watchdog.
+    public var watchdogPingInterval: Double? { watchdogInterval.map { $0 / 2 } }
+
     /// Messages delivered so far (by this notifier and its copies).
     public var sent: Int { counters.state.withLock { $0.sent } }
     /// Messages that could not be delivered (socket missing, nobody listening, buffer full, bad address).

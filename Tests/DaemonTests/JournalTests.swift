@@ -538,6 +538,7 @@ final class JournalTests: XCTestCase {
         XCTAssertTrue(record.connected)
         XCTAssertEqual(record.mediaTime, 14.0)
         XCTAssertNotNil(record.lastSeen)
+        let seenWhileConnected = record.lastSeen
 
         try journal!.streamProgress(source: "door", url: url, mediaTime: nil, connected: false)
         try journal!.streamProgress(source: "door", url: url, mediaTime: nil, connected: false)
@@ -545,13 +546,13 @@ final class JournalTests: XCTestCase {
         XCTAssertFalse(record.connected)
         XCTAssertEqual(record.outages, 1, "repeated disconnected reports are one outage")
         XCTAssertEqual(record.mediaTime, 14.0, "a report without media time keeps the last one")
-        let seenBeforeOutage = record.lastSeen
+        XCTAssertEqual(record.lastSeen, seenWhileConnected, "disconnected reports do not touch last_seen")
 
         try journal!.streamProgress(source: "door", url: url, mediaTime: 0.5, connected: true)
         record = try XCTUnwrap(journal!.stream(source: "door", url: url))
         XCTAssertEqual(record.connects, 2)
         XCTAssertEqual(record.mediaTime, 0.5, "the stream clock may restart after a reconnect")
-        XCTAssertGreaterThanOrEqual(record.lastSeen!, seenBeforeOutage!)
+        XCTAssertEqual(record.lastSeen, record.updatedAt, "a connected report updates last_seen")
         try journal!.close()
         journal = nil
 

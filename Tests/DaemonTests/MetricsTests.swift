@@ -340,9 +340,13 @@ final class HTTPServerTests: XCTestCase {
     }
 
     func testLoopbackAliasesAndIPv6() throws {
-        for host in ["localhost", "127.0.0.2"] {
+        // `localhost` is bound as 127.0.0.1; any 127/8 address is loopback too. Each answers on its address.
+        for (host, address) in [("localhost", "127.0.0.1"), ("127.0.0.2", "127.0.0.2")] {
             let server = try HTTPServer(host: host, port: 0) { _ in HTTPResponse(text: host) }
-            server.stop()  // bound, never started: stop closes the socket
+            server.start()
+            defer { server.stop() }
+            XCTAssertEqual(try OpsHTTPClient.exchange(port: server.port, "GET / HTTP/1.1\r\n\r\n", host: address).body,
+                           host)
         }
         let v6: HTTPServer
         do {
@@ -390,10 +394,10 @@ enum OpsHTTPClient {
         var description: String
     }
 
-    static func connect(port: Int, ipv6: Bool = false) throws -> Int32 {
+    static func connect(port: Int, ipv6: Bool = false, host: String? = nil) throws -> Int32 {
         let fd = socket(ipv6 ? AF_INET6 : AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw Failure(description: "socket: errno \(errno)") }
-        let address = try HTTPServerAddress(host: ipv6 ? "::1" : "127.0.0.1", port: port)
+        let address = try HTTPServerAddress(host: host ?? (ipv6 ? "::1" : "127.0.0.1"), port: port)
         guard address.withSockaddr({ Glibc.connect(fd, $0, $1) }) == 0 else {
             let code = errno
             close(fd)
@@ -453,8 +457,8 @@ enum OpsHTTPClient {
     }
 
     /// Connects, sends `request`, reads the whole response.
-    static func exchange(port: Int, _ request: String, ipv6: Bool = false) throws -> Response {
-        let fd = try connect(port: port, ipv6: ipv6)
+    static func exchange(port: Int, _ request: String, ipv6: Bool = false, host: String? = nil) throws -> Response {
+        let fd = try connect(port: port, ipv6: ipv6, host: host)
         defer { close(fd) }
         try send(fd, request)
         return try readResponse(fd, within: 10)

@@ -142,6 +142,8 @@ final class NotifierTests: XCTestCase {
     func testWatchdogIntervalFromTheEnvironment() {
         XCTAssertNil(SystemdNotifier(environment: [:]).watchdogInterval)
         XCTAssertEqual(SystemdNotifier(environment: ["WATCHDOG_USEC": "30000000"]).watchdogInterval, 30)
+        XCTAssertEqual(SystemdNotifier(environment: ["WATCHDOG_USEC": "30000000"]).watchdogPingInterval, 15)
+        XCTAssertNil(SystemdNotifier(environment: [:]).watchdogPingInterval)
         XCTAssertEqual(SystemdNotifier(environment: ["WATCHDOG_USEC": "1500"]).watchdogInterval, 0.0015)
         XCTAssertEqual(
             SystemdNotifier(environment: ["WATCHDOG_USEC": "2000000", "WATCHDOG_PID": "\(getpid())"]).watchdogInterval,

@@ -72,7 +72,7 @@ final class DefaultModelAccuracyTests: XCTestCase {
             }
             let right = clips.count - wrong.count
             print("\(name): \(right)/\(clips.count) clips right")
-            // 90 % of 24 clips is at least 22 right (21.6 rounded up); 70 % is 17 (16.8).
+            // 90 % of 24 clips is at least 22 right (21.6 rounded up); 80 % is 20 (19.2).
             let misses = wrong.joined(separator: ", ")
             XCTAssertGreaterThanOrEqual(Double(right), required * Double(clips.count),
                                         "\(name): \(right)/\(clips.count) right; wrong: \(misses)")

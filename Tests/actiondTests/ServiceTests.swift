@@ -186,9 +186,14 @@ final class ServiceTests: XCTestCase {
         let good = try Data(contentsOf: URL(fileURLWithPath: clips[2]))
         try good.prefix(good.count / 3).write(to: URL(fileURLWithPath: path("inbox/cut.mp4")))
 
+        // Settled: the inbox is empty and both quarantined files are fully handled (a file leaves the inbox before
+        // its sidecar is written and the quarantine is logged).
         let settled = eventually(240) {
             let left = (try? FileManager.default.contentsOfDirectory(atPath: path("inbox"))) ?? []
-            return left.isEmpty
+            let sidecars = ((try? FileManager.default.contentsOfDirectory(atPath: path("bad"))) ?? [])
+                .filter { $0.hasSuffix(".error.json") }
+            return left.isEmpty && sidecars.count == 2
+                && daemon.stderr.components(separatedBy: "quarantined to").count - 1 >= 2
         }
         XCTAssertTrue(settled, "files left in the inbox: \((try? FileManager.default.contentsOfDirectory(atPath: path("inbox"))) ?? [])\n\(daemon.stderr)")
         XCTAssertTrue(daemon.isRunning, "the daemon must keep running after corrupt files")
