@@ -304,6 +304,7 @@ final class JSONLSinkTests: XCTestCase {
         }
         XCTAssertEqual(rename(path, path + ".1"), 0)
         try sink.reopen()
+        let writtenAtReopen = sink.linesWritten
         group.wait()
         try sink.close()
         XCTAssertEqual(failures.withLock { $0 }, 0)
@@ -316,6 +317,10 @@ final class JSONLSinkTests: XCTestCase {
             }
         }
         XCTAssertEqual(nextIndex, [perWriter, perWriter])
+        // The reopen really happened while the writers ran: lines went to both files.
+        XCTAssertLessThan(writtenAtReopen, writers * perWriter)
+        XCTAssertFalse(try lines(of: path).isEmpty, "nothing was written after the reopen")
+        XCTAssertFalse(try lines(of: path + ".1").isEmpty)
     }
 
     func testAWriteCutShortByTheFileSizeLimitLeavesNoPartialLine() throws {

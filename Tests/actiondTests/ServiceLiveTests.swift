@@ -20,10 +20,13 @@ func freePort() -> Int {
     return Int(UInt16(bigEndian: address.sin_port))
 }
 
-/// GET http://127.0.0.1:port/path with a raw socket: (status, body), nil if nothing answers.
+/// GET http://127.0.0.1:port/path with a raw socket: (status, body), nil if nothing answers (or within 10 s of
+/// silence: a server that accepts and never answers must not hang the run).
 func httpGet(port: Int, _ path: String) -> (Int, String)? {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     defer { close(fd) }
+    var timeout = timeval(tv_sec: 10, tv_usec: 0)
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
     address.sin_addr.s_addr = inet_addr("127.0.0.1")
