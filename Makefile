@@ -12,7 +12,7 @@ SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Tests run optimised: kernels, flow and decoding are too slow unoptimised to test at real sizes.
 TESTFLAGS  := -c $(CONFIG) -Xswiftc -enable-testing
 
-.PHONY: deps build test demo bench-decode models clean install uninstall
+.PHONY: deps build test demo bench-decode models clean install uninstall fuzz
 
 deps:
 	@missing=""; for p in $(APT_PKGS); do \
@@ -55,6 +55,13 @@ demo: build
 	   | paste - - - | sed 's/"label":"\([a-z_]*\)"\t"start":\([0-9.]*\)\t"end":\([0-9.]*\)/\1 \2-\3/' | tr '\n' ' ')"; done
 	@echo "events: demo-out/events.jsonl ($$(wc -l < demo-out/events.jsonl) lines, docs/output.md)"
 	@echo "demo: rendered clips + ground truth, frames, a flow picture are in demo-out/ (demo models: docs/models.md)"
+
+# Long fuzz campaigns (Tests/FuzzTests; `make test` runs them short): FUZZ_ITERATIONS inputs per campaign on seed
+# FUZZ_SEED (default: the time). Crashers are saved under fuzz-out/crashes/ with their crash site (tools/fuzz).
+FUZZ_ITERATIONS ?= 100000
+fuzz: deps
+	$(SWIFT) build $(TESTFLAGS) --build-tests
+	ACTIOND_FUZZ_ITERATIONS=$(FUZZ_ITERATIONS) $(if $(FUZZ_SEED),ACTIOND_FUZZ_SEED=$(FUZZ_SEED)) tools/fuzz
 
 bench-decode: build
 	tools/bench-decode
@@ -124,4 +131,4 @@ uninstall:
 	@rmdir $(DESTDIR)$(SYSCONFDIR)/actiond 2>/dev/null || true
 
 clean:
-	rm -rf .build demo-out
+	rm -rf .build demo-out fuzz-out

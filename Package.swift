@@ -73,5 +73,9 @@ let package = Package(
                     exclude: ["Fixtures"]),
         .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Pipeline"]),
         .testTarget(name: "FlowTests", dependencies: ["Flow"], resources: [.copy("Fixtures")]),
+        // Deterministic mutation fuzzing (short in `make test`, long in `make fuzz`); corpora via #filePath.
+        .target(name: "FuzzSupport", path: "Tests/FuzzSupport"),
+        .testTarget(name: "FuzzTests", dependencies: ["FuzzSupport", "ONNX", "Inference", "Tensor", "Pipeline",
+                                                      "Daemon"], exclude: ["Corpus"]),
     ]
 )

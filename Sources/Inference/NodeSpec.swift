@@ -49,6 +49,23 @@ public struct NodeSpec: Sendable {
         }
     }
 
+    /// An int attribute that must lie in `range` (sizes, counts, extents: checked where parsed, so shape
+    /// arithmetic on them cannot overflow).
+    public func int(_ key: String, default fallback: Int? = nil, in range: ClosedRange<Int>) throws -> Int {
+        let value = try int(key, default: fallback)
+        guard range.contains(value) else { throw OpError("attribute '\(key)' is \(value), outside \(range)") }
+        return value
+    }
+
+    /// A list-of-ints attribute whose values must lie in `range`.
+    public func ints(_ key: String, in range: ClosedRange<Int>) throws -> [Int]? {
+        guard let values = try ints(key) else { return nil }
+        guard values.allSatisfy(range.contains) else {
+            throw OpError("attribute '\(key)' is \(values); each value must lie in \(range)")
+        }
+        return values
+    }
+
     public func float(_ key: String, default fallback: Float? = nil) throws -> Float {
         switch attributes[key] {
         case .float(let value): return value

@@ -93,8 +93,20 @@ extension Array where Element == Tensor? {
 /// Normalises a possibly negative axis against `rank`.
 public func normaliseAxis(_ axis: Int, rank: Int) throws -> Int {
     let resolved = axis < 0 ? axis + rank : axis
-    guard resolved >= 0, resolved < max(rank, 1) else { throw OpError("axis \(axis) out of range for rank \(rank)") }
+    guard resolved >= 0, resolved < rank else { throw OpError("axis \(axis) out of range for rank \(rank)") }
     return resolved
+}
+
+/// The most elements an op may compute a table or a folded constant for at load time; bigger shapes are
+/// rejected before anything is allocated (the session then checks every value against its byte limit).
+public let maxInferredElements = 1 << 31
+
+/// Throws unless `shape` has no negative dimension and at most `maxInferredElements` elements: for shapes an op
+/// computes from attributes or constants in a file, before it allocates anything of that size.
+public func checkInferredShape(_ shape: [Int], _ what: String) throws {
+    guard let count = checkedElementCount(shape), count <= maxInferredElements else {
+        throw OpError("\(what) \(shape) is negative or larger than \(maxInferredElements) elements")
+    }
 }
 
 /// Requires float32 for ops whose kernels are float-only.

@@ -15,11 +15,37 @@ public struct SessionOptions: Sendable {
     public var modelPath: String?
     /// Fold BatchNormalization, activations and residual adds into convolutions (off only for testing).
     public var fuse: Bool
+    /// The largest single value (input, activation, folded constant) a model may declare or infer, in bytes.
+    /// Shapes come from the file, so a crafted model could otherwise ask for any amount of memory.
+    public var maxTensorBytes: Int
+    /// The largest activation arena plus scratch workspace a model may need, in bytes.
+    public var maxArenaBytes: Int
 
-    public init(inputShapes: [String: [Int]] = [:], modelPath: String? = nil, fuse: Bool = true) {
+    public static let defaultMaxTensorBytes = 2 << 30
+    public static let defaultMaxArenaBytes = 8 << 30
+
+    public init(inputShapes: [String: [Int]] = [:], modelPath: String? = nil, fuse: Bool = true,
+                maxTensorBytes: Int = SessionOptions.defaultMaxTensorBytes,
+                maxArenaBytes: Int = SessionOptions.defaultMaxArenaBytes) {
         self.inputShapes = inputShapes
         self.modelPath = modelPath
         self.fuse = fuse
+        self.maxTensorBytes = maxTensorBytes
+        self.maxArenaBytes = maxArenaBytes
+    }
+
+    /// Throws unless a value of `type` has a countable shape that fits `maxTensorBytes`.
+    func checkSize(_ type: ValueType, of value: String) throws {
+        guard let count = checkedElementCount(type.shape) else {
+            throw ModelError(.invalid, "value '\(value)' has shape \(type.shape), which has a negative dimension or " +
+                "more elements than can be counted", model: modelPath)
+        }
+        let (bytes, overflow) = count.multipliedReportingOverflow(by: type.dtype.byteSize)
+        guard !overflow, bytes <= maxTensorBytes else {
+            throw ModelError(.unsupported, "value '\(value)' of shape \(type.shape) would take " +
+                "\(overflow ? "more than \(Int.max)" : "\(bytes)") bytes, over the limit of \(maxTensorBytes) bytes " +
+                "for one tensor", model: modelPath)
+        }
     }
 }
 
@@ -108,6 +134,7 @@ public final class Session: @unchecked Sendable {
                 guard let given = options.inputShapes[spec.name] else {
                     throw fail(.unsupported, "input '\(spec.name)' has no declared shape; pass one explicitly")
                 }
+                try options.checkSize(ValueType(dtype, given), of: spec.name)
                 let id = define(spec.name)
                 types[id] = ValueType(dtype, given)
                 inputPorts.append(Port(name: spec.name, type: types[id]!))
@@ -123,6 +150,7 @@ public final class Session: @unchecked Sendable {
                 }
                 shape = given
             }
+            try options.checkSize(ValueType(dtype, shape), of: spec.name)
             let id = define(spec.name)
             types[id] = ValueType(dtype, shape)
             inputPorts.append(Port(name: spec.name, type: types[id]!))
@@ -196,11 +224,15 @@ public final class Session: @unchecked Sendable {
                 let inTypes = inIds.map { $0.flatMap { types[$0] } }
                 let inConstants = inIds.map { $0.flatMap { constantValues[$0] } }
                 let outTypes = try op.infer(inTypes, constants: inConstants)
-                guard outTypes.count >= spec.outputs.filter({ !$0.isEmpty }).count else {
+                guard spec.outputs.indices.allSatisfy({ spec.outputs[$0].isEmpty || $0 < outTypes.count }) else {
                     throw OpError.unsupported("\(spec.outputs.count) outputs requested, \(outTypes.count) produced")
                 }
+                for (position, name) in spec.outputs.enumerated() where position < outTypes.count {
+                    try options.checkSize(outTypes[position],
+                                          of: name.isEmpty ? "\(spec.name) output \(position)" : name)
+                }
                 var outIds: [Int] = []
-                for (position, name) in spec.outputs.enumerated() {
+                for (position, name) in spec.outputs.enumerated() where position < outTypes.count {
                     let id = define(name.isEmpty ? "\u{0}unused:\(spec.name):\(position)" : name)
                     types[id] = outTypes[position]
                     outIds.append(id)
@@ -311,9 +343,14 @@ public final class Session: @unchecked Sendable {
             peakLive = max(peakLive, live.reduce(0) { $0 + (types[$1]!.byteCount + 63) / 64 * 64 })
         }
         peakLiveBytes = peakLive
+        let workspaceSize = runtime.map { $0.op.workspaceBytes }.max() ?? 0
+        guard arenaSize <= options.maxArenaBytes - min(workspaceSize, options.maxArenaBytes) else {
+            throw fail(.unsupported, "the model needs \(arenaSize) bytes of activations and \(workspaceSize) " +
+                "bytes of scratch, over the limit of \(options.maxArenaBytes) bytes")
+        }
         let arenaStorage = TensorStorage(byteCount: arenaSize)
         arena = arenaStorage
-        workspace = TensorStorage(byteCount: runtime.map { $0.op.workspaceBytes }.max() ?? 0)
+        workspace = TensorStorage(byteCount: workspaceSize)
 
         func ref(_ id: Int) -> TensorRef {
             if let constant = constantValues[id] {

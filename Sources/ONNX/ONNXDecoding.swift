@@ -293,23 +293,42 @@ struct ONNXDecoder {
             throw ModelError(.malformed, "\(label) has a negative dimension \(dims)", model: modelPath)
         }
         let shape = dims.map { Int($0) }
-        let count = elementCount(shape)
-        var tensor = Tensor(zeros: shape, dtype: dtype)
-        let out = tensor.mutableRawPointer()
+        // The data must be in the file, so a tensor is never larger than a small multiple of the file (narrow
+        // types widen to 4 bytes); a crafted shape is caught here, before anything is allocated.
+        guard let count = checkedElementCount(shape) else {
+            throw ModelError(.malformed, "\(label) has shape \(shape), whose element count overflows",
+                             model: modelPath)
+        }
         func mismatch(_ have: Int) -> ModelError {
             ModelError(.malformed, "\(label) of shape \(shape) holds \(have) values", model: modelPath)
         }
+        let width: Int
+        switch type {
+        case .float, .int32, .uint32: width = 4
+        case .int64, .uint64, .double: width = 8
+        case .float16, .bfloat16, .int16, .uint16: width = 2
+        case .int8, .uint8, .bool: width = 1
+        case .string: width = 0
+        }
+        let stored: Int
+        if let raw {
+            stored = raw.count / max(width, 1)
+            let expected = count.multipliedReportingOverflow(by: width)
+            guard !expected.overflow, raw.count == expected.partialValue else { throw mismatch(stored) }
+        } else {
+            switch type {
+            case .float: stored = floats.count
+            case .double: stored = doubles.count
+            case .int64: stored = int64s.count
+            case .uint32, .uint64: stored = uint64s.count
+            default: stored = int32s.count
+            }
+            guard stored == count else { throw mismatch(stored) }
+        }
+        var tensor = Tensor(zeros: shape, dtype: dtype)
+        let out = tensor.mutableRawPointer()
         if let raw {
             let bytes = UnsafeRawBufferPointer(rebasing: reader.bytes[raw])
-            let width: Int
-            switch type {
-            case .float, .int32, .uint32: width = 4
-            case .int64, .uint64, .double: width = 8
-            case .float16, .bfloat16, .int16, .uint16: width = 2
-            case .int8, .uint8, .bool: width = 1
-            case .string: width = 0
-            }
-            guard bytes.count == count * width else { throw mismatch(bytes.count / max(width, 1)) }
             switch type {
             case .float, .int64, .int32: out.copyMemory(from: bytes.baseAddress!, byteCount: count * width)
             case .bool:
@@ -353,29 +372,22 @@ struct ONNXDecoder {
         }
         switch type {
         case .float:
-            guard floats.count == count else { throw mismatch(floats.count) }
             out.assumingMemoryBound(to: Float.self).update(from: floats, count: count)
         case .double:
-            guard doubles.count == count else { throw mismatch(doubles.count) }
             for i in 0..<count { out.assumingMemoryBound(to: Float.self)[i] = Float(doubles[i]) }
         case .float16, .bfloat16:
-            guard int32s.count == count else { throw mismatch(int32s.count) }
             for i in 0..<count {
                 let bits = UInt16(truncatingIfNeeded: int32s[i])
                 out.assumingMemoryBound(to: Float.self)[i] = type == .float16 ? Float(Float16(bitPattern: bits))
                     : Float(bitPattern: UInt32(bits) << 16)
             }
         case .int64:
-            guard int64s.count == count else { throw mismatch(int64s.count) }
             out.assumingMemoryBound(to: Int64.self).update(from: int64s, count: count)
         case .uint32, .uint64:
-            guard uint64s.count == count else { throw mismatch(uint64s.count) }
             out.assumingMemoryBound(to: Int64.self).update(from: uint64s, count: count)
         case .int32, .int8, .uint8, .int16, .uint16:
-            guard int32s.count == count else { throw mismatch(int32s.count) }
             for i in 0..<count { out.assumingMemoryBound(to: Int32.self)[i] = Int32(truncatingIfNeeded: int32s[i]) }
         case .bool:
-            guard int32s.count == count else { throw mismatch(int32s.count) }
             for i in 0..<count { out.storeBytes(of: int32s[i] != 0 ? 1 : 0, toByteOffset: i, as: UInt8.self) }
         case .string: break
         }

@@ -46,6 +46,36 @@ public func contiguousStrides(_ shape: [Int]) -> [Int] {
 /// Number of elements of `shape` (1 for a scalar, rank 0).
 public func elementCount(_ shape: [Int]) -> Int { shape.reduce(1, *) }
 
+extension Int {
+    /// `value` truncated toward zero, clamped to Int's range; NaN is 0. For floats read from files.
+    public init(saturating value: Float) { self.init(saturating: Double(value)) }
+
+    public init(saturating value: Double) {
+        if value.isNaN {
+            self = 0
+        } else if value >= 9.2e18 {
+            self = Int.max
+        } else if value <= -9.2e18 {
+            self = Int.min
+        } else {
+            self = Int(value)
+        }
+    }
+}
+
+/// Number of elements of `shape`, or nil when a dimension is negative or the product overflows `Int`: for
+/// shapes read from files, where `elementCount` would trap.
+public func checkedElementCount(_ shape: [Int]) -> Int? {
+    var count = 1
+    for dimension in shape {
+        guard dimension >= 0 else { return nil }
+        let (product, overflow) = count.multipliedReportingOverflow(by: dimension)
+        guard !overflow else { return nil }
+        count = product
+    }
+    return count
+}
+
 /// A contiguous row-major tensor. Copies share storage until one of them is mutated.
 /// `@unchecked Sendable`: the storage is only written through `mutating` accessors, which copy first
 /// when the storage is shared, so a value handed to another task is never written behind its back.
@@ -144,13 +174,15 @@ public struct Tensor: @unchecked Sendable, CustomStringConvertible {
         return (0..<count).map { bytes[$0] != 0 }
     }
 
-    /// Every element converted to Int (for shape-like inputs: axes, pads, sizes, indices).
+    /// Every element converted to Int (for shape-like inputs: axes, pads, sizes, indices). Floats are
+    /// truncated, saturating at Int's range (NaN becomes 0), so a hostile constant gives a value the shape
+    /// checks reject rather than a trap.
     public var integers: [Int] {
         switch dtype {
         case .int64: return int64s.map { Int($0) }
         case .int32: return int32s.map { Int($0) }
         case .bool: return bools.map { $0 ? 1 : 0 }
-        case .float32: return floats.map { Int($0) }
+        case .float32: return floats.map(Int.init(saturating:))
         }
     }
 

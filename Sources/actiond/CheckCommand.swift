@@ -12,7 +12,11 @@ struct Check: ParsableCommand {
             they name), stage wiring, and loads every ONNX graph to check each card against its declared inputs \
             and outputs (unless --no-graphs). Every problem is printed as `file:line:col: error: message`, sorted by \
             position. Warnings (work whose result no stage uses, unused models) are printed the same way as \
-            `warning:` lines and do not fail the check. Exits 0 when valid, 2 on any config or card error.
+            `warning:` lines and do not fail the check. Also checks, on this machine, the folders and files \
+            `actiond run` will use: watched, `done: move:` and quarantine folders must be folders, event logs and \
+            the journal must not be folders, and what does not exist yet must be creatable (skip with \
+            --no-filesystem when checking a config for another machine). Exits 0 when valid, 2 on any config, \
+            card or filesystem error.
             """)
 
     @Argument(help: "The pipeline config (YAML).")
@@ -24,9 +28,13 @@ struct Check: ParsableCommand {
     @Flag(help: "Do not load the ONNX graphs (only check that they exist), e.g. for placeholder models.")
     var noGraphs = false
 
+    @Flag(help: "Do not check the folders and files the service would use (for a config meant for another machine).")
+    var noFilesystem = false
+
     func run() throws {
         let pipeline = try ConfigLoader.load(path: config)
         for warning in pipeline.warnings { writeStderr(warning.description) }
+        if !noFilesystem { try checkFilesystem(pipeline) }
         let graphsChecked = try checkGraphs(pipeline)
         guard !quiet else { return }
         print("\(config): valid")
@@ -76,6 +84,14 @@ struct Check: ParsableCommand {
         if !diagnostics.isEmpty { throw ConfigError(diagnostics) }
         return true
     }
+}
+
+/// Prints the filesystem warnings of `pipeline` and throws its filesystem errors (`run` and `check` share it).
+func checkFilesystem(_ pipeline: PipelineConfig) throws(ConfigError) {
+    let diagnostics = pipeline.filesystemDiagnostics()
+    for warning in diagnostics where warning.severity == .warning { writeStderr(warning.description) }
+    let errors = diagnostics.filter { $0.severity == .error }
+    if !errors.isEmpty { throw ConfigError(errors) }
 }
 
 /// The ONNX importer's signature reader: `check` loads every graph a card names and compares the card with it.

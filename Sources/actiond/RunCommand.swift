@@ -34,6 +34,9 @@ struct Run: AsyncParsableCommand {
             throw UsageError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
         }
         let pipeline = try ConfigLoader.load(path: config)
+        // Folders that are files, logs that are folders, parents that cannot be created: exit 2 before any
+        // source starts, with the config line that names the path.
+        try checkFilesystem(pipeline)
         let threadCount = try ThreadKnob.apply(threads, config: pipeline.threads)
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)

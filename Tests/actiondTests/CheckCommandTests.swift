@@ -8,7 +8,9 @@ final class CheckCommandTests: XCTestCase {
         .appendingPathComponent("PipelineTests/Fixtures/example")
 
     func testValidConfigExitsZeroWithSummary() throws {
-        let result = try ActiondBinary.run(["check", "--no-graphs", "pipeline.yaml"], in: Self.example)
+        // The example names /var/lib/actiond paths of a deployment, not of this machine: --no-filesystem.
+        let result = try ActiondBinary.run(["check", "--no-graphs", "--no-filesystem", "pipeline.yaml"],
+                                           in: Self.example)
         XCTAssertEqual(result.status, 0, result.stderr)
         XCTAssertEqual(result.stderr, "")
         let lines = result.stdout.split(separator: "\n").map(String.init)
@@ -17,7 +19,8 @@ final class CheckCommandTests: XCTestCase {
         XCTAssertTrue(lines.contains("    classify  takes frames, flow, tracks; gives clipScores"), result.stdout)
         XCTAssertTrue(lines.contains("  model actions: two-stream `actions-tsn`, NCHW 1×224x224, 6 labels "
                                      + "(models/actions-two-stream.yaml)"), result.stdout)
-        let quiet = try ActiondBinary.run(["check", "--no-graphs", "--quiet", "pipeline.yaml"], in: Self.example)
+        let quiet = try ActiondBinary.run(["check", "--no-graphs", "--no-filesystem", "--quiet", "pipeline.yaml"],
+                                          in: Self.example)
         XCTAssertEqual(quiet.status, 0)
         XCTAssertEqual(quiet.stdout, "")
     }
@@ -48,6 +51,57 @@ final class CheckCommandTests: XCTestCase {
                 + "(models/actions.yaml) says `3d`; remove `kind` to use the card's",
             "broken.yaml:7:22: error: `enter` must be between 0 and 1, got 2",
         ])
+    }
+
+    /// What `run` needs of the filesystem is checked by `check` and by `run` itself, before a source starts: each
+    /// problem on the config line that names the path, exit 2, and no file in the watched folder touched.
+    func testFilesystemProblemsExitTwoBeforeAnythingRuns() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("actiond-check-fs-\(getpid())")
+        try? FileManager.default.removeItem(at: dir)
+        try FileManager.default.createDirectory(at: dir.appendingPathComponent("inbox/logs.jsonl"),
+                                                withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try Data("not a folder".utf8).write(to: dir.appendingPathComponent("plain-file"))
+        try Data("waiting".utf8).write(to: dir.appendingPathComponent("inbox/clip.mp4"))
+        let config = """
+            version: 1
+            journal: plain-file/journal.sqlite
+            sources:
+              - { id: a, watch: \(dir.path)/inbox, done: "move:\(dir.path)/plain-file/done" }
+              - { id: b, watch: \(dir.path)/plain-file, quarantine: \(dir.path)/not-yet/quarantine }
+              - { id: c, watch: \(dir.path)/missing-inbox }
+            models: { actions: \(Self.example.path)/models/actions.yaml }
+            pipeline:
+              - decode
+              - classify: { model: actions }
+            sinks:
+              - jsonl: { path: \(dir.path)/inbox/logs.jsonl }
+            """
+        try config.write(to: dir.appendingPathComponent("fs.yaml"), atomically: true, encoding: .utf8)
+        let expected = [
+            "fs.yaml:2:10: error: cannot create the journal `plain-file/journal.sqlite`: "
+                + "`plain-file` is a file, not a folder",
+            "fs.yaml:4:62: error: cannot create the `done: move:` folder `\(dir.path)/plain-file/done`: "
+                + "`\(dir.path)/plain-file` is a file, not a folder",
+            "fs.yaml:5:21: error: the watched folder `\(dir.path)/plain-file` is not a folder",
+            "fs.yaml:12:20: error: the event log `\(dir.path)/inbox/logs.jsonl` is a folder; name a file inside it, "
+                + "e.g. `\(dir.path)/inbox/logs.jsonl/actions.jsonl`",
+        ]
+        let warning = "fs.yaml:6:21: warning: the watched folder `\(dir.path)/missing-inbox` does not exist yet; the "
+            + "service waits for it and checks again every 5 s"
+        let check = try ActiondBinary.run(["check", "--no-graphs", "fs.yaml"], in: dir)
+        XCTAssertEqual(check.status, 2, check.stderr)
+        XCTAssertEqual(check.stderr.split(separator: "\n").map(String.init), [warning] + expected)
+        let run = try ActiondBinary.run(["run", "--config", "fs.yaml"], in: dir)
+        XCTAssertEqual(run.status, 2, run.stderr)
+        XCTAssertEqual(run.stderr.split(separator: "\n").map(String.init), [warning] + expected)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.appendingPathComponent("inbox").path)
+            .sorted(), ["clip.mp4", "logs.jsonl"], "run touched the watched folder")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("not-yet").path))
+        // Skipped on request (a config written for another machine).
+        let elsewhere = try ActiondBinary.run(["check", "--no-graphs", "--no-filesystem", "--quiet", "fs.yaml"],
+                                              in: dir)
+        XCTAssertEqual(elsewhere.status, 0, elsewhere.stderr)
     }
 
     func testWarningsArePrintedButTheConfigIsValid() throws {

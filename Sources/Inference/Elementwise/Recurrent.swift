@@ -33,7 +33,7 @@ struct RecurrentAttributes {
         let name = try node.string("direction", default: "forward")
         guard let direction = Direction(rawValue: name) else { throw OpError("direction \"\(name)\"") }
         self.direction = direction
-        hiddenSize = node.has("hidden_size") ? try node.int("hidden_size") : nil
+        hiddenSize = node.has("hidden_size") ? try node.int("hidden_size", in: 1...(1 << 20)) : nil
         clip = node.has("clip") ? try node.float("clip") : nil
         layout = try node.int("layout", default: 0)
         if let activations = try node.strings("activations") {

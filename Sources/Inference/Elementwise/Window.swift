@@ -3,6 +3,9 @@ import Kernels
 // defaults and auto_pad resolved to explicit pads once the input shape is known.
 
 struct WindowAttributes {
+    /// The largest kernel extent, stride, dilation or pad accepted (real models stay far below it).
+    static let maxExtent = 1 << 16
+
     var kernel: [Int]?
     var strides: [Int]?
     var dilations: [Int]?
@@ -14,6 +17,15 @@ struct WindowAttributes {
         strides = try node.ints("strides")
         dilations = try node.ints("dilations")
         pads = try node.ints("pads")
+        // Range-checked here so the window arithmetic in shape inference cannot overflow on a crafted file.
+        for (name, values, lowest) in [("kernel_shape", kernel, 1), ("strides", strides, 1),
+                                       ("dilations", dilations, 1), ("pads", pads, 0)] {
+            guard let values else { continue }
+            guard values.count <= 3 * 2, values.allSatisfy({ (lowest...Self.maxExtent).contains($0) }) else {
+                throw OpError("\(name) \(values) out of range (each \(lowest)...\(Self.maxExtent), at most 3 " +
+                    "spatial dims)")
+            }
+        }
         autoPad = try node.string("auto_pad", default: "NOTSET")
         guard ["NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID"].contains(autoPad) else {
             throw OpError.unsupported("auto_pad \"\(autoPad)\"")

@@ -34,9 +34,10 @@ public final class CastOp: Operator {
             case .float32:
                 out.floats[i] = x.dtype == .float32 ? x.floats[i] : Float(load(i))
             case .int64:
-                out.int64s[i] = x.dtype == .int64 ? x.int64s[i] : Int64(load(i).rounded(.towardZero))
+                // Saturating: NaN, ±inf and out-of-range floats (in a file or in the data) must not trap.
+                out.int64s[i] = x.dtype == .int64 ? x.int64s[i] : Int64(Int(saturating: load(i)))
             case .int32:
-                out.data.assumingMemoryBound(to: Int32.self)[i] = Int32(truncatingIfNeeded: Int64(load(i)))
+                out.data.assumingMemoryBound(to: Int32.self)[i] = Int32(truncatingIfNeeded: Int(saturating: load(i)))
             case .bool:
                 out.data.assumingMemoryBound(to: UInt8.self)[i] = load(i) != 0 ? 1 : 0
             }

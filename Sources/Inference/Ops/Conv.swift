@@ -54,8 +54,8 @@ public final class ConvOp: Operator, OutputFusing {
         weight = weights
         if inputs.optional(2) != nil {
             let b = try constants.constant(2, "bias")
-            guard b.count == outChannels else {
-                throw OpError("bias has \(b.count) values for \(outChannels) channels")
+            guard b.count == outChannels, b.dtype == .float32 else {
+                throw OpError("bias is \(b.dtype)\(b.shape); expected \(outChannels) float32 values")
             }
             bias = b.floats
         }

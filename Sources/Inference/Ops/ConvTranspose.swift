@@ -21,8 +21,8 @@ public final class ConvTransposeOp: Operator {
     public init(_ node: NodeSpec) throws {
         window = try WindowAttributes(node)
         group = try node.int("group", default: 1)
-        outputPadding = try node.ints("output_padding")
-        outputShape = try node.ints("output_shape")
+        outputPadding = try node.ints("output_padding", in: 0...WindowAttributes.maxExtent)
+        outputShape = try node.ints("output_shape", in: 0...(1 << 30))
     }
 
     public func infer(_ inputs: [ValueType?], constants: [Tensor?]) throws -> [ValueType] {
@@ -43,6 +43,9 @@ public final class ConvTransposeOp: Operator {
         let strides = try window.checked(window.strides, rank: rank, name: "strides")
         let dilations = try window.checked(window.dilations, rank: rank, name: "dilations")
         let extra = outputPadding ?? Array(repeating: 0, count: rank)
+        guard extra.count == rank, (outputShape?.count ?? rank) >= rank else {
+            throw OpError("output_padding \(extra) / output_shape \(outputShape ?? []) for \(rank) spatial dims")
+        }
         inputSpatial = Array(x.shape[2...])
         var begin: [Int]
         var end: [Int]
@@ -72,8 +75,8 @@ public final class ConvTransposeOp: Operator {
         weight = weights
         if inputs.optional(2) != nil {
             let b = try constants.constant(2, "bias")
-            guard b.count == outChannels else {
-                throw OpError("bias has \(b.count) values for \(outChannels) channels")
+            guard b.count == outChannels, b.dtype == .float32 else {
+                throw OpError("bias is \(b.dtype)\(b.shape); expected \(outChannels) float32 values")
             }
             bias = b.floats
         }

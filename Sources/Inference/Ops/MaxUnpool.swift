@@ -21,12 +21,16 @@ public final class MaxUnpoolOp: Operator {
             guard shape.count == x.shape.count, shape[0] == x.shape[0], shape[1] == x.shape[1] else {
                 throw OpError("output_shape \(shape) does not fit X \(x.shape)")
             }
+            try checkInferredShape(shape, "output_shape")
             return [ValueType(.float32, shape)]
         }
         let kernel = window.kernel!
         let rank = kernel.count
         let strides = try window.checked(window.strides, rank: rank, name: "strides")
         let pads = window.pads ?? Array(repeating: 0, count: 2 * rank)
+        guard x.shape.count == 2 + rank, pads.count == 2 * rank else {
+            throw OpError("kernel_shape \(kernel) and pads \(pads) do not fit X \(x.shape)")
+        }
         let spatial = (0..<rank).map { (x.shape[2 + $0] - 1) * strides[$0] + kernel[$0] - pads[$0] - pads[rank + $0] }
         return [ValueType(.float32, Array(x.shape[..<2]) + spatial)]
     }

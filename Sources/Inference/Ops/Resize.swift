@@ -80,10 +80,13 @@ public final class ResizeOp: Operator {
                 scales = (0..<rank).map { Float(sizes![$0]) / Float(max(x.shape[$0], 1)) }
             }
         }
-        guard scales.count == rank, scales.allSatisfy({ $0 > 0 }) else {
+        guard scales.count == rank, scales.allSatisfy({ $0 > 0 && $0.isFinite }) else {
             throw OpError("scales \(scales) for rank \(rank)")
         }
-        outShape = sizes ?? (0..<rank).map { Int((Float(x.shape[$0]) * scales[$0]).rounded(.down)) }
+        outShape = sizes ?? (0..<rank).map {
+            Int(saturating: (Double(x.shape[$0]) * Double(scales[$0])).rounded(.down))
+        }
+        try checkInferredShape(outShape, "output shape")
         lower = []
         upper = []
         weights = []

@@ -51,6 +51,13 @@ final class ConfigParser {
     let directory: String
     /// The first `pipeline:` entry that is not a stage, so wiring checks after it can be skipped.
     var unreadableStage: Node?
+    /// Paths the service will watch or write, recorded as they are read.
+    var paths: [ConfigPath] = []
+
+    func record(_ path: String?, _ role: ConfigPath.Role, at node: Node?) {
+        guard let path, !path.isEmpty else { return }
+        paths.append(ConfigPath(path: path, role: role, location: location(node)))
+    }
 
     init(file: YAMLFile, directory: String) {
         self.file = file
@@ -85,9 +92,12 @@ final class ConfigParser {
         var checker = StageChecker(file: file, models: models, stages: stages, unreadable: unreadableStage)
         let resolved = checker.check()
         guard let version else { return nil }
-        return PipelineConfig(file: file.path, version: version, sources: sources, models: models.compactMap(\.loaded),
-                              stages: resolved, sinks: sinks, threads: threads, journal: service.journal,
-                              metrics: service.metrics, drainSeconds: service.drain)
+        var config = PipelineConfig(file: file.path, version: version, sources: sources,
+                                    models: models.compactMap(\.loaded), stages: resolved, sinks: sinks,
+                                    threads: threads, journal: service.journal, metrics: service.metrics,
+                                    drainSeconds: service.drain)
+        config.paths = paths
+        return config
     }
 
     // MARK: service keys (`actiond run`)
@@ -98,9 +108,12 @@ final class ConfigParser {
         if let path = journal, !path.hasPrefix("/") {
             journal = directory.isEmpty ? path : (directory as NSString).appendingPathComponent(path)
         }
+        record(journal, .journalFile, at: top.value("journal"))
         let drain = top.number("drain", in: .between(0, 3600)) ?? PipelineConfig.defaultDrainSeconds
         guard let node = top.value("metrics") else { return (journal, nil, drain) }
-        guard let reader = MappingReader(file: file, node: node, what: "`metrics`") else { return (journal, nil, drain) }
+        guard let reader = MappingReader(file: file, node: node, what: "`metrics`") else {
+            return (journal, nil, drain)
+        }
         defer { reader.finish() }
         guard let listen = reader.string("listen", required: "the loopback address to serve /metrics and "
                                          + "/healthz on, e.g. `listen: 127.0.0.1:9464`") else {
@@ -229,6 +242,7 @@ final class ConfigParser {
 
     func parseWatch(_ reader: MappingReader) -> SourceConfig.Kind? {
         guard let directory = reader.string("watch") else { return nil }
+        record(directory, .watchFolder, at: reader.value("watch"))
         var options = WatchOptions(directory: directory)
         if let match = reader.strings("match") { options.match = match }
         if let recursive = reader.bool("recursive") { options.recursive = recursive }
@@ -240,12 +254,14 @@ final class ConfigParser {
                 options.done = .delete
             } else if text.hasPrefix("move:"), text.count > 5 {
                 options.done = .move(to: String(text.dropFirst(5)))
+                record(String(text.dropFirst(5)), .doneFolder, at: node)
             } else {
                 file.error("`done` must be `keep`, `delete` or `move:FOLDER` (e.g. move:/var/lib/actiond/done), "
                            + "got `\(text)`", at: node)
             }
         }
         options.quarantine = reader.string("quarantine")
+        record(options.quarantine, .quarantineFolder, at: reader.value("quarantine"))
         return .watch(options)
     }
 
@@ -323,6 +339,7 @@ final class ConfigParser {
         defer { reader.finish() }
         let path = reader.string("path", required: "the log file to append events to, e.g. "
                                  + "`path: /var/log/actiond/actions.jsonl`")
+        record(path, .sinkFile, at: reader.value("path"))
         var rotation: JSONLSinkOptions.Rotation?
         if let rotateNode = reader.value("rotate"),
            let rotate = MappingReader(file: file, node: rotateNode, what: "`rotate`") {

@@ -41,6 +41,8 @@ public struct PipelineConfig: Sendable, Equatable {
     /// Things that run but are probably not meant (a stage whose output nothing takes, an unused model),
     /// as `file:line:col: warning:` diagnostics. `actiond check` prints them; they do not fail validation.
     public var warnings: [ConfigDiagnostic] = []
+    /// Every folder and file the service watches or writes, where the config names it (`filesystemDiagnostics`).
+    public var paths: [ConfigPath] = []
 
     /// The model declared as `name`, if any.
     public func model(named name: String) -> ModelReference? { models.first { $0.name == name } }
