@@ -354,6 +354,12 @@ extension ServiceTests {
     /// size: write(2) fails with EFBIG, as with ENOSPC) are written once it has room again, in order.
     func testLifecycleEventsMetByAFullDiskAreWrittenLater() throws {
         try FileManager.default.createDirectory(atPath: path("inbox"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: path("log"), withIntermediateDirectories: true)
+        // The limit is per process: the log starts larger than anything else the daemon writes (its stderr), so
+        // only the log meets the limit.
+        let earlier = String(repeating: "{\"v\":1,\"ts\":\"2026-11-21T10:00:00.000Z\",\"source\":\"earlier\",\"event\":\"source_up\"}\n",
+                             count: 20_000)
+        try earlier.write(toFile: path("log/actions.jsonl"), atomically: false, encoding: .utf8)
         let config = try writeConfig(service: """
             sources:
               - id: inbox
@@ -364,7 +370,10 @@ extension ServiceTests {
             """)
         let daemon = try DaemonProcess(config: config, in: dir)
         let log = path("log/actions.jsonl")
-        XCTAssertTrue(eventually(30) { lifecycleLines(log).count == 1 }, daemon.stderr)
+        func events() -> [String] {
+            lifecycleLines(log).filter { $0["source"] as? String == "inbox" }.map { $0["event"] as? String ?? "" }
+        }
+        XCTAssertTrue(eventually(30) { events() == ["source_up"] }, daemon.stderr)
         let size = try XCTUnwrap(FileManager.default.attributesOfItem(atPath: log)[.size] as? Int)
         let pid = daemon.process.processIdentifier
         XCTAssertEqual(try setFileSizeLimit(of: pid, to: "\(size):unlimited"), 0)
@@ -375,10 +384,10 @@ extension ServiceTests {
         try FileManager.default.createDirectory(atPath: path("inbox"), withIntermediateDirectories: true)
         XCTAssertTrue(eventually(30) { daemon.stderr.contains("cannot write lifecycle event source_up") },
                       daemon.stderr)
-        XCTAssertEqual(lifecycleLines(log).count, 1, "nothing written while the disk is full")
+        XCTAssertEqual(events(), ["source_up"], "nothing written while the disk is full")
         XCTAssertEqual(try setFileSizeLimit(of: pid, to: "unlimited:unlimited"), 0)
-        XCTAssertTrue(eventually(30) { lifecycleLines(log).count == 3 }, daemon.stderr)
-        XCTAssertEqual(lifecycleLines(log).map { $0["event"] as? String ?? "" }, ["source_up", "source_down", "source_up"])
+        XCTAssertTrue(eventually(30) { events().count == 3 }, daemon.stderr)
+        XCTAssertEqual(events(), ["source_up", "source_down", "source_up"])
         XCTAssertFalse(logLines(log).contains { $0 == nil }, "no torn line")
         XCTAssertTrue(daemon.isRunning)
         daemon.signal(SIGTERM)
