@@ -146,8 +146,8 @@ struct FileProcessor: Sendable {
         case .rewritten:
             // Written to again (a writer that came back): what was read was not the whole file. The record stays
             // open, so the next version of the file takes over its events; the watcher reports it once still.
-            log.warning(text: "\(shown): \(change) while it was processed (\(counts.written) events written); "
-                        + "it is taken again once still")
+            log.info(text: "\(shown): \(change) while it was processed (\(counts.written) events written); "
+                     + "it is taken again once still")
             return .changed
         }
         do {

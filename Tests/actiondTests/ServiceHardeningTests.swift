@@ -393,4 +393,64 @@ extension ServiceTests {
         daemon.signal(SIGTERM)
         XCTAssertEqual(daemon.waitForExit(), 0, daemon.stderr)
     }
+
+    /// READY=1 is sent once the folder watch is in place, not after the files already in the folder (among them,
+    /// after a crash, the redo of an interrupted file) have been processed: the READY datagram's status says the
+    /// source is up and no file is done yet, and the file is processed after it.
+    func testReadyIsSentOnceTheWatchIsInPlaceBeforeTheFilesAlreadyThere() throws {
+        let clip = try render("clips", seed: 7341, clips: 1, seconds: 20)[0]
+        try FileManager.default.createDirectory(atPath: path("inbox"), withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: clip, toPath: path("inbox/waiting.mp4"))
+        let old = Date().addingTimeInterval(-60).timeIntervalSince1970
+        var times = [timeval(tv_sec: Int(old), tv_usec: 0), timeval(tv_sec: Int(old), tv_usec: 0)]
+        XCTAssertEqual(utimes(path("inbox/waiting.mp4"), &times), 0)  // settled long ago: taken by the start-up scan
+        let socketPath = "/tmp/actiond-ready-\(getpid()).sock"  // short: a socket path holds at most 107 bytes
+        unlink(socketPath)
+        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        defer {
+            close(fd)
+            unlink(socketPath)
+        }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            socketPath.utf8CString.withUnsafeBytes { raw.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0.prefix(raw.count))) }
+        }
+        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
+        XCTAssertEqual(bound, 0)
+        var timeout = timeval(tv_sec: 0, tv_usec: 200_000)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var messages: [String] = []
+        func receive() {
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            while true {
+                let n = recv(fd, &buffer, buffer.count, 0)
+                if n <= 0 { return }
+                messages.append(String(decoding: buffer[0..<n], as: UTF8.self))
+            }
+        }
+        let config = try writeConfig(service: """
+            sources:
+              - id: inbox
+                watch: \(path("inbox"))
+                lifecycle: true
+            sinks:
+              - jsonl: { path: \(path("log/actions.jsonl")) }
+            """)
+        let daemon = try DaemonProcess(config: config, in: dir, environment: ["NOTIFY_SOCKET": socketPath])
+        XCTAssertTrue(eventually(60) {
+            receive()
+            return messages.contains { $0.contains("READY=1") }
+        }, "\(messages)\n\(daemon.stderr)")
+        let ready = try XCTUnwrap(messages.first { $0.contains("READY=1") })
+        XCTAssertTrue(ready.contains("STATUS=sources: inbox up; files done 0"), ready)
+        let log = path("log/actions.jsonl")
+        XCTAssertTrue(eventually(120) {
+            lifecycleLines(log).contains { $0["event"] as? String == "file_done" }
+        }, daemon.stderr)
+        XCTAssertEqual(lifecycleLines(log).first?["event"] as? String, "source_up")
+        daemon.signal(SIGTERM)
+        XCTAssertEqual(daemon.waitForExit(), 0, daemon.stderr)
+    }
 }
