@@ -383,15 +383,10 @@ let maxNameBytes = Int(NAME_MAX)
 /// Errors say which folder or file and why, in one line.
 func moveAside(_ path: String, into folder: String) throws -> String {
     let manager = FileManager.default
-    var isFolder: ObjCBool = false
-    if manager.fileExists(atPath: folder, isDirectory: &isFolder) {
-        guard isFolder.boolValue else { throw DaemonError.fileMove("\(folder) is a file, not a folder") }
-    } else {
-        do {
-            try manager.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        } catch {
-            throw DaemonError.fileMove("cannot create the folder \(folder): \(plainReason(error))")
-        }
+    do {
+        try makeFolders(folder)
+    } catch {
+        throw DaemonError.fileMove(error.folder == folder ? error.reason : "\(error)")
     }
     let name = (path as NSString).lastPathComponent
     let stem = (name as NSString).deletingPathExtension, ext = (name as NSString).pathExtension

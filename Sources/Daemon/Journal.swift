@@ -31,9 +31,9 @@ public final class Journal: Sendable {
         let parent = (path as NSString).deletingLastPathComponent
         if !parent.isEmpty {
             do {
-                try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
+                try makeFolders(parent)
             } catch {
-                throw JournalError(.cannotOpen, path: path, detail: "cannot create folder \(parent): \(error)")
+                throw JournalError(.cannotOpen, path: path, detail: "cannot create its folder: \(error)")
             }
         }
         var config = Configuration()

@@ -57,3 +57,25 @@ func plainReason(_ error: Error) -> String {
     }
     return ns.localizedDescription
 }
+
+/// A folder could not be made: which one and why, in one line.
+struct FolderError: Error, CustomStringConvertible {
+    var folder: String
+    var reason: String
+    var description: String { "\(folder): \(reason)" }
+}
+
+/// Makes `path` and any missing parents (`mkdir -p`, mode 0755), saying which part failed and why: "… is a file, not
+/// a folder", or the system's reason ("Permission denied", "No space left on device").
+func makeFolders(_ path: String) throws(FolderError) {
+    var info = stat()
+    if stat(path, &info) == 0 {
+        guard info.st_mode & S_IFMT == S_IFDIR else { throw FolderError(folder: path, reason: "is a file, not a folder") }
+        return
+    }
+    let parent = (path as NSString).deletingLastPathComponent
+    if !parent.isEmpty, parent != path { try makeFolders(parent) }
+    if mkdir(path, 0o755) != 0, errno != EEXIST {
+        throw FolderError(folder: path, reason: "cannot create it: \(String(cString: strerror(errno)))")
+    }
+}
