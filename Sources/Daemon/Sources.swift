@@ -247,7 +247,8 @@ struct StreamSource: RunnableSource {
                 log.warning("source \(id): stream lost: \(reason)")
                 context.lifecycle(.sourceDown, media: url, [("reason", .string(reason))])
             } else if downSince == nil {
-                // Never connected, or the first attempt after a connection that delivered no frame: down from now.
+                // The first attempt failed (no frame yet, ever): the source is down from now; later attempts are
+                // reported as reconnects.
                 downSince = connectAt
                 log.warning("source \(id): cannot connect: \(reason)")
                 context.lifecycle(.sourceDown, media: url, [("reason", .string(reason))])
