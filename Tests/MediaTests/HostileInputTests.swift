@@ -85,4 +85,23 @@ final class HostileInputTests: XCTestCase {
         XCTAssertLessThan(scanned.packetsRead, 100)
         XCTAssertNotNil(scanned.readError)
     }
+
+    /// A file cut in place while it is being decoded (MP4 with its index at the end, already read; Matroska): the
+    /// decoder meets the end early and flags it as truncated.
+    func testFileCutWhileBeingReadIsFlaggedTruncated() throws {
+        for ext in ["mp4", "mkv"] {
+            let file = dir.appendingPathComponent("cut-while-read.\(ext)")
+            // Large enough (near-lossless) that the reader is far from the end when the file is cut.
+            try TestMedia.clip(file, frames: 200, width: 640, height: 480, quality: 2)
+            let size = try XCTUnwrap(FileManager.default.attributesOfItem(atPath: file.path)[.size] as? Int)
+            XCTAssertGreaterThan(size, 256 << 10, ext)
+            let decoder = try VideoDecoder(file.path, options: DecoderOptions(threads: 1))
+            for _ in 0..<20 { XCTAssertNotNil(try decoder.nextFrame(), ext) }
+            XCTAssertEqual(truncate(file.path, off_t(size / 2)), 0)
+            var frames = 20
+            while try decoder.nextFrame() != nil { frames += 1 }
+            XCTAssertLessThan(frames, 200, ext)
+            XCTAssertTrue(decoder.stats.truncated, "\(ext): \(decoder.stats)")
+        }
+    }
 }
