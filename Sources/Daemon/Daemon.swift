@@ -126,7 +126,9 @@ final class Daemon: Service, @unchecked Sendable {
         // the folder are processed, however long those take. Streams connect in the background.
         let folders = config.sources.filter { if case .url = $0.kind { return false } else { return true } }.map(\.id)
         let readyBy = ContinuousClock.now + .seconds(60)  // a bound for a source that never reports, not a timing
-        while folders.contains(where: { states.all[$0] == .starting }), !Task.isCancelled, ContinuousClock.now < readyBy {
+        while folders.contains(where: { states.all[$0] == .starting }), !Task.isCancelled,
+              ContinuousClock.now < readyBy
+        {
             try? await Task.sleep(for: .milliseconds(20))
         }
         notifier.ready(status: statusLine())

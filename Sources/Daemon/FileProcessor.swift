@@ -70,9 +70,12 @@ struct FileProcessor: Sendable {
             return .retry(reason: "journal: \(error)")
         }
         emitted.formUnion(context.recovered.keys(source: context.id, media: path))
-        if !emitted.isEmpty { log.info("\(shown): resuming an interrupted file (\(emitted.count) events already written)") }
+        if !emitted.isEmpty {
+            log.info("\(shown): resuming an interrupted file (\(emitted.count) events already written)")
+        }
         if identity.size == 0 {
-            return await failed(path: path, identity: identity, record: recordID, reason: "empty file (0 bytes)", drain: drain)
+            return await failed(path: path, identity: identity, record: recordID, reason: "empty file (0 bytes)",
+                                drain: drain)
         }
 
         let built: FilePipeline
@@ -109,7 +112,8 @@ struct FileProcessor: Sendable {
                 }
             }
             if report.drained {
-                log.info("\(shown): stopped at a drain after \(counts.written) events; it will be finished on the next run")
+                log.info(text: "\(shown): stopped at a drain after \(counts.written) events; it will be finished on "
+                         + "the next run")
                 return .interrupted
             }
         } catch is CancellationError {
@@ -230,7 +234,8 @@ struct FileProcessor: Sendable {
             return
         case .delete:
             if unlink(path) != 0, errno != ENOENT {
-                context.logger.error("\(path.loggable): cannot delete after processing: \(String(cString: strerror(errno)))")
+                let reason = String(cString: strerror(errno))
+                context.logger.error("\(path.loggable): cannot delete after processing: \(reason)")
             }
         case let .move(folder):
             do {
@@ -250,7 +255,8 @@ struct FileProcessor: Sendable {
             do {
                 destination = try moveAside(path, into: folder)
             } catch {
-                log.error("\(shown): cannot quarantine into \(folder.loggable): \(error); the file stays and is marked failed")
+                log.error(text: "\(shown): cannot quarantine into \(folder.loggable): \(error); the file stays and "
+                          + "is marked failed")
             }
         }
         if let moved = destination {
@@ -394,7 +400,8 @@ func moveAside(_ path: String, into folder: String) throws -> String {
     var n = 1
     while manager.fileExists(atPath: target) {
         let tail = ext.isEmpty ? "-\(n)" : "-\(n).\(ext)"
-        target = (folder as NSString).appendingPathComponent(stem.truncatedToUTF8(maxNameBytes - tail.utf8.count) + tail)
+        let fitted = stem.truncatedToUTF8(maxNameBytes - tail.utf8.count) + tail
+        target = (folder as NSString).appendingPathComponent(fitted)
         n += 1
     }
     if rename(path, target) != 0 {

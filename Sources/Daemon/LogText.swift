@@ -70,7 +70,9 @@ struct FolderError: Error, CustomStringConvertible {
 func makeFolders(_ path: String) throws(FolderError) {
     var info = stat()
     if stat(path, &info) == 0 {
-        guard info.st_mode & S_IFMT == S_IFDIR else { throw FolderError(folder: path, reason: "is a file, not a folder") }
+        guard info.st_mode & S_IFMT == S_IFDIR else {
+            throw FolderError(folder: path, reason: "is a file, not a folder")
+        }
         return
     }
     let parent = (path as NSString).deletingLastPathComponent

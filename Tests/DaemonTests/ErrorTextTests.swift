@@ -18,7 +18,8 @@ final class ErrorTextTests: XCTestCase {
 
     override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: folder) }
 
-    func assertOneClearLine(_ text: String, contains expected: String, file: StaticString = #filePath, line: UInt = #line) {
+    func assertOneClearLine(_ text: String, contains expected: String, file: StaticString = #filePath,
+                            line: UInt = #line) {
         XCTAssertTrue(text.contains(expected), text, file: file, line: line)
         XCTAssertFalse(text.contains("\n"), text, file: file, line: line)
         XCTAssertFalse(text.contains("Domain="), text, file: file, line: line)

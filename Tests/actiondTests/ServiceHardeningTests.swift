@@ -214,7 +214,8 @@ extension ServiceTests {
         let cut = try XCTUnwrap(fileDone(target))
         XCTAssertEqual(cut["truncated"] as? Bool, true, "\(cut)")
         XCTAssertNotNil(cut["damage"] as? String, "\(cut)")
-        let warnings = daemon.stderr.split(separator: "\n").filter { $0.contains("warning") && $0.contains("truncated") }
+        let warnings = daemon.stderr.split(separator: "\n")
+            .filter { $0.contains("warning") && $0.contains("truncated") }
         XCTAssertEqual(warnings.count, 2, daemon.stderr)
         // A whole file says it is whole.
         try FileManager.default.copyItem(atPath: clips[0], toPath: path("inbox/whole.mp4.part"))
@@ -263,11 +264,12 @@ extension ServiceTests {
         try (Data("YUV4MPEG2 W30000 H30000 F25:1 Ip A1:1 C420jpeg\nFRAME\n".utf8) + Data(repeating: 0x80, count: 4096))
             .write(to: URL(fileURLWithPath: path("inbox/huge.mp4")))
         let longName = String(repeating: "long-", count: 49) + "x.mp4"  // 250 bytes
-        try Data((0..<5000).map { UInt8(truncatingIfNeeded: $0 &* 7) }).write(to: URL(fileURLWithPath: path("inbox/\(longName)")))
+        let noise = { (step: Int) in Data((0..<5000).map { UInt8(truncatingIfNeeded: $0 &* step) }) }
+        try noise(7).write(to: URL(fileURLWithPath: path("inbox/\(longName)")))
         let newline = path("inbox/new\nline.mp4")
         try FileManager.default.copyItem(atPath: clip, toPath: path("inbox/nl.part"))
         XCTAssertEqual(rename(path("inbox/nl.part"), newline), 0)
-        try Data((0..<5000).map { UInt8(truncatingIfNeeded: $0 &* 13) }).write(to: URL(fileURLWithPath: path("second/noise.mp4")))
+        try noise(13).write(to: URL(fileURLWithPath: path("second/noise.mp4")))
 
         let log = path("log/actions.jsonl")
         XCTAssertTrue(eventually(120) {
@@ -280,8 +282,10 @@ extension ServiceTests {
         let lines = stderr.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
 
         // Still image and huge header: quarantined with a reason that says what the file is.
-        let reasons = lifecycleLines(log).filter { $0["event"] as? String == "quarantine" }
-            .reduce(into: [String: String]()) { $0[($1["media"] as? String ?? "").components(separatedBy: "/").last!] = $1["reason"] as? String }
+        var reasons: [String: String] = [:]
+        for line in lifecycleLines(log) where line["event"] as? String == "quarantine" {
+            reasons[((line["media"] as? String ?? "") as NSString).lastPathComponent] = line["reason"] as? String
+        }
         XCTAssertTrue(reasons["photo.mp4"]?.contains("it is a still image (PNG), not a video") ?? false, "\(reasons)")
         XCTAssertTrue(reasons["huge.mp4"]?.contains("30000×30000") ?? false, "\(reasons)")
         XCTAssertFalse(reasons["huge.mp4"]?.contains("busy") ?? true, "\(reasons)")
@@ -311,7 +315,9 @@ extension ServiceTests {
         XCTAssertFalse(stderr.contains("Error Domain="), stderr)
 
         // Skipped entries: said once each, at debug.
-        let skippedSub = lines.filter { $0.contains("skipped \(path("inbox/sub")): a folder (the watch is not recursive)") }
+        let skippedSub = lines.filter {
+            $0.contains("skipped \(path("inbox/sub")): a folder (the watch is not recursive)")
+        }
         XCTAssertEqual(skippedSub.count, 1, stderr)
         XCTAssertTrue(skippedSub[0].contains("debug"), skippedSub[0])
         XCTAssertEqual(lines.filter { $0.contains("skipped \(path("inbox/loop.mp4")): a symbolic link") }.count, 1,
@@ -357,8 +363,8 @@ extension ServiceTests {
         try FileManager.default.createDirectory(atPath: path("log"), withIntermediateDirectories: true)
         // The limit is per process: the log starts larger than anything else the daemon writes (its stderr), so
         // only the log meets the limit.
-        let earlier = String(repeating: "{\"v\":1,\"ts\":\"2026-11-21T10:00:00.000Z\",\"source\":\"earlier\",\"event\":\"source_up\"}\n",
-                             count: 20_000)
+        let line = "{\"v\":1,\"ts\":\"2026-11-21T10:00:00.000Z\",\"source\":\"earlier\",\"event\":\"source_up\"}\n"
+        let earlier = String(repeating: line, count: 20_000)
         try earlier.write(toFile: path("log/actions.jsonl"), atomically: false, encoding: .utf8)
         let config = try writeConfig(service: """
             sources:
@@ -414,7 +420,9 @@ extension ServiceTests {
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            socketPath.utf8CString.withUnsafeBytes { raw.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0.prefix(raw.count))) }
+            socketPath.utf8CString.withUnsafeBytes {
+                raw.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0.prefix(raw.count)))
+            }
         }
         let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
             bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
