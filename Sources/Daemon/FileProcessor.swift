@@ -210,17 +210,28 @@ struct FileProcessor: Sendable {
     /// a watched folder — or as soon as it has been written to beyond what was read, or replaced (a writer at work:
     /// the watcher reports it again). Without a watch, at once. Nil if a drain came first.
     func settledChange(_ identity: FileIdentity, path: String, drain: DrainSignal) async -> FileChange? {
+        guard let watch else { return FileChange(identity, now: path) }
+        // Still since its mtime, or since this process saw it change; an mtime in the future counts as now.
+        var seen: (size: Int64, mtime: Double)?
+        var stillSince = Date().timeIntervalSince1970
         while true {
             let change = FileChange(identity, now: path)
-            guard let watch else { return change }
             switch change {
             case .rewritten, .replaced, .gone: return change
             case .same, .shrunk: break
             }
             var info = stat()
             guard stat(path, &info) == 0 else { return .gone }
-            let mtime = Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1e9
-            let still = Date().timeIntervalSince1970 - mtime
+            let now = Date().timeIntervalSince1970
+            let state = (size: Int64(info.st_size),
+                         mtime: Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1e9)
+            if let seen {
+                if seen != state { stillSince = now }
+            } else {
+                stillSince = min(now, state.mtime)
+            }
+            seen = state
+            let still = now - stillSince
             if still >= watch.settle { return change }
             guard await pause(min(0.1, watch.settle - still), drain: drain) else { return nil }
         }

@@ -260,7 +260,12 @@ extension ServiceTests {
 
         let png = try ActiondBinary.run(["frames", clip, "--out", path("frames"), "--fps", "1", "--quiet"])
         XCTAssertEqual(png.status, 0, png.stderr)
-        try FileManager.default.copyItem(atPath: path("frames/frame-000000.png"), toPath: path("inbox/photo.mp4"))
+        // The picture also claims to be from an hour ahead (a skewed clock): it is still quarantined after `settle`.
+        try FileManager.default.copyItem(atPath: path("frames/frame-000000.png"), toPath: path("inbox/photo.part"))
+        let ahead = Int(Date().timeIntervalSince1970) + 3600
+        var times = [timeval(tv_sec: ahead, tv_usec: 0), timeval(tv_sec: ahead, tv_usec: 0)]
+        XCTAssertEqual(utimes(path("inbox/photo.part"), &times), 0)
+        XCTAssertEqual(rename(path("inbox/photo.part"), path("inbox/photo.mp4")), 0)
         try (Data("YUV4MPEG2 W30000 H30000 F25:1 Ip A1:1 C420jpeg\nFRAME\n".utf8) + Data(repeating: 0x80, count: 4096))
             .write(to: URL(fileURLWithPath: path("inbox/huge.mp4")))
         let longName = String(repeating: "long-", count: 49) + "x.mp4"  // 250 bytes
