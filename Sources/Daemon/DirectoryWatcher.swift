@@ -188,6 +188,11 @@ private final class WatchLoop: @unchecked Sendable {
         let mask = LoopMasks.onlyDirectory | Self.fileEvents | (folder == owner.directory ? Self.selfEvents : 0)
         let wd = inotify_add_watch(fd, folder, mask)
         guard wd >= 0 else { return false }
+        if let other = folders[wd], other != folder {
+            // The kernel already watches this folder under another path (a bind mount inside the tree): a loop.
+            skip(folder, "the same folder as \(other) (a loop); not watched twice", emit: emit)
+            return true
+        }
         folders[wd] = folder
         if folder == owner.directory { emit(.watching) }
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return true }

@@ -223,4 +223,35 @@ final class DirectoryWatcherTests: XCTestCase {
                                                        reason: "a symbolic link to a folder (not followed)")) }
         }, "\(deepRecorder.notices.withLock { $0 })")
     }
+
+    /// A folder mounted inside itself (a bind mount: the same folder, a real loop without a symbolic link) is
+    /// watched once and reported skipped where it repeats, instead of being descended into until paths overflow.
+    func testBindMountLoopInARecursiveWatchIsSkipped() throws {
+        try FileManager.default.createDirectory(atPath: path("in/a/b"), withIntermediateDirectories: true)
+        let mount = Process()
+        mount.executableURL = URL(fileURLWithPath: "/bin/mount")
+        mount.arguments = ["--bind", path("in/a"), path("in/a/b")]
+        mount.standardError = FileHandle.nullDevice
+        try mount.run()
+        mount.waitUntilExit()
+        guard mount.terminationStatus == 0 else { throw XCTSkip("bind mounts are not permitted here") }
+        defer {
+            let umount = Process()
+            umount.executableURL = URL(fileURLWithPath: "/bin/umount")
+            umount.arguments = [path("in/a/b")]
+            try? umount.run()
+            umount.waitUntilExit()
+        }
+        let watcher = DirectoryWatcher(directory: path("in"), match: ["*.mp4"], recursive: true, settle: 0.5)
+        let (recorder, task) = try start(watcher)
+        defer { watcher.stop(); task.cancel() }
+        XCTAssertTrue(recorder.wait {
+            $0.notices.withLock { $0.contains { if case let .skipped(path, reason) = $0 {
+                path == self.path("in/a/b") && reason.contains("the same folder as \(self.path("in/a")) (a loop)")
+            } else { false } } }
+        }, "\(recorder.notices.withLock { $0 })")
+        try Data(repeating: 1, count: 10).write(to: URL(fileURLWithPath: path("in/a/x.mp4")))
+        XCTAssertTrue(recorder.wait { $0.readyNames() == ["x.mp4"] }, "\(recorder.readyNames())")
+        XCTAssertEqual(recorder.ready.first?.path, path("in/a/x.mp4"), "taken once, under its first path")
+    }
 }
