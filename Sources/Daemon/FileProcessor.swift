@@ -56,6 +56,7 @@ struct FileProcessor: Sendable {
         }
         let recordID: Int64
         var emitted: Set<String>
+        var adopted = 0
         do {
             if let record = try context.journal.record(source: context.id, file: identity), record.status != .processing {
                 log.debug("\(shown): already \(record.status.rawValue) (journal), skipped")
@@ -64,13 +65,16 @@ struct FileProcessor: Sendable {
             }
             recordID = try context.journal.begin(source: context.id, file: identity, configHash: context.model.configHash)
             // An earlier version of this same file (it grew or was rewritten while it was read): its events stand.
-            try context.journal.adoptEarlierVersions(source: context.id, file: identity, into: recordID)
+            adopted = try context.journal.adoptEarlierVersions(source: context.id, file: identity, into: recordID)
             emitted = try context.journal.emittedKeys(file: recordID)
         } catch {
             return .retry(reason: "journal: \(error)")
         }
         emitted.formUnion(context.recovered.keys(source: context.id, media: path))
-        if !emitted.isEmpty {
+        if adopted > 0 {
+            log.info(text: "\(shown): continuing from the part read before it grew (\(emitted.count) events already "
+                     + "written)")
+        } else if !emitted.isEmpty {
             log.info("\(shown): resuming an interrupted file (\(emitted.count) events already written)")
         }
         if identity.size == 0 {
@@ -160,7 +164,7 @@ struct FileProcessor: Sendable {
             return .retry(reason: "journal: \(error)")
         }
         context.metrics.add("actiond_files_processed_total", labels: context.labels, help: "Files processed to the end.")
-        let dedupe = counts.deduplicated > 0 ? " (\(counts.deduplicated) already written by an interrupted run)" : ""
+        let dedupe = counts.deduplicated > 0 ? " (\(counts.deduplicated) already written by an earlier run)" : ""
         if damage.isClean {
             log.info(text: "\(shown): done, \(counts.written) events" + dedupe)
         } else {
