@@ -34,8 +34,10 @@ public enum ActiondDaemon {
             throw DaemonError.config("\(options.configPath): no `sources:`; `actiond run` needs at least one (watch, "
                                      + "url or file) — for one file without a journal use `actiond classify`")
         }
-        // A reader of stdout that goes away must give EPIPE on write, not kill the service.
+        // A reader of stdout that goes away must give EPIPE on write, not kill the service; a file-size limit
+        // (RLIMIT_FSIZE) must give EFBIG, handled like a full disk.
         signal(SIGPIPE, SIG_IGN)
+        signal(SIGXFSZ, SIG_IGN)
         let daemon = try Daemon(options: options, config: config, logger: logger)
         var serviceGroupConfig = ServiceGroupConfiguration(
             services: [.init(service: daemon, successTerminationBehavior: .gracefullyShutdownGroup)],
@@ -120,10 +122,14 @@ final class Daemon: Service, @unchecked Sendable {
             await supervisor.start(source, runnable(context(for: source, config: config, model: model)))
         }
         // READY once every folder watch is in place (or has failed and is retrying), so a file dropped after
-        // `systemctl start` returns is never missed. Streams connect in the background.
+        // `systemctl start` returns is never missed. A watch reports itself in place before the files already in
+        // the folder are processed, however long those take. Streams connect in the background.
         let folders = config.sources.filter { if case .url = $0.kind { return false } else { return true } }.map(\.id)
-        for _ in 0..<100 where folders.contains(where: { states.all[$0] == .starting }) {
-            try? await Task.sleep(for: .milliseconds(50))
+        let readyBy = ContinuousClock.now + .seconds(60)  // a bound for a source that never reports, not a timing
+        while folders.contains(where: { states.all[$0] == .starting }), !Task.isCancelled,
+              ContinuousClock.now < readyBy
+        {
+            try? await Task.sleep(for: .milliseconds(20))
         }
         notifier.ready(status: statusLine())
         logger.info("actiond running: \(config.sources.count) source(s), model \(model.name)")
@@ -223,7 +229,7 @@ final class Daemon: Service, @unchecked Sendable {
         let event = LifecycleEvent(ts: Date(), source: "actiond", kind: .configReload, media: options.configPath,
                                    fields: [("restarted", .string(restarted.sorted().joined(separator: ","))),
                                             ("unchanged", .string(kept.sorted().joined(separator: ",")))])
-        if new.sources.contains(where: \.lifecycle) { try? outputs.output.write(event) }
+        if new.sources.contains(where: \.lifecycle) { try? outputs.write(event) }
     }
 
     /// Two source entries that run the same way (their position in the file does not matter).
@@ -241,6 +247,7 @@ final class Daemon: Service, @unchecked Sendable {
         while !Task.isCancelled {
             try? await Task.sleep(for: .milliseconds(250))
             do { try outputs.output.flushIfDue() } catch { logger.error("flushing sinks: \(error)") }
+            outputs.retryWaiting()
             let now = ContinuousClock.now
             if let watchdog, seconds(now - lastPing) >= watchdog {
                 // Only a daemon whose journal answers is alive in the sense that matters.

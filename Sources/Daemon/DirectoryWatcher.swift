@@ -36,6 +36,9 @@ public enum WatchNotice: Sendable, Equatable {
     case watching
     /// The kernel queue overflowed; the folder was rescanned.
     case overflow
+    /// An entry that is not taken, and why (a folder of a non-recursive watch, a symbolic link that cannot be
+    /// followed or is not followed, not a regular file). Reported once per path.
+    case skipped(path: String, reason: String)
 }
 
 public final class DirectoryWatcher: Sendable {
@@ -118,6 +121,8 @@ private final class WatchLoop: @unchecked Sendable {
     var closeQuiet: Double { min(owner.settle, 0.3) }
     var lost = false
     var lastRetry = 0.0
+    /// Entries already reported as skipped.
+    var skipped: Set<String> = []
 
     init(owner: DirectoryWatcher) throws(WatchError) {
         self.owner = owner
@@ -144,7 +149,7 @@ private final class WatchLoop: @unchecked Sendable {
 
     func run(continuation: AsyncStream<WatchNotice>.Continuation, stopped: () -> Bool) {
         let emit: (WatchNotice) -> Void = { continuation.yield($0) }
-        if addTree(owner.directory, emit: emit) { emit(.watching) } else { markLost(emit: emit) }
+        if !addTree(owner.directory, emit: emit) { markLost(emit: emit) }
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
         while !stopped() {
             var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
@@ -153,10 +158,7 @@ private final class WatchLoop: @unchecked Sendable {
             checkPending(emit: emit)
             if lost, now() - lastRetry >= 1 {
                 lastRetry = now()
-                if addTree(owner.directory, emit: emit) {
-                    lost = false
-                    emit(.watching)
-                }
+                if addTree(owner.directory, emit: emit) { lost = false }
             }
         }
     }
@@ -177,21 +179,50 @@ private final class WatchLoop: @unchecked Sendable {
         emit(.lost("the watched folder \(owner.directory) is gone or not readable"))
     }
 
-    /// Watches `folder` (and its subfolders when recursive), then scans what is already there.
+    /// Watches `folder` (and its subfolders when recursive), then scans what is already there. The watched folder
+    /// itself is reported `.watching` as soon as its watch is in place, before the files found by the scan: the
+    /// owner may spend long on those, and nothing written meanwhile is missed.
     @discardableResult
     func addTree(_ folder: String, emit: (WatchNotice) -> Void) -> Bool {
         guard !owner.isExcluded(folder) else { return true }
         let mask = LoopMasks.onlyDirectory | Self.fileEvents | (folder == owner.directory ? Self.selfEvents : 0)
         let wd = inotify_add_watch(fd, folder, mask)
         guard wd >= 0 else { return false }
+        if let other = folders[wd], other != folder {
+            // The kernel already watches this folder under another path (a bind mount inside the tree): a loop.
+            skip(folder, "the same folder as \(other) (a loop); not watched twice", emit: emit)
+            return true
+        }
         folders[wd] = folder
+        if folder == owner.directory { emit(.watching) }
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return true }
         for name in names.sorted() {
             let path = folder + "/" + name
             var info = stat()
             guard lstat(path, &info) == 0 else { continue }
+            if info.st_mode & S_IFMT == S_IFLNK, owner.accepts(name: name) || owner.recursive {
+                // A link is taken as the file it points to; links to folders are never followed (loops).
+                var target = stat()
+                if stat(path, &target) != 0 {
+                    skip(path, "a symbolic link that cannot be followed: \(String(cString: strerror(errno)))",
+                         emit: emit)
+                    continue
+                }
+                if target.st_mode & S_IFMT == S_IFDIR {
+                    skip(path, "a symbolic link to a folder (not followed)", emit: emit)
+                    continue
+                }
+                info = target
+            }
             if info.st_mode & S_IFMT == S_IFDIR {
-                if owner.recursive, !name.hasPrefix(".") { addTree(path, emit: emit) }
+                if name.hasPrefix(".") || owner.isExcluded(path) { continue }
+                if owner.recursive {
+                    addTree(path, emit: emit)
+                } else {
+                    skip(path, "a folder (the watch is not recursive)", emit: emit)
+                }
+            } else if info.st_mode & S_IFMT != S_IFREG, owner.accepts(name: name) {
+                skip(path, "not a regular file", emit: emit)
             } else if info.st_mode & S_IFMT == S_IFREG, owner.accepts(name: name) {
                 let age = Date().timeIntervalSince1970 - (Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) * 1e-9)
                 if age >= owner.settle {
@@ -239,8 +270,12 @@ private final class WatchLoop: @unchecked Sendable {
         guard !name.isEmpty else { return }
         let path = folder + "/" + name
         if mask & UInt32(IN_ISDIR) != 0 {
-            if owner.recursive, mask & UInt32(IN_CREATE | IN_MOVED_TO) != 0, !name.hasPrefix(".") {
-                addTree(path, emit: emit)
+            if mask & UInt32(IN_CREATE | IN_MOVED_TO) != 0, !name.hasPrefix("."), !owner.isExcluded(path) {
+                if owner.recursive {
+                    addTree(path, emit: emit)
+                } else {
+                    skip(path, "a folder (the watch is not recursive)", emit: emit)
+                }
             }
             return
         }
@@ -249,7 +284,15 @@ private final class WatchLoop: @unchecked Sendable {
             pending.removeValue(forKey: path)
         } else if mask & UInt32(IN_MOVED_TO | IN_CLOSE_WRITE | IN_CREATE | IN_MODIFY) != 0 {
             var info = stat()
-            guard stat(path, &info) == 0 else { return }
+            guard stat(path, &info) == 0 else {
+                // Gone already (ENOENT) is the normal end of a temporary file; anything else is worth a word.
+                if errno != ENOENT { skip(path, "cannot be read: \(String(cString: strerror(errno)))", emit: emit) }
+                return
+            }
+            if info.st_mode & S_IFMT == S_IFDIR {
+                skip(path, "a symbolic link to a folder (not followed)", emit: emit)
+                return
+            }
             let movedIn = mask & UInt32(IN_MOVED_TO) != 0
             let closed = movedIn || mask & UInt32(IN_CLOSE_WRITE) != 0
             // Closed or renamed in: taken after a short quiet time unless it changes again (writers that create a
@@ -258,6 +301,12 @@ private final class WatchLoop: @unchecked Sendable {
             pending[path] = Pending(size: Int64(info.st_size), mtime: info.st_mtim, changed: now(),
                                     closed: closed && info.st_size > 0, movedIn: movedIn)
         }
+    }
+
+    /// Reports an entry that is not taken, once per path for the life of the watch.
+    func skip(_ path: String, _ reason: String, emit: (WatchNotice) -> Void) {
+        guard skipped.insert(path).inserted else { return }
+        emit(.skipped(path: path, reason: reason))
     }
 
     /// After an overflow: every matching file not yet reported is pending again (the consumer's journal makes a

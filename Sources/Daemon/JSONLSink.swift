@@ -229,10 +229,9 @@ public final class JSONLSink: Sendable {
         var fd = Glibc.open(path, flags, 0o640)
         if fd < 0 && errno == ENOENT {
             do {
-                try FileManager.default.createDirectory(
-                    atPath: folder, withIntermediateDirectories: true, attributes: nil)
+                try makeFolders(folder)
             } catch {
-                throw SinkError(path: folder, operation: "mkdir", reason: "\(error)")
+                throw SinkError(path: error.folder, operation: "mkdir", reason: error.reason)
             }
             fd = Glibc.open(path, flags, 0o640)
         }

@@ -31,9 +31,9 @@ public final class Journal: Sendable {
         let parent = (path as NSString).deletingLastPathComponent
         if !parent.isEmpty {
             do {
-                try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
+                try makeFolders(parent)
             } catch {
-                throw JournalError(.cannotOpen, path: path, detail: "cannot create folder \(parent): \(error)")
+                throw JournalError(.cannotOpen, path: path, detail: "cannot create its folder: \(error)")
             }
         }
         var config = Configuration()
@@ -120,14 +120,47 @@ public final class Journal: Sendable {
             }
             try db.execute(
                 sql: """
-                    INSERT INTO file (source, path, size, mtime, hash_prefix, status, config_hash, started_at)
-                    VALUES (?, ?, ?, ?, ?, 'processing', ?, ?)
+                    INSERT INTO file (source, path, size, mtime, hash_prefix, status, config_hash, started_at,
+                                      device, inode)
+                    VALUES (?, ?, ?, ?, ?, 'processing', ?, ?, ?, ?)
                     """,
                 arguments: [
                     source, file.path, file.size, file.mtime, file.hashPrefix, configHash,
-                    Date().timeIntervalSince1970,
+                    Date().timeIntervalSince1970, file.device.map { Int64(bitPattern: $0) },
+                    file.inode.map { Int64(bitPattern: $0) },
                 ])
             return db.lastInsertedRowID
+        }
+    }
+
+    /// Takes over the emitted keys of earlier versions of `file` — records of the same source, path, device and
+    /// inode left `processing` because the file grew or was rewritten while it was read — into record `id`, and
+    /// marks those records failed. The new version then does not write again the events the old one wrote.
+    /// - Returns: how many keys were taken over.
+    @discardableResult
+    public func adoptEarlierVersions(source: String, file: FileIdentity, into id: Int64) throws -> Int {
+        guard let device = file.device, let inode = file.inode else { return 0 }
+        return try write("take over earlier versions of \(file.path)") { db in
+            let earlier = try Int64.fetchAll(
+                db,
+                sql: """
+                    SELECT id FROM file WHERE source = ? AND path = ? AND device = ? AND inode = ?
+                        AND status = 'processing' AND id != ?
+                    """,
+                arguments: [source, file.path, Int64(bitPattern: device), Int64(bitPattern: inode), id])
+            var adopted = 0
+            for old in earlier {
+                try db.execute(
+                    sql: "INSERT OR IGNORE INTO event (file_id, key) SELECT ?, key FROM event WHERE file_id = ?",
+                    arguments: [id, old])
+                adopted += db.changesCount
+                try db.execute(
+                    sql: "UPDATE file SET status = 'failed', reason = ?, finished_at = ? WHERE id = ?",
+                    arguments: ["changed while being read; continued as file record #\(id)",
+                                Date().timeIntervalSince1970, old])
+                try db.execute(sql: "DELETE FROM event WHERE file_id = ?", arguments: [old])
+            }
+            return adopted
         }
     }
 
@@ -163,9 +196,9 @@ public final class Journal: Sendable {
     }
 
     /// Marks the file done and prunes its event keys (a done file is skipped, so they are never needed again;
-    /// `events` and `emittedUntil` stay).
-    public func finish(file id: Int64) throws {
-        try settle(id: id, status: .done, reason: nil)
+    /// `events` and `emittedUntil` stay), with what decoding met (`damage`: truncation, damaged packets/frames).
+    public func finish(file id: Int64, damage: FileDamage = FileDamage()) throws {
+        try settle(id: id, status: .done, reason: nil, damage: damage)
     }
 
     /// Marks the file quarantined (moved aside as unreadable or undecodable) with the reason.
@@ -310,6 +343,17 @@ public final class Journal: Sendable {
                     ) WITHOUT ROWID;
                     """)
         }
+        migrator.registerMigration("v2: file device and inode, damage of done files") { db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE file ADD COLUMN device INTEGER;
+                    ALTER TABLE file ADD COLUMN inode INTEGER;
+                    ALTER TABLE file ADD COLUMN truncated INTEGER NOT NULL DEFAULT 0;
+                    ALTER TABLE file ADD COLUMN skipped_packets INTEGER NOT NULL DEFAULT 0;
+                    ALTER TABLE file ADD COLUMN corrupt_frames INTEGER NOT NULL DEFAULT 0;
+                    ALTER TABLE file ADD COLUMN damage TEXT;
+                    """)
+        }
         return migrator
     }()
 
@@ -324,11 +368,16 @@ public final class Journal: Sendable {
         return FileRecord(
             id: row["id"], source: row["source"],
             identity: FileIdentity(
-                path: row["path"], size: row["size"], mtime: row["mtime"], hashPrefix: row["hash_prefix"]),
+                path: row["path"], size: row["size"], mtime: row["mtime"], hashPrefix: row["hash_prefix"],
+                device: (row["device"] as Int64?).map { UInt64(bitPattern: $0) },
+                inode: (row["inode"] as Int64?).map { UInt64(bitPattern: $0) }),
             // The CHECK constraint keeps status to the four names.
             status: FileStatus(rawValue: statusText) ?? .failed,
             configHash: row["config_hash"], emittedUntil: row["emitted_until"], events: row["events"],
-            reason: row["reason"], startedAt: Date(timeIntervalSince1970: row["started_at"]),
+            reason: row["reason"],
+            damage: FileDamage(truncated: row["truncated"], skippedPackets: row["skipped_packets"],
+                               corruptFrames: row["corrupt_frames"], detail: row["damage"]),
+            startedAt: Date(timeIntervalSince1970: row["started_at"]),
             finishedAt: (row["finished_at"] as Double?).map(Date.init(timeIntervalSince1970:)))
     }
 
@@ -343,12 +392,17 @@ public final class Journal: Sendable {
 
     /// Moves a processing file to a final status and prunes its event keys: keys only serve to resume a file in
     /// flight, and no final status is ever resumed, so the event table stays as small as the work in progress.
-    private func settle(id: Int64, status: FileStatus, reason: String?) throws {
+    private func settle(id: Int64, status: FileStatus, reason: String?, damage: FileDamage = FileDamage()) throws {
         try write("mark file #\(id) \(status.rawValue)") { db in
             try Self.requireProcessing(db, id: id, path: self.path)
             try db.execute(
-                sql: "UPDATE file SET status = ?, reason = ?, finished_at = ? WHERE id = ?",
-                arguments: [status.rawValue, reason, Date().timeIntervalSince1970, id])
+                sql: """
+                    UPDATE file SET status = ?, reason = ?, finished_at = ?, truncated = ?, skipped_packets = ?,
+                        corrupt_frames = ?, damage = ?
+                    WHERE id = ?
+                    """,
+                arguments: [status.rawValue, reason, Date().timeIntervalSince1970, damage.truncated,
+                            damage.skippedPackets, damage.corruptFrames, damage.detail, id])
             try db.execute(sql: "DELETE FROM event WHERE file_id = ?", arguments: [id])
         }
     }

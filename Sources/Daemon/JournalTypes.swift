@@ -18,12 +18,21 @@ public struct FileIdentity: Sendable, Equatable, Codable {
     public var mtime: Double
     /// Lowercase hex SHA-256 of the first `hashedPrefixBytes` bytes (of the whole file if shorter).
     public var hashPrefix: String
+    /// The file system's device and inode numbers of the file that was read: which file the path named then. Not
+    /// part of the journal's match (a restored backup is the same file), but compared before a file is moved, so a
+    /// file renamed over the path mid-run is not mistaken for the one that was processed. Nil in records written
+    /// before the journal kept them.
+    public var device: UInt64?
+    public var inode: UInt64?
 
-    public init(path: String, size: Int64, mtime: Double, hashPrefix: String) {
+    public init(path: String, size: Int64, mtime: Double, hashPrefix: String, device: UInt64? = nil,
+                inode: UInt64? = nil) {
         self.path = path
         self.size = size
         self.mtime = mtime
         self.hashPrefix = hashPrefix
+        self.device = device
+        self.inode = inode
     }
 
     /// Reads the identity of the regular file at `path`. Size and mtime come from the same open descriptor that is
@@ -49,7 +58,8 @@ public struct FileIdentity: Sendable, Equatable, Codable {
                 .fileChanging, path: path,
                 detail: "size or mtime changed while hashing (\(before.st_size) -> \(after.st_size) bytes)")
         }
-        return FileIdentity(path: path, size: Int64(before.st_size), mtime: mtime, hashPrefix: hash)
+        return FileIdentity(path: path, size: Int64(before.st_size), mtime: mtime, hashPrefix: hash,
+                            device: UInt64(before.st_dev), inode: UInt64(before.st_ino))
     }
 
     private static func status(fd: Int32, path: String) throws -> stat {
@@ -88,9 +98,34 @@ public struct FileRecord: Sendable, Equatable {
     public var events: Int
     /// Why the file was quarantined or failed; nil otherwise.
     public var reason: String?
+    /// What the decoder met in a done file: truncation and damaged packets or frames (all zero for a clean file).
+    public var damage: FileDamage
     public var startedAt: Date
     /// When it became done, quarantined or failed; nil while processing.
     public var finishedAt: Date?
+}
+
+/// What decoding a file met: an input that ended before its container said it would (or changed under the reader),
+/// and packets or frames that were damaged. A done file with damage has events for only part of its content.
+public struct FileDamage: Sendable, Equatable, Codable {
+    /// The file ended early (cut short, or cut in place while it was read): later parts had no events.
+    public var truncated: Bool
+    /// Packets the decoder rejected (their pictures were lost).
+    public var skippedPackets: Int
+    /// Frames decoded with concealed errors.
+    public var corruptFrames: Int
+    /// What the decoder said about the truncation (e.g. "stream ended after 120 of 250 packets"), if anything.
+    public var detail: String?
+
+    public init(truncated: Bool = false, skippedPackets: Int = 0, corruptFrames: Int = 0, detail: String? = nil) {
+        self.truncated = truncated
+        self.skippedPackets = skippedPackets
+        self.corruptFrames = corruptFrames
+        self.detail = detail
+    }
+
+    /// Neither truncated nor damaged.
+    public var isClean: Bool { !truncated && skippedPackets == 0 && corruptFrames == 0 }
 }
 
 /// One live stream's progress, per (source, url).

@@ -7,11 +7,49 @@ import Pipeline
 import Stages
 import Synchronization
 
-/// The sinks in use; a reload that changes `sinks:` swaps them while sources keep running.
+/// The sinks in use; a reload that changes `sinks:` swaps them while sources keep running. Also holds lifecycle
+/// events that could not be written (disk full, …) until a retry writes them, in order.
 public final class OutputHolder: Sendable {
     private let current: Mutex<Output>
+    /// Lifecycle events waiting for the sinks to take writes again, oldest first; and how many were dropped.
+    private let waiting = Mutex<(events: [LifecycleEvent], dropped: Int)>(([], 0))
+    /// At most this many lifecycle events wait; beyond it the oldest are dropped (and counted).
+    public static let waitingLimit = 1000
+
     public init(_ output: Output) { current = Mutex(output) }
     public var output: Output { current.withLock { $0 } }
+
+    /// Writes a lifecycle event after any still waiting. If the sinks refuse it, it waits for `retryWaiting`
+    /// and the error is thrown (the caller logs it).
+    public func write(_ event: LifecycleEvent) throws {
+        try waiting.withLock { state in
+            state.events.append(event)
+            if state.events.count > Self.waitingLimit {
+                state.events.removeFirst(state.events.count - Self.waitingLimit)
+                state.dropped += 1
+            }
+            try Self.flush(&state.events, to: output)
+        }
+    }
+
+    /// Writes the lifecycle events still waiting (called periodically). Returns how many are still waiting.
+    @discardableResult
+    public func retryWaiting() -> Int {
+        waiting.withLock { state in
+            try? Self.flush(&state.events, to: output)
+            return state.events.count
+        }
+    }
+
+    /// Lifecycle events dropped because too many were waiting.
+    public var droppedLifecycleEvents: Int { waiting.withLock { $0.dropped } }
+
+    private static func flush(_ events: inout [LifecycleEvent], to output: Output) throws {
+        while let first = events.first {
+            try output.write(first)
+            events.removeFirst()
+        }
+    }
     /// Installs `output` and returns the one it replaces (the caller closes it).
     public func swap(_ output: Output) -> Output {
         current.withLock { old in
@@ -91,14 +129,15 @@ public struct SourceContext: Sendable {
     var id: String { source.id }
     var labels: [String: String] { ["source": source.id] }
 
-    /// Writes a lifecycle event when the source asked for them (`lifecycle: true`); always logs it.
+    /// Writes a lifecycle event when the source asked for them (`lifecycle: true`). One the sinks refuse (disk
+    /// full) waits and is written by the daemon's periodic retry, in order, as soon as they take writes again.
     func lifecycle(_ kind: LifecycleEvent.Kind, media: String?, _ fields: [(String, LifecycleValue)] = []) {
         guard source.lifecycle else { return }
         let event = LifecycleEvent(ts: Date(), source: source.id, kind: kind, media: media, fields: fields)
         do {
-            try outputs.output.write(event)
+            try outputs.write(event)
         } catch {
-            logger.error("cannot write lifecycle event \(kind.rawValue): \(error)")
+            logger.error("cannot write lifecycle event \(kind.rawValue) now (\(error)); it is retried")
         }
     }
 
@@ -111,12 +150,14 @@ public struct SourceContext: Sendable {
         }
     }
 
-    /// The decode source for a file or stream, feeding the frame and corrupt-packet counters.
-    func decodeSource(path: String, decoder: DecoderOptions) throws -> DecodeSource {
+    /// The decode source for a file or stream, feeding the frame and corrupt-packet counters (and `tally`, which
+    /// keeps the decoder's last counters for the file's report).
+    func decodeSource(path: String, decoder: DecoderOptions, tally: DecodeTally? = nil) throws -> DecodeSource {
         guard let decode = pipeline.decode else { throw DaemonError.config("the pipeline has no `decode` stage") }
         let metrics = self.metrics, labels = self.labels
         let last = Mutex((frames: 0, corrupt: 0))
         return DecodeSource(path: path, options: decode, decoder: decoder, onStats: { stats in
+            tally?.update(stats)
             let delta = last.withLock { seen -> (Int, Int) in
                 defer { seen = (stats.framesDecoded, stats.corruptFrames + stats.skippedPackets) }
                 return (max(0, stats.framesDecoded - seen.frames),

@@ -114,16 +114,19 @@ struct WatchSource: RunnableSource {
                 context.lifecycle(.sourceDown, media: options.directory, [("reason", .string(reason))])
             case .overflow:
                 log.warning("source \(id): inotify queue overflow; rescanning \(options.directory)")
+            case let .skipped(path, reason):
+                log.debug("source \(id): skipped \(path.loggable): \(reason)")
             case let .ready(file):
                 guard !drain.isRequested, !Task.isCancelled else { return }
-                log.debug("source \(id): \(file.path) is ready (\(file.reason.rawValue))")
+                log.debug("source \(id): \(file.path.loggable) is ready (\(file.reason.rawValue))")
                 while true {
+                    // A file replaced or written to mid-run is reported again by the watcher once it is still.
                     let outcome = await processor.process(path: file.path, drain: drain)
                     guard case let .retry(reason) = outcome else {
                         if outcome == .interrupted { return }
                         break
                     }
-                    log.warning("source \(id): \(file.path): \(reason); retrying in 5 s")
+                    log.warning("source \(id): \(file.path.loggable): \(reason); retrying in 5 s")
                     guard await pause(5, drain: drain) else { return }
                 }
             }
@@ -140,7 +143,7 @@ struct OneFileSource: RunnableSource {
 
     func run(drain: DrainSignal) async {
         guard FileManager.default.fileExists(atPath: path) else {
-            context.logger.error("source \(context.id): no such file: \(path)")
+            context.logger.error("source \(context.id): no such file: \(path.loggable)")
             states.set(context.id, .down("no such file"), metrics: context.metrics)
             context.lifecycle(.sourceDown, media: path, [("reason", .string("no such file"))])
             return
@@ -150,8 +153,10 @@ struct OneFileSource: RunnableSource {
         let processor = FileProcessor(context: context, watch: nil)
         while true {
             let outcome = await processor.process(path: path, drain: drain)
+            // Another file was renamed over this one while it was read: that one is processed too.
+            if outcome == .replaced, FileManager.default.fileExists(atPath: path) { continue }
             guard case let .retry(reason) = outcome else { break }
-            context.logger.warning("source \(context.id): \(path): \(reason); retrying in 5 s")
+            context.logger.warning("source \(context.id): \(path.loggable): \(reason); retrying in 5 s")
             guard await pause(5, drain: drain) else { return }
         }
         if !drain.isRequested { states.set(context.id, .finished, metrics: context.metrics) }
@@ -242,7 +247,11 @@ struct StreamSource: RunnableSource {
                 log.warning("source \(id): stream lost: \(reason)")
                 context.lifecycle(.sourceDown, media: url, [("reason", .string(reason))])
             } else if downSince == nil {
+                // The first attempt failed (no frame yet, ever): the source is down from now; later attempts are
+                // reported as reconnects.
                 downSince = connectAt
+                log.warning("source \(id): cannot connect: \(reason)")
+                context.lifecycle(.sourceDown, media: url, [("reason", .string(reason))])
             }
             states.set(id, .down(reason), metrics: metrics)
             try? context.journal.streamProgress(source: id, url: url, mediaTime: nil, connected: false)

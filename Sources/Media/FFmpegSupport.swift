@@ -30,9 +30,46 @@ enum FF {
             "quiet": AV_LOG_QUIET, "error": AV_LOG_ERROR, "warning": AV_LOG_WARNING, "info": AV_LOG_INFO,
             "verbose": AV_LOG_VERBOSE, "debug": AV_LOG_DEBUG,
         ]
-        let name = ProcessInfo.processInfo.environment["ACTIOND_FFMPEG_LOG"]?.lowercased() ?? "quiet"
-        av_log_set_level(levels[name] ?? AV_LOG_QUIET)
+        let chosen = ProcessInfo.processInfo.environment["ACTIOND_FFMPEG_LOG"]?.lowercased()
+        av_log_set_level(levels[chosen ?? "quiet"] ?? AV_LOG_QUIET)
+        // With the console log off, FFmpeg's error messages are kept (per thread) instead: some failures are
+        // explained only there.
+        if chosen == nil {
+            av_log_set_callback { context, level, format, arguments in
+                guard let arguments else { return }
+                keepErrorMessage(context, level: level, format: format, arguments: arguments)
+            }
+        }
     }()
+
+    /// FFmpeg's last error-level message on this thread since the previous call, if its console log is off: some
+    /// failures are explained only there (a header stating 30000×30000 fails to open with "Device or resource
+    /// busy", and logs "Picture size 30000x30000 is invalid").
+    static func takeLoggedError() -> String? {
+        guard let text = pthread_getspecific(loggedErrorKey) else { return nil }
+        pthread_setspecific(loggedErrorKey, nil)
+        defer { free(text) }
+        return String(cString: text.assumingMemoryBound(to: CChar.self))
+    }
+}
+
+/// Per-thread slot for the last FFmpeg error message (a malloc'd C string, freed when replaced or at thread exit).
+private let loggedErrorKey: pthread_key_t = {
+    var key = pthread_key_t()
+    pthread_key_create(&key) { free($0) }
+    return key
+}()
+
+/// Installed as FFmpeg's log callback while its console log is off: keeps the last error-level message.
+private func keepErrorMessage(
+    _: UnsafeMutableRawPointer?, level: Int32, format: UnsafePointer<CChar>?, arguments: CVaListPointer
+) {
+    guard level <= AV_LOG_ERROR, let format else { return }
+    var buffer = [CChar](repeating: 0, count: 512)
+    _ = vsnprintf(&buffer, buffer.count, format, arguments)
+    let copy = strdup(buffer)
+    free(pthread_getspecific(loggedErrorKey))
+    pthread_setspecific(loggedErrorKey, copy)
 }
 
 /// Frame-rate as a rational, kept exact for CFR streams (e.g. 30000/1001).

@@ -18,6 +18,8 @@ public struct MediaError: Error, LocalizedError, CustomStringConvertible, Sendab
         /// The container opened but holds no video stream (audio only, data only).
         public static let noVideoStream = Code("no-video-stream")
         public static let unsupportedCodec = Code("unsupported-codec")
+        /// The stream states a frame size beyond `VideoDecoder.maxFrameSide` / `maxFramePixels`.
+        public static let tooLarge = Code("too-large")
         /// The file ends before its container says it should (cut-off download, interrupted copy).
         public static let truncated = Code("truncated")
         /// Packets that could not be decoded; `skippedPackets` counts them.

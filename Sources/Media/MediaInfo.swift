@@ -23,6 +23,14 @@ public struct MediaInfo: Sendable, Codable, Equatable {
     /// "full" (yuvj*, JPEG range) or "limited" (TV range) or "unknown".
     public var colorRange: String
 
+    /// True when FFmpeg read the source with one of its still-image demuxers (`png_pipe`, `jpeg_pipe`, `image2`, …):
+    /// a picture, not a video, whatever its file name says.
+    public var isStillImage: Bool { Self.isStillImageContainer(container) }
+
+    static func isStillImageContainer(_ name: String) -> Bool {
+        name == "image2" || name == "image2pipe" || name.hasSuffix("_pipe")
+    }
+
     /// Size as displayed, after rotation.
     public var displayWidth: Int { rotation % 180 == 0 ? width : height }
     public var displayHeight: Int { rotation % 180 == 0 ? height : width }

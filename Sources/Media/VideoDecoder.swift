@@ -13,13 +13,17 @@ public struct DecoderOptions: Sendable {
     public var timeout: Double = 10
     /// Extra libavformat options (e.g. "rtsp_transport": "tcp").
     public var formatOptions: [String: String] = [:]
+    /// Whether a single still image (PNG, JPEG, … as FFmpeg's image demuxers read it) is accepted as a one-frame
+    /// video. Tools that read pictures accept them; a video pipeline refuses them with a `not-a-video` error.
+    public var stillImages = true
 
     public init(threads: Int = 0, frameThreading: Bool = true, timeout: Double = 10,
-                formatOptions: [String: String] = [:]) {
+                formatOptions: [String: String] = [:], stillImages: Bool = true) {
         self.threads = threads
         self.frameThreading = frameThreading
         self.timeout = timeout
         self.formatOptions = formatOptions
+        self.stillImages = stillImages
     }
 }
 
@@ -69,6 +73,12 @@ private let interruptCallback: @convention(c) (UnsafeMutableRawPointer?) -> Int3
 }
 
 public final class VideoDecoder {
+    /// The largest frame side, in pixels, a stream may state: headers beyond it are damaged or hostile (FFmpeg
+    /// would try to allocate gigabytes, or fail with an unrelated message).
+    public static let maxFrameSide = 16384
+    /// The largest frame area, in pixels, a stream may state (8192×8192, 67 megapixels: beyond 8K UHD).
+    public static let maxFramePixels = 8192 * 8192
+
     public let source: String
     public let info: MediaInfo
     public private(set) var stats = DecodeStats()
@@ -115,10 +125,16 @@ public final class VideoDecoder {
             if options.formatOptions["rw_timeout"] == nil { av_dict_set(&dict, "rw_timeout", micros, 0) }
         }
         deadline.arm(seconds: options.timeout)
+        _ = FF.takeLoggedError()
         let openStatus = avformat_open_input(&fmt, source, nil, &dict)
         av_dict_free(&dict)
         guard openStatus >= 0, let fmt else {
             deadline.disarm()
+            if let logged = FF.takeLoggedError(), let match = logged.firstMatch(of: /size (\d+)x(\d+) is invalid/) {
+                throw MediaError(.tooLarge, source: source, operation: "open",
+                                 reason: Self.tooLargeReason(width: String(match.1), height: String(match.2)),
+                                 ffmpegMessage: logged.trimmingCharacters(in: .whitespacesAndNewlines))
+            }
             throw VideoDecoder.openError(source, status: openStatus, isLocal: isLocal, timedOut: false)
         }
         format = fmt
@@ -154,6 +170,19 @@ public final class VideoDecoder {
         guard let decoder else {
             avformat_close_input(&format)
             throw MediaError(.unsupportedCodec, source: source, operation: "decode", reason: "no decoder found")
+        }
+        let containerName = String(cString: fmt.pointee.iformat.pointee.name)
+        if !options.stillImages, MediaInfo.isStillImageContainer(containerName) {
+            let codecName = String(cString: avcodec_get_name(par.pointee.codec_id)).uppercased()
+            avformat_close_input(&format)
+            throw MediaError(.notAVideo, source: source, operation: "open",
+                             reason: "it is a still image (\(codecName)), not a video")
+        }
+        let (width, height) = (Int(par.pointee.width), Int(par.pointee.height))
+        if width > Self.maxFrameSide || height > Self.maxFrameSide || width * height > Self.maxFramePixels {
+            avformat_close_input(&format)
+            throw MediaError(.tooLarge, source: source, operation: "open",
+                             reason: Self.tooLargeReason(width: "\(width)", height: "\(height)"))
         }
 
         codec = avcodec_alloc_context3(decoder)
@@ -283,6 +312,38 @@ public final class VideoDecoder {
         discardBefore = seconds
     }
 
+    /// Reads the rest of the input without decoding it, then checks what was read against what the container
+    /// states (frame count, duration), as `nextFrame` does at the end: a quick completeness check of a local file
+    /// that needs no pictures. Returns the counters; `truncated` and `readError` say whether the file is complete.
+    public func scanToEnd() -> DecodeStats {
+        guard let format, let packet else { return stats }
+        var lastPacketEnd = -Double.infinity
+        while !inputEnded {
+            deadline.arm(seconds: timeout)
+            let read = av_read_frame(format, packet)
+            deadline.disarm()
+            if read < 0 {
+                do { try endOfInput(status: read) } catch { stats.readError = error.summary }
+                break
+            }
+            if packet.pointee.stream_index == streamIndex {
+                stats.packetsRead += 1
+                let pts = packet.pointee.pts != FF.noPTS ? packet.pointee.pts : packet.pointee.dts
+                if pts != FF.noPTS {
+                    lastPacketEnd = max(lastPacketEnd, Double(pts - startPTS) * timeBase)
+                }
+            }
+            av_packet_unref(packet)
+        }
+        if !decoderDrained {
+            // The completeness check compares the last frame time; here the last packet's time stands in for it.
+            lastTime = max(lastTime, lastPacketEnd)
+            checkCompleteness()
+            decoderDrained = true
+        }
+        return stats
+    }
+
     // MARK: - Internals
 
     private func takeFrame(_ frame: UnsafeMutablePointer<AVFrame>) -> DecodedFrame? {
@@ -340,6 +401,11 @@ public final class VideoDecoder {
             stats.truncated = true
             stats.readError = String(format: "stream ended at %.3f s of a stated %.3f s", lastTime, duration)
         }
+    }
+
+    static func tooLargeReason(width: String, height: String) -> String {
+        "its header states frames of \(width)×\(height) pixels, beyond the limit of \(maxFrameSide) pixels a side "
+            + "and \(maxFramePixels / 1_000_000) megapixels (a damaged or crafted header)"
     }
 
     static func isLocalPath(_ source: String) -> Bool {

@@ -163,4 +163,95 @@ final class DirectoryWatcherTests: XCTestCase {
         try Data(repeating: 1, count: 10).write(to: URL(fileURLWithPath: path("in/back.mp4")))
         XCTAssertTrue(recorder.wait { $0.readyNames() == ["back.mp4"] }, "\(recorder.readyNames())")
     }
+
+    /// The watch is reported in place before the files already in the folder: an owner that spends long on those
+    /// (the redo of an interrupted file) is still known to be watching.
+    func testWatchingIsReportedBeforeTheFilesAlreadyThere() throws {
+        try Data("old".utf8).write(to: URL(fileURLWithPath: path("in/old.mp4")))
+        let oldTime = Date().addingTimeInterval(-60).timeIntervalSince1970
+        var times = [timeval(tv_sec: Int(oldTime), tv_usec: 0), timeval(tv_sec: Int(oldTime), tv_usec: 0)]
+        XCTAssertEqual(utimes(path("in/old.mp4"), &times), 0)
+        let watcher = DirectoryWatcher(directory: path("in"), match: ["*.mp4"], settle: 5)
+        let (recorder, task) = try start(watcher)
+        defer { watcher.stop(); task.cancel() }
+        XCTAssertTrue(recorder.wait { $0.readyNames() == ["old.mp4"] })
+        let notices = recorder.notices.withLock { $0 }
+        XCTAssertEqual(notices.first, .watching, "\(notices)")
+        XCTAssertEqual(notices.firstIndex(of: .watching), 0)
+    }
+
+    /// Entries that are not taken — a folder of a flat watch, a symbolic link loop, a link to a folder (a loop in
+    /// a recursive watch) — are reported, each once, whether there at the start or made later.
+    func testSkippedEntriesAreReportedOnce() throws {
+        let fm = FileManager.default
+        try fm.createDirectory(atPath: path("in/sub"), withIntermediateDirectories: true)
+        XCTAssertEqual(symlink("loop.mp4", path("in/loop.mp4")), 0)  // points at itself
+        let flat = DirectoryWatcher(directory: path("in"), match: ["*.mp4"], settle: 0.5)
+        let (recorder, task) = try start(flat)
+        defer { flat.stop(); task.cancel() }
+        func skipped() -> [String: String] {
+            var result: [String: String] = [:]
+            for case let .skipped(path, reason) in recorder.notices.withLock({ $0 }) {
+                XCTAssertNil(result[path], "\(path) reported twice")
+                result[(path as NSString).lastPathComponent] = reason
+            }
+            return result
+        }
+        XCTAssertTrue(recorder.wait { _ in skipped().count == 2 }, "\(skipped())")
+        XCTAssertEqual(skipped()["sub"], "a folder (the watch is not recursive)")
+        XCTAssertTrue(skipped()["loop.mp4"]?.contains("symbolic link that cannot be followed") ?? false, "\(skipped())")
+
+        // Made while watching: a folder and another loop; then the loop is made again, and a good file arrives.
+        try fm.createDirectory(atPath: path("in/later"), withIntermediateDirectories: true)
+        XCTAssertEqual(symlink("loop2.mp4", path("in/loop2.mp4")), 0)
+        XCTAssertTrue(recorder.wait { _ in skipped().count == 4 }, "\(skipped())")
+        XCTAssertEqual(unlink(path("in/loop2.mp4")), 0)
+        XCTAssertEqual(symlink("loop2.mp4", path("in/loop2.mp4")), 0)
+        try Data(repeating: 1, count: 10).write(to: URL(fileURLWithPath: path("in/good.mp4")))
+        XCTAssertTrue(recorder.wait { $0.readyNames() == ["good.mp4"] }, "\(recorder.readyNames())")
+        XCTAssertEqual(Set(skipped().keys), ["sub", "loop.mp4", "later", "loop2.mp4"])
+
+        // Recursive: a link back up the tree is not followed (no endless descent), and says so.
+        XCTAssertEqual(symlink("..", path("in/sub/up")), 0)
+        let deep = DirectoryWatcher(directory: path("in"), match: ["*.mp4"], recursive: true, settle: 0.5)
+        let deepRecorder = Recorder()
+        let stream = try deep.notices()
+        let deepTask = Task { for await notice in stream { deepRecorder.notices.withLock { $0.append(notice) } } }
+        defer { deep.stop(); deepTask.cancel() }
+        XCTAssertTrue(deepRecorder.wait {
+            $0.notices.withLock { $0.contains(.skipped(path: self.path("in/sub/up"),
+                                                       reason: "a symbolic link to a folder (not followed)")) }
+        }, "\(deepRecorder.notices.withLock { $0 })")
+    }
+
+    /// A folder mounted inside itself (a bind mount: the same folder, a real loop without a symbolic link) is
+    /// watched once and reported skipped where it repeats, instead of being descended into until paths overflow.
+    func testBindMountLoopInARecursiveWatchIsSkipped() throws {
+        try FileManager.default.createDirectory(atPath: path("in/a/b"), withIntermediateDirectories: true)
+        let mount = Process()
+        mount.executableURL = URL(fileURLWithPath: "/bin/mount")
+        mount.arguments = ["--bind", path("in/a"), path("in/a/b")]
+        mount.standardError = FileHandle.nullDevice
+        try mount.run()
+        mount.waitUntilExit()
+        guard mount.terminationStatus == 0 else { throw XCTSkip("bind mounts are not permitted here") }
+        defer {
+            let umount = Process()
+            umount.executableURL = URL(fileURLWithPath: "/bin/umount")
+            umount.arguments = [path("in/a/b")]
+            try? umount.run()
+            umount.waitUntilExit()
+        }
+        let watcher = DirectoryWatcher(directory: path("in"), match: ["*.mp4"], recursive: true, settle: 0.5)
+        let (recorder, task) = try start(watcher)
+        defer { watcher.stop(); task.cancel() }
+        XCTAssertTrue(recorder.wait {
+            $0.notices.withLock { $0.contains { if case let .skipped(path, reason) = $0 {
+                path == self.path("in/a/b") && reason.contains("the same folder as \(self.path("in/a")) (a loop)")
+            } else { false } } }
+        }, "\(recorder.notices.withLock { $0 })")
+        try Data(repeating: 1, count: 10).write(to: URL(fileURLWithPath: path("in/a/x.mp4")))
+        XCTAssertTrue(recorder.wait { $0.readyNames() == ["x.mp4"] }, "\(recorder.readyNames())")
+        XCTAssertEqual(recorder.ready.first?.path, path("in/a/x.mp4"), "taken once, under its first path")
+    }
 }

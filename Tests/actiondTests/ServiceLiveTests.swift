@@ -94,10 +94,11 @@ extension ServiceTests {
         XCTAssertTrue(eventually(60) { actions().count >= 2 }, "events from the live stream\n\(daemon.stderr)")
         XCTAssertEqual(httpGet(port: metricsPort, "/healthz")?.0, 200)
 
-        let reconnectsBefore = lifecycle("reconnect").count
+        // (A first attempt made before ffmpeg listened is already reported down: count from here.)
+        let reconnectsBefore = lifecycle("reconnect").count, downsBefore = lifecycle("source_down").count
         server.terminate()
         server.waitUntilExit()
-        XCTAssertTrue(eventually(30) { !lifecycle("source_down").isEmpty }, daemon.stderr)
+        XCTAssertTrue(eventually(30) { lifecycle("source_down").count > downsBefore }, daemon.stderr)
         XCTAssertTrue(eventually(30) { httpGet(port: metricsPort, "/healthz")?.0 == 503 }, "healthz while down")
         // An outage of a few reconnect attempts (counted, not timed).
         XCTAssertTrue(eventually(30) { lifecycle("reconnect").count >= reconnectsBefore + 2 }, daemon.stderr)
