@@ -189,6 +189,9 @@ final class Daemon: Service, @unchecked Sendable {
             new = try ConfigLoader.load(path: options.configPath)
             model = try ModelIdentity(config: new)
             guard !new.sources.isEmpty else { throw DaemonError.config("no `sources:`") }
+            // As at start: a folder that is a file or a log that is a folder rejects the config as a whole.
+            let problems = new.filesystemDiagnostics().filter { $0.severity == .error }
+            guard problems.isEmpty else { throw ConfigError(problems) }
         } catch {
             logger.error("SIGHUP: the new config is rejected, the running one stays in force:\n\(error)")
             return

@@ -38,6 +38,8 @@ public struct DecodeSource: PacketSource {
             onStats?(frames.stats)
             try await emit(record)
         }
+        // Truncation and damage found at the end of the stream are in the counters after the last frame.
+        onStats?(frames.stats)
     }
 
     /// Every frame of the file in order, synchronously, one at a time: the frames `run` emits (dataset).

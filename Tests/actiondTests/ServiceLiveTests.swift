@@ -223,6 +223,13 @@ extension ServiceTests {
         daemon.signal(SIGHUP)
         XCTAssertTrue(eventually(30) { daemon.stderr.contains("the new config is rejected") }, daemon.stderr)
         XCTAssertTrue(daemon.stderr.contains("`settle` must be between 0 and 3600, got -3"), daemon.stderr)
+        // A config that is valid but names an event log that is a folder on this machine: rejected as a whole.
+        try good.replacingOccurrences(of: path("log/actions.jsonl"), with: path("b"))
+            .write(toFile: config, atomically: true, encoding: .utf8)
+        daemon.signal(SIGHUP)
+        XCTAssertTrue(eventually(30) { daemon.stderr.components(separatedBy: "the new config is rejected").count == 3 },
+                      daemon.stderr)
+        XCTAssertTrue(daemon.stderr.contains("error: the event log `\(path("b"))` is a folder"), daemon.stderr)
         try FileManager.default.copyItem(atPath: clips[0], toPath: path("a/one.mp4"))
         XCTAssertTrue(eventually(60) { daemon.stderr.contains("one.mp4: done") }, "the old config keeps working\n\(daemon.stderr)")
 
