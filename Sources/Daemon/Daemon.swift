@@ -192,6 +192,7 @@ final class Daemon: Service, @unchecked Sendable {
             // As at start: a folder that is a file or a log that is a folder rejects the config as a whole.
             let problems = new.filesystemDiagnostics().filter { $0.severity == .error }
             guard problems.isEmpty else { throw ConfigError(problems) }
+            try new.checkModelGraphs()
         } catch {
             logger.error("SIGHUP: the new config is rejected, the running one stays in force:\n\(error)")
             return

@@ -35,7 +35,8 @@ struct Check: ParsableCommand {
         let pipeline = try ConfigLoader.load(path: config)
         for warning in pipeline.warnings { writeStderr(warning.description) }
         if !noFilesystem { try checkFilesystem(pipeline) }
-        let graphsChecked = try checkGraphs(pipeline)
+        let graphsChecked = !noGraphs
+        if graphsChecked { try pipeline.checkModelGraphs() }
         guard !quiet else { return }
         print("\(config): valid")
         print("  stages: " + pipeline.stages.map(\.kind.rawValue).joined(separator: " → "))
@@ -56,34 +57,6 @@ struct Check: ParsableCommand {
                   + "against the graphs' inputs and outputs")
         }
     }
-
-    /// Loads every model graph and checks each card against it. Returns false when no loader is available.
-    private func checkGraphs(_ pipeline: PipelineConfig) throws(ConfigError) -> Bool {
-        guard !noGraphs, let provider = onnxSignatureProvider() else { return false }
-        var diagnostics: [ConfigDiagnostic] = []
-        var seen = Set<String>()
-        for model in pipeline.models where seen.insert(model.cardPath).inserted {
-            diagnostics += model.card.check(with: provider)
-        }
-        if !diagnostics.isEmpty { throw ConfigError(diagnostics) }
-        // Cards agree with their graphs: compile each classifier's graphs for the card's input shapes, as a run
-        // would, so shape errors inside a graph surface here rather than on the first clip.
-        seen.removeAll()
-        for model in pipeline.models where seen.insert(model.cardPath).inserted {
-            guard let kind = model.card.kind.classifierKind else { continue }
-            do {
-                _ = try ClipClassifier(card: model.card, kind: kind)
-            } catch {
-                let at = model.card.locations["onnx"] ?? model.card.locations["kind"]
-                    ?? ConfigLocation(file: model.card.path, line: 1, column: 1)
-                let message = "cannot compile the model for the card's input: \(error)"
-                diagnostics.append(ConfigDiagnostic(file: at.file, line: at.line, column: at.column,
-                                                    message: message))
-            }
-        }
-        if !diagnostics.isEmpty { throw ConfigError(diagnostics) }
-        return true
-    }
 }
 
 /// Prints the filesystem warnings of `pipeline` and throws its filesystem errors (`run` and `check` share it).
@@ -93,6 +66,3 @@ func checkFilesystem(_ pipeline: PipelineConfig) throws(ConfigError) {
     let errors = diagnostics.filter { $0.severity == .error }
     if !errors.isEmpty { throw ConfigError(errors) }
 }
-
-/// The ONNX importer's signature reader: `check` loads every graph a card names and compares the card with it.
-func onnxSignatureProvider() -> ModelSignatureProvider? { ONNXSignatureProvider() }

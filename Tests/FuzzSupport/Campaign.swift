@@ -73,11 +73,18 @@ public struct CampaignReport: CustomStringConvertible, Sendable {
     public var seconds = 0.0
     public var reasons: [String: Int] = [:]
 
+    /// The counts, and the most frequent rejection reasons when `ACTIOND_FUZZ_ITERATIONS` is set (`make fuzz`):
+    /// the short runs of `make test` print one line, without the quoted error text.
     public var description: String {
+        guard ProcessInfo.processInfo.environment["ACTIOND_FUZZ_ITERATIONS"] != nil else { return headline }
         let top = reasons.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.prefix(5)
             .map { "    \($0.value)× \($0.key.prefix(110))" }
-        return "fuzz \(name): \(iterations) inputs in \(String(format: "%.1f", seconds)) s, \(accepted) accepted, " +
-            "\(rejected) rejected with a typed error, \(unexpected.count) unexpected\n" + top.joined(separator: "\n")
+        return headline + "\n" + top.joined(separator: "\n")
+    }
+
+    var headline: String {
+        "fuzz \(name): \(iterations) inputs in \(String(format: "%.1f", seconds)) s, \(accepted) accepted, " +
+            "\(rejected) rejected with a typed error, \(unexpected.count) unexpected"
     }
 }
 

@@ -75,4 +75,21 @@ struct CLITests {
         let threads = try actiond(["bench", "model", junk.path, "--threads", "0"])
         #expect(threads.status == 2)
     }
+
+    /// Models that once crashed the process (132 GB of weights claimed, 2⁶² dimensions and pads, ...): every
+    /// model command and `check` exit 1 with one `error:` line naming the file, never a signal.
+    @Test func hostileModelsGiveOneErrorLine() throws {
+        let corpus = Fixtures.directory.deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("FuzzTests/Corpus/onnx")
+        let models = try FileManager.default.contentsOfDirectory(atPath: corpus.path).filter { $0.hasSuffix(".onnx") }
+        #expect(models.count >= 5)
+        for name in models.sorted() {
+            let path = corpus.appendingPathComponent(name).path
+            for command in [["models", "inspect", path], ["bench", "model", path, "--runs", "1", "--warmup", "0"]] {
+                let result = try actiond(command)
+                #expect(result.status == 1, "\(command): \(result.stderr)")
+                #expect(result.stderr.hasPrefix("error: \(path): "), "\(command): \(result.stderr)")
+            }
+        }
+    }
 }

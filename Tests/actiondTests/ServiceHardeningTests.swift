@@ -62,17 +62,7 @@ extension ServiceTests {
     func testFileRenamedOverOneBeingProcessedIsProcessedAsTheNewFile() throws {
         let old = try render("old", seed: 7301, clips: 1, seconds: 40, extra: ["--switch"])[0]
         let new = try render("new", seed: 7302, clips: 1, seconds: 6, extra: ["--switch"])[0]
-        let config = try writeConfig(service: """
-            sources:
-              - id: inbox
-                watch: \(path("inbox"))
-                settle: 1
-                done: move:\(path("done"))
-                quarantine: \(path("bad"))
-                lifecycle: true
-            sinks:
-              - jsonl: { path: \(path("log/actions.jsonl")) }
-            """)
+        let config = try writeInboxConfig(settle: 1)
         try FileManager.default.createDirectory(atPath: path("inbox"), withIntermediateDirectories: true)
         let daemon = try DaemonProcess(config: config, in: dir)
         XCTAssertTrue(eventually(30) { daemon.stderr.contains("watching \(path("inbox"))") }, daemon.stderr)
@@ -113,17 +103,7 @@ extension ServiceTests {
         let clips = try render("clips", seed: 7311, clips: 2, seconds: 6, extra: ["--switch"])
         let mkv = path("clips/b.mkv")
         try ffmpeg(["-i", clips[1], "-c", "copy", mkv])
-        let config = try writeConfig(service: """
-            sources:
-              - id: inbox
-                watch: \(path("inbox"))
-                settle: 3
-                done: move:\(path("done"))
-                quarantine: \(path("bad"))
-                lifecycle: true
-            sinks:
-              - jsonl: { path: \(path("log/actions.jsonl")) }
-            """)
+        let config = try writeInboxConfig(settle: 3)
         try FileManager.default.createDirectory(atPath: path("inbox"), withIntermediateDirectories: true)
         let daemon = try DaemonProcess(config: config, in: dir)
         XCTAssertTrue(eventually(30) { daemon.stderr.contains("watching \(path("inbox"))") }, daemon.stderr)
@@ -172,17 +152,7 @@ extension ServiceTests {
         let clips = try render("clips", seed: 7321, clips: 2, seconds: 30, extra: ["--switch"])
         let faststart = path("clips/faststart.mp4")
         try ffmpeg(["-i", clips[0], "-c", "copy", "-movflags", "+faststart", faststart])
-        let config = try writeConfig(service: """
-            sources:
-              - id: inbox
-                watch: \(path("inbox"))
-                settle: 1
-                done: move:\(path("done"))
-                quarantine: \(path("bad"))
-                lifecycle: true
-            sinks:
-              - jsonl: { path: \(path("log/actions.jsonl")) }
-            """)
+        let config = try writeInboxConfig(settle: 1)
         try FileManager.default.createDirectory(atPath: path("inbox"), withIntermediateDirectories: true)
         let daemon = try DaemonProcess(config: config, in: dir)
         XCTAssertTrue(eventually(30) { daemon.stderr.contains("watching \(path("inbox"))") }, daemon.stderr)
@@ -230,13 +200,12 @@ extension ServiceTests {
     // MARK: clear errors, skipped entries, names
 
     /// A still image named .mp4, a header stating 30000×30000, a corrupt file whose name is too long for a
-    /// `.error.json` beside it, a good file with a newline in its name, a quarantine path that is a file, and a
+    /// `.error.json` beside it, a good file with a newline in its name, a quarantine path that turns into a file, and a
     /// folder and a symbolic link loop in the inbox: each is handled and said in one line, what / which file / why.
     func testInputsThatAreNotVideosAndAwkwardNamesGetClearLines() throws {
         let clip = try render("clips", seed: 7331, clips: 1, seconds: 3)[0]
         try FileManager.default.createDirectory(atPath: path("inbox"), withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: path("second"), withIntermediateDirectories: true)
-        try Data("not a folder".utf8).write(to: URL(fileURLWithPath: path("quarantine-file")))
         let config = try writeConfig(service: """
             sources:
               - id: inbox
@@ -257,6 +226,8 @@ extension ServiceTests {
         XCTAssertEqual(symlink("loop.mp4", path("inbox/loop.mp4")), 0)
         let daemon = try DaemonProcess(config: config, in: dir, arguments: ["--log-level", "debug"])
         XCTAssertTrue(eventually(30) { daemon.stderr.contains("watching \(path("second"))") }, daemon.stderr)
+        // The quarantine path becomes a file after the start (at the start, `run` refuses such a config).
+        try Data("not a folder".utf8).write(to: URL(fileURLWithPath: path("quarantine-file")))
 
         let png = try ActiondBinary.run(["frames", clip, "--out", path("frames"), "--fps", "1", "--quiet"])
         XCTAssertEqual(png.status, 0, png.stderr)
@@ -417,32 +388,7 @@ extension ServiceTests {
         XCTAssertEqual(utimes(path("inbox/waiting.mp4"), &times), 0)  // settled long ago: taken by the start-up scan
         let socketPath = "/tmp/actiond-ready-\(getpid()).sock"  // short: a socket path holds at most 107 bytes
         unlink(socketPath)
-        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
-        defer {
-            close(fd)
-            unlink(socketPath)
-        }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            socketPath.utf8CString.withUnsafeBytes {
-                raw.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0.prefix(raw.count)))
-            }
-        }
-        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-            bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
-        XCTAssertEqual(bound, 0)
-        var timeout = timeval(tv_sec: 0, tv_usec: 200_000)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var messages: [String] = []
-        func receive() {
-            var buffer = [UInt8](repeating: 0, count: 4096)
-            while true {
-                let n = recv(fd, &buffer, buffer.count, 0)
-                if n <= 0 { return }
-                messages.append(String(decoding: buffer[0..<n], as: UTF8.self))
-            }
-        }
+        let listener = try NotifyListener(path: socketPath)
         let config = try writeConfig(service: """
             sources:
               - id: inbox
@@ -453,10 +399,10 @@ extension ServiceTests {
             """)
         let daemon = try DaemonProcess(config: config, in: dir, environment: ["NOTIFY_SOCKET": socketPath])
         XCTAssertTrue(eventually(60) {
-            receive()
-            return messages.contains { $0.contains("READY=1") }
-        }, "\(messages)\n\(daemon.stderr)")
-        let ready = try XCTUnwrap(messages.first { $0.contains("READY=1") })
+            listener.receive()
+            return listener.messages.contains { $0.contains("READY=1") }
+        }, "\(listener.messages)\n\(daemon.stderr)")
+        let ready = try XCTUnwrap(listener.messages.first { $0.contains("READY=1") })
         XCTAssertTrue(ready.contains("STATUS=sources: inbox up; files done 0"), ready)
         let log = path("log/actions.jsonl")
         XCTAssertTrue(eventually(120) {

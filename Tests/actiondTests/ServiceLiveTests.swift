@@ -230,6 +230,27 @@ extension ServiceTests {
         XCTAssertTrue(eventually(30) { daemon.stderr.components(separatedBy: "the new config is rejected").count == 3 },
                       daemon.stderr)
         XCTAssertTrue(daemon.stderr.contains("error: the event log `\(path("b"))` is a folder"), daemon.stderr)
+        // A model card whose graph is cut in half: rejected as a whole at the card's line, the old config goes on;
+        // `run` with it exits 2 before any source starts and leaves the watched folder alone.
+        let models = root.appendingPathComponent("models/default").path
+        try FileManager.default.copyItem(atPath: models, toPath: path("broken-models"))
+        let graph = path("broken-models/actions-r2plus1d.onnx")
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: graph))
+        try bytes.prefix(bytes.count / 2).write(to: URL(fileURLWithPath: graph))
+        let brokenModel = good.replacingOccurrences(of: models, with: path("broken-models"))
+        try brokenModel.write(toFile: config, atomically: true, encoding: .utf8)
+        daemon.signal(SIGHUP)
+        XCTAssertTrue(eventually(60) { daemon.stderr.components(separatedBy: "the new config is rejected").count == 4 },
+                      daemon.stderr)
+        XCTAssertTrue(daemon.stderr.contains(path("broken-models/actions-r2plus1d.yaml") + ":"), daemon.stderr)
+        try FileManager.default.createDirectory(atPath: path("untouched"), withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: clips[0], toPath: path("untouched/waiting.mp4"))
+        try brokenModel.replacingOccurrences(of: path("a"), with: path("untouched"))
+            .write(toFile: path("broken.yaml"), atomically: true, encoding: .utf8)
+        let refused = try ActiondBinary.run(["run", "--config", path("broken.yaml")], in: dir)
+        XCTAssertEqual(refused.status, 2, refused.stderr)
+        XCTAssertTrue(refused.stderr.hasPrefix(path("broken-models/actions-r2plus1d.yaml") + ":"), refused.stderr)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: path("untouched")), ["waiting.mp4"])
         try FileManager.default.copyItem(atPath: clips[0], toPath: path("a/one.mp4"))
         XCTAssertTrue(eventually(60) { daemon.stderr.contains("one.mp4: done") }, "the old config keeps working\n\(daemon.stderr)")
 
@@ -260,28 +281,7 @@ extension ServiceTests {
     /// SIGTERM — read from a real unix datagram socket given in NOTIFY_SOCKET. A bad config exits 2 with file:line:col.
     func testSystemdNotifyProtocolAndConfigErrors() throws {
         let socketPath = path("notify.sock")
-        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            socketPath.utf8CString.withUnsafeBytes { raw.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0.prefix(raw.count))) }
-        }
-        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-            bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
-        XCTAssertEqual(bound, 0)
-        var timeout = timeval(tv_sec: 0, tv_usec: 200_000)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var messages: [String] = []
-        func receive() {
-            var buffer = [UInt8](repeating: 0, count: 4096)
-            while true {
-                let n = recv(fd, &buffer, buffer.count, 0)
-                if n <= 0 { return }
-                let message = String(decoding: buffer[0..<n], as: UTF8.self)
-                messages.append(message)
-            }
-        }
+        let listener = try NotifyListener(path: socketPath)
         try FileManager.default.createDirectory(atPath: path("inbox"), withIntermediateDirectories: true)
         let config = try writeConfig(service: """
             sources:
@@ -293,15 +293,16 @@ extension ServiceTests {
         let daemon = try DaemonProcess(config: config, in: dir, environment: ["NOTIFY_SOCKET": socketPath,
                                                                               "WATCHDOG_USEC": "1000000"])
         XCTAssertTrue(eventually(30) {
-            receive()
-            return messages.contains { $0.contains("READY=1") } && messages.filter { $0.contains("WATCHDOG=1") }.count >= 3
-        }, "\(messages)\n\(daemon.stderr)")
-        XCTAssertTrue(messages.contains { $0.contains("STATUS=sources: inbox up") }, "\(messages)")
+            listener.receive()
+            return listener.messages.contains { $0.contains("READY=1") }
+                && listener.messages.filter { $0.contains("WATCHDOG=1") }.count >= 3
+        }, "\(listener.messages)\n\(daemon.stderr)")
+        XCTAssertTrue(listener.messages.contains { $0.contains("STATUS=sources: inbox up") }, "\(listener.messages)")
         // (The ping interval, half of WATCHDOG_USEC, is NotifierTests' `watchdogPingInterval`; no wall time here.)
         daemon.signal(SIGTERM)
         XCTAssertEqual(daemon.waitForExit(), 0, daemon.stderr)
-        receive()
-        XCTAssertTrue(messages.contains { $0.contains("STOPPING=1") }, "\(messages)")
+        listener.receive()
+        XCTAssertTrue(listener.messages.contains { $0.contains("STOPPING=1") }, "\(listener.messages)")
 
         try "version: 1\nsources:\n  - id: x\n    wacth: /tmp\npipeline:\n  - decode\n".write(toFile: path("bad.yaml"),
                                                                                             atomically: true, encoding: .utf8)

@@ -116,6 +116,22 @@ final class ServiceTests: XCTestCase {
         return config
     }
 
+    /// The usual watched-folder service: `inbox/` taken after `settle`, `done/` and `bad/` (quarantine) beside it,
+    /// lifecycle events on, events to `log/actions.jsonl` with the jsonl options `sinkOptions` adds.
+    func writeInboxConfig(settle: Double, sinkOptions: String = "") throws -> String {
+        try writeConfig(service: """
+            sources:
+              - id: inbox
+                watch: \(path("inbox"))
+                settle: \(settle)
+                done: move:\(path("done"))
+                quarantine: \(path("bad"))
+                lifecycle: true
+            sinks:
+              - jsonl: { path: \(path("log/actions.jsonl"))\(sinkOptions) }
+            """)
+    }
+
     func render(_ out: String, seed: Int, clips: Int, seconds: Double, extra: [String] = []) throws -> [String] {
         let result = try ActiondBinary.run(["synth", "--out", path(out), "--seed", "\(seed)", "--clips", "\(clips)",
                                             "--seconds", "\(seconds)", "--size", "160x120"] + extra)
@@ -145,17 +161,7 @@ final class ServiceTests: XCTestCase {
     /// exits 0.
     func testWatchedFolderTakesEveryFileOnceAndQuarantinesCorruptOnes() throws {
         let clips = try render("clips", seed: 6101, clips: 18, seconds: 2.5)
-        let config = try writeConfig(service: """
-            sources:
-              - id: inbox
-                watch: \(path("inbox"))
-                settle: 1
-                done: move:\(path("done"))
-                quarantine: \(path("bad"))
-                lifecycle: true
-            sinks:
-              - jsonl: { path: \(path("log/actions.jsonl")), rotate: { size: 2KB, keep: 100 } }
-            """)
+        let config = try writeInboxConfig(settle: 1, sinkOptions: ", rotate: { size: 2KB, keep: 100 }")
         try FileManager.default.createDirectory(atPath: path("inbox"), withIntermediateDirectories: true)
         // Two files are already there before the daemon starts (the start-up scan must take them).
         try FileManager.default.copyItem(atPath: clips[0], toPath: path("inbox/c00.mp4"))
@@ -337,5 +343,47 @@ final class ServiceTests: XCTestCase {
         third.signal(SIGTERM)
         XCTAssertEqual(third.waitForExit(), 0, third.stderr)
         XCTAssertEqual(logLines(path("log/actions.jsonl")).count, lines.count)
+    }
+}
+
+/// A unix datagram socket bound at `path`, as systemd's NOTIFY_SOCKET: collects what the daemon sends.
+final class NotifyListener {
+    let path: String
+    private let fd: Int32
+    private(set) var messages: [String] = []
+
+    init(path: String) throws {
+        self.path = path
+        fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            path.utf8CString.withUnsafeBytes {
+                raw.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0.prefix(raw.count)))
+            }
+        }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        guard bound == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EINVAL) }
+        var timeout = timeval(tv_sec: 0, tv_usec: 200_000)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    /// Reads every datagram waiting (returns after 0.2 s without one).
+    func receive() {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = recv(fd, &buffer, buffer.count, 0)
+            if n <= 0 { return }
+            messages.append(String(decoding: buffer[0..<n], as: UTF8.self))
+        }
+    }
+
+    deinit {
+        close(fd)
+        unlink(path)
     }
 }
