@@ -219,6 +219,9 @@ public final class Session: @unchecked Sendable {
                 }
             }
             do {
+                guard spec.outputs.contains(where: { !$0.isEmpty }) else {
+                    throw ModelError(.malformed, "the node has no outputs", model: modelPath)
+                }
                 let op = try makeOperator(spec)
                 let inIds: [Int?] = spec.inputs.map { $0.isEmpty ? nil : ids[$0]! }
                 let inTypes = inIds.map { $0.flatMap { types[$0] } }

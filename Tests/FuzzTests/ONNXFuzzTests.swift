@@ -24,13 +24,19 @@ import Testing
         _ = try session.run(feeds)
     }
 
-    @Test func committedCrashersAreRejected() throws {
+    /// The hand-made ones (tools/fixtures/make_crashers.py) ask for impossible sizes and must be rejected; the
+    /// ones the fuzzer found (fuzz-*) must load and run or be rejected, without a trap.
+    @Test func committedCrashersAreHandled() throws {
         let files = try FileManager.default.contentsOfDirectory(atPath: Self.crashers.path)
             .filter { $0.hasSuffix(".onnx") }.sorted()
-        #expect(!files.isEmpty)
+        #expect(files.count >= 10)
         for file in files {
             let bytes = [UInt8](try Data(contentsOf: Self.crashers.appendingPathComponent(file)))
-            #expect(throws: ModelError.self, "\(file)") { try Self.exercise(bytes) }
+            if file.hasPrefix("fuzz-") {
+                do { try Self.exercise(bytes) } catch is ModelError {}
+            } else {
+                #expect(throws: ModelError.self, "\(file)") { try Self.exercise(bytes) }
+            }
         }
     }
 

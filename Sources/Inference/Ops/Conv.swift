@@ -21,7 +21,7 @@ public final class ConvOp: Operator, OutputFusing {
 
     public init(_ node: NodeSpec) throws {
         window = try WindowAttributes(node)
-        group = try node.int("group", default: 1)
+        group = try node.int("group", default: 1, in: 1...(1 << 20))
     }
 
     public func infer(_ inputs: [ValueType?], constants: [Tensor?]) throws -> [ValueType] {
@@ -62,7 +62,7 @@ public final class ConvOp: Operator, OutputFusing {
         batch = x.shape[0]
         let outSpatial = g.outputSpatial(for: inputSpatial)
         guard outSpatial.allSatisfy({ $0 > 0 }) else { throw OpError("output would be empty: \(outSpatial)") }
-        flops = 2 * Double(batch * outChannels * outSpatial.reduce(1, *))
+        flops = 2 * Double(batch) * Double(outChannels) * outSpatial.reduce(1.0) { $0 * Double($1) }
             * Double(g.inChannelsPerGroup * g.kernelVolume)
         return [ValueType(.float32, [batch, outChannels] + outSpatial)]
     }

@@ -20,7 +20,7 @@ public final class ConvTransposeOp: Operator {
 
     public init(_ node: NodeSpec) throws {
         window = try WindowAttributes(node)
-        group = try node.int("group", default: 1)
+        group = try node.int("group", default: 1, in: 1...(1 << 20))
         outputPadding = try node.ints("output_padding", in: 0...WindowAttributes.maxExtent)
         outputShape = try node.ints("output_shape", in: 0...(1 << 30))
     }
@@ -82,7 +82,7 @@ public final class ConvTransposeOp: Operator {
         }
         batch = x.shape[0]
         let outSpatial = g.outputSpatial(for: inputSpatial)
-        flops = 2 * Double(batch * inChannels * inputSpatial.reduce(1, *))
+        flops = 2 * Double(batch) * Double(inChannels) * inputSpatial.reduce(1.0) { $0 * Double($1) }
             * Double(g.outChannelsPerGroup * g.kernelVolume)
         return [ValueType(.float32, [batch, outChannels] + outSpatial)]
     }

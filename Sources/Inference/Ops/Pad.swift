@@ -55,6 +55,7 @@ public final class PadOp: Operator {
     func source(_ o: Int, begin: Int, n: Int) -> Int? {
         var i = o - begin
         if i >= 0 && i < n { return i }
+        if n == 0 { return nil }  // an empty axis has nothing to repeat or reflect
         switch mode {
         case .constant: return nil
         case .edge: return min(max(i, 0), n - 1)

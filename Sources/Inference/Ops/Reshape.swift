@@ -23,11 +23,11 @@ public final class ReshapeOp: Operator {
             }
         }
         if let inferred {
-            let known = shape.enumerated().filter { $0.offset != inferred }.map(\.element).reduce(1, *)
-            guard known > 0, x.count % known == 0 else { throw OpError("cannot reshape \(x.shape) to \(requested)") }
+            let others = shape.enumerated().filter { $0.offset != inferred }.map(\.element)
+            guard let known = checkedElementCount(others), known > 0, x.count % known == 0 else { throw OpError("cannot reshape \(x.shape) to \(requested)") }
             shape[inferred] = x.count / known
         }
-        guard elementCount(shape) == x.count else { throw OpError("cannot reshape \(x.shape) to \(requested)") }
+        guard checkedElementCount(shape) == x.count else { throw OpError("cannot reshape \(x.shape) to \(requested)") }
         return [ValueType(x.dtype, shape)]
     }
 
