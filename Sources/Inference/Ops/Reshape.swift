@@ -24,7 +24,9 @@ public final class ReshapeOp: Operator {
         }
         if let inferred {
             let others = shape.enumerated().filter { $0.offset != inferred }.map(\.element)
-            guard let known = checkedElementCount(others), known > 0, x.count % known == 0 else { throw OpError("cannot reshape \(x.shape) to \(requested)") }
+            guard let known = checkedElementCount(others), known > 0, x.count % known == 0 else {
+                throw OpError("cannot reshape \(x.shape) to \(requested)")
+            }
             shape[inferred] = x.count / known
         }
         guard checkedElementCount(shape) == x.count else { throw OpError("cannot reshape \(x.shape) to \(requested)") }
