@@ -30,6 +30,8 @@ struct Probe: AsyncParsableCommand {
         var info: MediaInfo
         var displayWidth: Int
         var displayHeight: Int
+        /// Read by one of FFmpeg's still-image demuxers: a picture, whatever the file name says.
+        var stillImage: Bool
         var decodedFrames: Int?
         var firstFrameTime: Double?
         var lastFrameTime: Double?
@@ -41,7 +43,7 @@ struct Probe: AsyncParsableCommand {
         let decoder = try VideoDecoder(source, options: DecoderOptions(threads: threads, timeout: timeout))
         let info = decoder.info
         var report = Report(info: info, displayWidth: info.displayWidth, displayHeight: info.displayHeight,
-                            errors: [])
+                            stillImage: info.isStillImage, errors: [])
         var failure: MediaError?
         if count {
             var decoded = 0
@@ -80,7 +82,7 @@ struct Probe: AsyncParsableCommand {
         let i = r.info
         func row(_ key: String, _ value: String) { print(key.padding(toLength: 11, withPad: " ", startingAt: 0) + value) }
         row("source:", i.source)
-        row("container:", i.container)
+        row("container:", i.container + (r.stillImage ? " (a still image, not a video)" : ""))
         row("codec:", "\(i.codec) (\(i.pixelFormat), \(i.colorRange) range)")
         var size = "\(i.width)x\(i.height)"
         if i.rotation != 0 { size += " (rotation \(i.rotation)°, displayed \(r.displayWidth)x\(r.displayHeight))" }

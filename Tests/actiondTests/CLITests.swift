@@ -78,11 +78,28 @@ final class CLITests: XCTestCase {
         XCTAssertEqual((info["fps"] as? Double) ?? 0, 25, accuracy: 1e-6)
         XCTAssertEqual(json["decodedFrames"] as? Int, 50)
         XCTAssertEqual((json["errors"] as? [Any])?.count, 0)
+        XCTAssertEqual(json["stillImage"] as? Bool, false)
         if let reference = ffprobeCount(clip) { XCTAssertEqual(reference, 50) }
 
         let text = try ActiondBinary.run(["probe", clip])
         XCTAssertEqual(text.status, 0)
         XCTAssertTrue(text.stdout.contains("codec:     h264"), text.stdout)
+    }
+
+    /// A picture renamed `.mp4` is named for what it is (the service refuses it as not a video).
+    func testProbeSaysAStillImageIsOne() throws {
+        let clip = try testClip()
+        let frames = dir.appendingPathComponent("still")
+        XCTAssertEqual(try ActiondBinary.run(["frames", clip, "--fps", "1", "--out", frames.path, "--quiet"]).status, 0)
+        let picture = dir.appendingPathComponent("photo.mp4").path
+        try FileManager.default.copyItem(atPath: frames.appendingPathComponent("frame-000000.png").path,
+                                         toPath: picture)
+        let json = try ActiondBinary.run(["probe", picture, "--json"])
+        XCTAssertEqual(json.status, 0, json.stderr)
+        let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual(object["stillImage"] as? Bool, true)
+        let text = try ActiondBinary.run(["probe", picture])
+        XCTAssertTrue(text.stdout.contains("(a still image, not a video)"), text.stdout)
     }
 
     func testRotatedClipProbe() throws {
