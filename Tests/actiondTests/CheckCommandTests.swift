@@ -67,9 +67,14 @@ final class CheckCommandTests: XCTestCase {
             version: 1
             journal: plain-file/journal.sqlite
             sources:
-              - { id: a, watch: \(dir.path)/inbox, done: "move:\(dir.path)/plain-file/done" }
-              - { id: b, watch: \(dir.path)/plain-file, quarantine: \(dir.path)/not-yet/quarantine }
-              - { id: c, watch: \(dir.path)/missing-inbox }
+              - id: a
+                watch: \(dir.path)/inbox
+                done: "move:\(dir.path)/plain-file/done"
+              - id: b
+                watch: \(dir.path)/plain-file
+                quarantine: \(dir.path)/not-yet/quarantine
+              - id: c
+                watch: \(dir.path)/missing-inbox
             models: { actions: \(Self.example.path)/models/actions.yaml }
             pipeline:
               - decode
@@ -81,13 +86,13 @@ final class CheckCommandTests: XCTestCase {
         let expected = [
             "fs.yaml:2:10: error: cannot create the journal `plain-file/journal.sqlite`: "
                 + "`plain-file` is a file, not a folder",
-            "fs.yaml:4:62: error: cannot create the `done: move:` folder `\(dir.path)/plain-file/done`: "
+            "fs.yaml:6:11: error: cannot create the `done: move:` folder `\(dir.path)/plain-file/done`: "
                 + "`\(dir.path)/plain-file` is a file, not a folder",
-            "fs.yaml:5:21: error: the watched folder `\(dir.path)/plain-file` is not a folder",
-            "fs.yaml:12:20: error: the event log `\(dir.path)/inbox/logs.jsonl` is a folder; name a file inside it, "
+            "fs.yaml:8:12: error: the watched folder `\(dir.path)/plain-file` is not a folder",
+            "fs.yaml:17:20: error: the event log `\(dir.path)/inbox/logs.jsonl` is a folder; name a file inside it, "
                 + "e.g. `\(dir.path)/inbox/logs.jsonl/actions.jsonl`",
         ]
-        let warning = "fs.yaml:6:21: warning: the watched folder `\(dir.path)/missing-inbox` does not exist yet; the "
+        let warning = "fs.yaml:11:12: warning: the watched folder `\(dir.path)/missing-inbox` does not exist yet; the "
             + "service waits for it and checks again every 5 s"
         let check = try ActiondBinary.run(["check", "--no-graphs", "fs.yaml"], in: dir)
         XCTAssertEqual(check.status, 2, check.stderr)
