@@ -196,8 +196,8 @@ public struct ClassifyStage: Stage {
                                           + "classifiers only; remove it for kind `\(options.kind.rawValue)`")
         }
         guard options.per == .frame else {
-            throw StagesError.unsupported("`classify` with `per: track` needs the tracker (People issue); "
-                                          + "use `per: frame` for whole-frame clips")
+            throw StagesError.unsupported("`classify` with `per: track` is not supported: this build has no person "
+                                          + "detection or tracking; use `per: frame` for whole-frame clips")
         }
         classifier = try ClipClassifier(card: card, kind: options.kind, segments: options.segments)
         windower = ClipWindower(Self.windowing(card: card, options: options))

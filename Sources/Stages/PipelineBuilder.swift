@@ -1,6 +1,6 @@
 // Builds a runnable `StageGraph` from a validated config: decode → [flow] → classify → [smooth], for one file
 // (`classify`) or for any decode source with its own queue policy (the daemon's files and live streams).
-// Whole-frame mode only: detect/track/pose and `per: track` come with the People issue and are refused here.
+// Whole-frame mode only: detect/track/pose and `per: track` are not supported yet and are refused here.
 import Foundation
 import Pipeline
 
