@@ -69,7 +69,7 @@ let package = Package(
         .testTarget(name: "InferenceTests", dependencies: ["Inference", "Tensor", "Kernels"]),
         // Fixtures are found through #filePath, so the (large) model files are not copied into a bundle.
         .testTarget(name: "ONNXTests", dependencies: ["ONNX", "Inference", "Tensor"], exclude: ["Fixtures"]),
-        .testTarget(name: "StagesTests", dependencies: ["Stages", "Pipeline", "Media", "Flow", "Tensor"],
+        .testTarget(name: "StagesTests", dependencies: ["Stages", "Pipeline", "Media", "Flow", "Tensor", "ONNX"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Pipeline"]),
         .testTarget(name: "FlowTests", dependencies: ["Flow"], resources: [.copy("Fixtures")]),

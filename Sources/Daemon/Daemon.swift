@@ -6,6 +6,7 @@ import Foundation
 import Logging
 import Pipeline
 import ServiceLifecycle
+import Stages
 import Synchronization
 import UnixSignals
 
@@ -38,7 +39,11 @@ public enum ActiondDaemon {
         // (RLIMIT_FSIZE) must give EFBIG, handled like a full disk.
         signal(SIGPIPE, SIG_IGN)
         signal(SIGXFSZ, SIG_IGN)
-        let daemon = try Daemon(options: options, config: config, logger: logger)
+        // Every model loaded and compiled, every stage checked, before the journal opens or any source starts:
+        // a config error is an exit 2 with its file:line:col, never a reason to quarantine an input.
+        let store = ModelStore()
+        let compiled = try CompiledPipeline(config: config, store: store)
+        let daemon = try Daemon(options: options, compiled: compiled, store: store, logger: logger)
         var serviceGroupConfig = ServiceGroupConfiguration(
             services: [.init(service: daemon, successTerminationBehavior: .gracefullyShutdownGroup)],
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
@@ -58,13 +63,22 @@ final class Daemon: Service, @unchecked Sendable {
     let outputs: OutputHolder
     let recovered: RecoveredKeys
     let supervisor: Supervisor
-    /// The config in force (replaced by a successful reload).
-    let current: Mutex<(config: PipelineConfig, model: ModelIdentity)>
+    /// The process's compiled models, shared by every source and kept across reloads while still used.
+    let store: ModelStore
+    /// The config in force, compiled (replaced by a successful reload).
+    let current: Mutex<(config: PipelineConfig, model: ModelIdentity, compiled: CompiledPipeline)>
     let http = Mutex<HTTPServer?>(nil)
 
-    init(options: DaemonOptions, config: PipelineConfig, logger: Logger) throws {
+    init(options: DaemonOptions, compiled: CompiledPipeline, store: ModelStore, logger: Logger) throws {
+        let config = compiled.config
         self.options = options
         self.logger = logger
+        self.store = store
+        let metrics = self.metrics
+        store.observeCompilations { model, graph in
+            metrics.add("actiond_model_compilations_total", labels: ["model": model, "graph": graph],
+                        help: "Model graphs loaded and compiled (weights packed); shared by every source using them.")
+        }
         let journalPath = config.journal ?? Self.defaultJournalPath()
         let (journal, recoveredFrom) = try Journal.openOrRecover(path: journalPath)
         if let recoveredFrom {
@@ -80,7 +94,7 @@ final class Daemon: Service, @unchecked Sendable {
             logger.info(text: "\(interrupted) file(s) were interrupted by the last stop; they will be redone "
                         + "(\(recovered.count) events found in the logs will not be written again)")
         }
-        current = Mutex((config, try ModelIdentity(config: config)))
+        current = Mutex((config, try ModelIdentity(config: config), compiled))
         supervisor = Supervisor(logger: logger, states: states)
         logger.info(text: "journal \(journalPath); sinks: \(output.paths.joined(separator: ", "))"
                     + (config.sinks.contains { if case .stdout = $0 { return true } else { return false } } ? " stdout" : ""))
@@ -95,11 +109,12 @@ final class Daemon: Service, @unchecked Sendable {
         return "\(base)/actiond/journal.sqlite"
     }
 
-    func context(for source: SourceConfig, config: PipelineConfig, model: ModelIdentity) -> SourceContext {
+    func context(for source: SourceConfig, compiled: CompiledPipeline, model: ModelIdentity) -> SourceContext {
+        let config = compiled.config
         var sourceLogger = logger
         sourceLogger[metadataKey: "source"] = "\(source.id)"
         let threads = options.threads ?? config.threads ?? ProcessInfo.processInfo.activeProcessorCount
-        return SourceContext(source: source, pipeline: config, model: model, journal: journal, outputs: outputs,
+        return SourceContext(source: source, compiled: compiled, model: model, journal: journal, outputs: outputs,
                              metrics: metrics, logger: sourceLogger, recovered: recovered,
                              threads: max(1, threads / max(1, min(2, config.sources.count))))
     }
@@ -115,11 +130,11 @@ final class Daemon: Service, @unchecked Sendable {
     func run() async throws {
         // Trap SIGHUP/SIGUSR1 before anything can report readiness: one sent right after start must not kill us.
         let signals = await UnixSignalsSequence(trapping: .sighup, .sigusr1)
-        let (config, model) = current.withLock { $0 }
+        let (config, model, compiled) = current.withLock { $0 }
         startMetrics(config.metrics)
         for source in config.sources {
             states.set(source.id, .starting, metrics: metrics)
-            await supervisor.start(source, runnable(context(for: source, config: config, model: model)))
+            await supervisor.start(source, runnable(context(for: source, compiled: compiled, model: model)))
         }
         // READY once every folder watch is in place (or has failed and is retrying), so a file dropped after
         // `systemctl start` returns is never missed. A watch reports itself in place before the files already in
@@ -183,8 +198,8 @@ final class Daemon: Service, @unchecked Sendable {
     func reload() async {
         notifier.reloading()
         defer { notifier.ready(status: statusLine()) }
-        let (old, _) = current.withLock { $0 }
-        let new: PipelineConfig, model: ModelIdentity
+        let (old, _, _) = current.withLock { $0 }
+        let new: PipelineConfig, model: ModelIdentity, compiled: CompiledPipeline
         do {
             new = try ConfigLoader.load(path: options.configPath)
             model = try ModelIdentity(config: new)
@@ -192,7 +207,8 @@ final class Daemon: Service, @unchecked Sendable {
             // As at start: a folder that is a file or a log that is a folder rejects the config as a whole.
             let problems = new.filesystemDiagnostics().filter { $0.severity == .error }
             guard problems.isEmpty else { throw ConfigError(problems) }
-            try new.checkModelGraphs()
+            // Compiled through the same store: models whose files did not change are not compiled again.
+            compiled = try CompiledPipeline(config: new, store: store)
         } catch {
             logger.error("SIGHUP: the new config is rejected, the running one stays in force:\n\(error)")
             return
@@ -212,7 +228,8 @@ final class Daemon: Service, @unchecked Sendable {
         if new.metrics != old.metrics { startMetrics(new.metrics) }
         let pipelineChanged = new.models != old.models || new.stages.map(\.options) != old.stages.map(\.options)
             || new.threads != old.threads
-        current.withLock { $0 = (new, model) }
+        current.withLock { $0 = (new, model, compiled) }
+        store.retain(only: compiled.graphs)
         var restarted: [String] = [], kept: [String] = []
         let running = await supervisor.runningConfigs()
         for (id, config) in running {
@@ -225,7 +242,7 @@ final class Daemon: Service, @unchecked Sendable {
             }
         }
         for source in new.sources where !kept.contains(source.id) {
-            await supervisor.start(source, runnable(context(for: source, config: new, model: model)))
+            await supervisor.start(source, runnable(context(for: source, compiled: compiled, model: model)))
             restarted.append(source.id)
         }
         logger.info(text: "SIGHUP: config reloaded; started/restarted: \(restarted.sorted().joined(separator: ", ")); "

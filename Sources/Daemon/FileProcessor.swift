@@ -82,14 +82,12 @@ struct FileProcessor: Sendable {
                                 drain: drain)
         }
 
-        let built: FilePipeline
+        let graph: StageGraph
         let tally = DecodeTally()
         do {
             let source = try context.decodeSource(path: path, decoder: DecoderOptions(threads: 1, stillImages: false),
                                                   tally: tally)
-            built = try PipelineBuilder.build(source: source, sourceQueue: (capacity: context.source.queue, policy: .block),
-                                              config: context.pipeline, threads: context.threads,
-                                              onClipScores: context.clipCounter())
+            graph = try context.graph(source: source, policy: .block)
         } catch {
             return await failed(path: path, identity: identity, record: recordID, reason: "\(error)", drain: drain)
         }
@@ -97,23 +95,22 @@ struct FileProcessor: Sendable {
         let seen = KeySet(emitted)
         let context = self.context
         do {
-            let report = try await built.graph.run(drain: drain, monitor: context.monitor()) { packet in
-                for segment in context.segments(from: packet, labels: built.labels) {
-                    // After a drain request the pipeline flushes what it holds, cut at the drain point. A file is
-                    // redone after the restart anyway, so these cut segments are left to the redo, which writes
-                    // them whole (writing them now would make the redo's full segment a duplicate key).
-                    if drain.isRequested { continue }
-                    let event = context.event(segment, media: path)
-                    let key = event.dedupeKey
-                    if seen.contains(key) {
-                        counts.deduplicated += 1
-                        continue
-                    }
-                    try context.outputs.output.write(event)
-                    try context.journal.recordEvent(file: recordID, key: key, end: event.end)
-                    seen.insert(key)
-                    counts.written += 1
+            let report = try await graph.run(drain: drain, monitor: context.monitor()) { packet in
+                guard let segment = packet.value as? ActionSegment else { return }
+                // After a drain request the pipeline flushes what it holds, cut at the drain point. A file is
+                // redone after the restart anyway, so these cut segments are left to the redo, which writes
+                // them whole (writing them now would make the redo's full segment a duplicate key).
+                if drain.isRequested { return }
+                let event = context.event(segment, media: path)
+                let key = event.dedupeKey
+                if seen.contains(key) {
+                    counts.deduplicated += 1
+                    return
                 }
+                try context.outputs.output.write(event)
+                try context.journal.recordEvent(file: recordID, key: key, end: event.end)
+                seen.insert(key)
+                counts.written += 1
             }
             if report.drained {
                 log.info(text: "\(shown): stopped at a drain after \(counts.written) events; it will be finished on "

@@ -116,7 +116,9 @@ public final class RecoveredKeys: Sendable {
 /// Everything a source needs to run its pipeline and report what it found.
 public struct SourceContext: Sendable {
     public var source: SourceConfig
-    public var pipeline: PipelineConfig
+    /// The config in force, compiled once: each file and stream gets a runnable graph from it.
+    public var compiled: CompiledPipeline
+    public var pipeline: PipelineConfig { compiled.config }
     public var model: ModelIdentity
     public var journal: Journal
     public var outputs: OutputHolder
@@ -180,16 +182,10 @@ public struct SourceContext: Sendable {
         return { _ in metrics.add("actiond_clips_classified_total", labels: labels, help: "Clips classified.") }
     }
 
-    /// The pipeline's output packets as segments: smoothed segments as they are, or (no `smooth` stage) each
-    /// clip's best label.
-    func segments(from packet: Timestamped<any Sendable>, labels: [String]) -> [ActionSegment] {
-        if let segment = packet.value as? ActionSegment { return [segment] }
-        if let clip = packet.value as? ClipScores, let top = clip.scores.indices.max(by: { clip.scores[$0] < clip.scores[$1] }),
-           top < labels.count {
-            return [ActionSegment(label: labels[top], score: Double(clip.scores[top]), start: clip.start,
-                                  end: clip.end, track: clip.track)]
-        }
-        return []
+    /// A runnable graph over `source`, ending in segments.
+    func graph(source: DecodeSource, policy: QueuePolicy) throws -> StageGraph {
+        try compiled.graph(source: source, sourceQueue: (capacity: self.source.queue, policy: policy),
+                           threads: threads, onClipScores: clipCounter())
     }
 
     func event(_ segment: ActionSegment, media: String, offset: Double = 0) -> ActionEvent {

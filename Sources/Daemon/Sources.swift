@@ -201,10 +201,7 @@ struct StreamSource: RunnableSource {
                                        outage: outageStart.map { seconds(clock.now - $0) })
                     }
                 }, onStats: source.onStats)
-                let built = try PipelineBuilder.build(source: progress,
-                                                      sourceQueue: (capacity: context.source.queue, policy: .dropOldest),
-                                                      config: context.pipeline, threads: context.threads,
-                                                      onClipScores: context.clipCounter())
+                let graph = try context.graph(source: progress, policy: .dropOldest)
                 // Drops are published once a second while the stream runs, and the remainder at its end.
                 let countDrops = { @Sendable (new: Int) in
                     metrics.add("actiond_frames_dropped_total", Double(new), labels: labels,
@@ -223,12 +220,11 @@ struct StreamSource: RunnableSource {
                     return counted
                 }
                 defer { drops.cancel() }
-                let report = try await built.graph.run(drain: drain, monitor: monitor) { packet in
-                    for segment in context.segments(from: packet, labels: built.labels) {
-                        let event = context.event(segment, media: url, offset: offset)
-                        try context.outputs.output.write(event)
-                        try? context.journal.streamProgress(source: id, url: url, mediaTime: event.end, connected: true)
-                    }
+                let report = try await graph.run(drain: drain, monitor: monitor) { packet in
+                    guard let segment = packet.value as? ActionSegment else { return }
+                    let event = context.event(segment, media: url, offset: offset)
+                    try context.outputs.output.write(event)
+                    try? context.journal.streamProgress(source: id, url: url, mediaTime: event.end, connected: true)
                 }
                 drops.cancel()
                 let counted = await drops.value

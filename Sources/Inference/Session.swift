@@ -66,8 +66,8 @@ final class CompiledNode {
     }
 }
 
-/// A loaded model, ready to run. Not safe to run from two threads at once (it owns one set of buffers);
-/// use one Session per concurrent caller.
+/// A loaded model, ready to run. Not safe to run from two threads at once (it owns one set of buffers); give
+/// each concurrent caller its own `replica()`, which shares the compiled operators and packed weights.
 public final class Session: @unchecked Sendable {
     public struct Port: Sendable {
         public var name: String
@@ -382,6 +382,40 @@ public final class Session: @unchecked Sendable {
         unplannedBytes = unplanned
         constantBytes = usedConstants.values.reduce(0) { $0 + $1.byteCount }
         flopsPerRun = runtime.reduce(0) { $0 + $1.op.flops }
+    }
+
+    /// A session over the same compiled nodes and weights (operators are immutable once prepared) with buffers
+    /// of its own: another caller can run it at the same time as this one. Costs the arena and scratch only.
+    public func replica() -> Session { Session(replicating: self) }
+
+    private init(replicating other: Session) {
+        arena = TensorStorage(byteCount: other.arena.byteCount)
+        workspace = TensorStorage(byteCount: other.workspace.byteCount)
+        let oldBase = UnsafeRawPointer(other.arena.bytes), size = other.arena.byteCount
+        let newBase = arena.bytes
+        // Arena values move to the same offset in the new arena; constants (weights) are shared as they are.
+        func rebase(_ ref: TensorRef) -> TensorRef {
+            let offset = UnsafeRawPointer(ref.data) - oldBase
+            guard offset >= 0, offset < max(size, 1), size > 0 else { return ref }
+            return TensorRef(data: newBase + offset, type: ref.type)
+        }
+        nodes = other.nodes.map { node in
+            let copy = CompiledNode(spec: node.spec, op: node.op, inputs: node.inputs, outputs: node.outputs)
+            copy.inputRefs = node.inputRefs.map { $0.map(rebase) }
+            copy.outputRefs = node.outputRefs.map(rebase)
+            return copy
+        }
+        constants = other.constants
+        inputRefs = other.inputRefs.map(rebase)
+        outputSources = other.outputSources.map(rebase)
+        inputs = other.inputs
+        outputs = other.outputs
+        sourceNodeCount = other.sourceNodeCount
+        arenaBytes = other.arenaBytes
+        unplannedBytes = other.unplannedBytes
+        peakLiveBytes = other.peakLiveBytes
+        constantBytes = other.constantBytes
+        flopsPerRun = other.flopsPerRun
     }
 
     /// Runs the model. `feeds` must hold every input with its declared dtype and (resolved) shape.

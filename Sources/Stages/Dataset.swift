@@ -183,19 +183,12 @@ public struct DatasetWriter {
     static func personRegion(frames: [GroundTruthFile.Frame], start: Double, end: Double, image: Image)
         -> PixelRect? {
         let inside = frames.filter { $0.t >= start - 1e-6 && $0.t < end - 1e-6 && $0.box.count == 4 }
-        guard !inside.isEmpty else { return nil }
-        var x0 = Double.infinity, y0 = Double.infinity, x1 = -Double.infinity, y1 = -Double.infinity
-        for frame in inside {
+        let boxes = inside.map { frame -> PixelRect in
             let a = image.transform.toTarget(x: frame.box[0], y: frame.box[1])
             let b = image.transform.toTarget(x: frame.box[0] + frame.box[2], y: frame.box[1] + frame.box[3])
-            x0 = min(x0, a.x); y0 = min(y0, a.y); x1 = max(x1, b.x); y1 = max(y1, b.y)
+            return PixelRect(x: a.x, y: a.y, width: b.x - a.x, height: b.y - a.y)
         }
-        let side = max(x1 - x0, y1 - y0) * 1.25
-        let cx = (x0 + x1) / 2, cy = (y0 + y1) / 2
-        let left = max(0, cx - side / 2), top = max(0, cy - side / 2)
-        let right = min(Double(image.width), cx + side / 2), bottom = min(Double(image.height), cy + side / 2)
-        guard right - left >= 1, bottom - top >= 1 else { return nil }
-        return PixelRect(x: left, y: top, width: right - left, height: bottom - top)
+        return PixelRect.personSquare(around: boxes, width: image.width, height: image.height)
     }
 
     /// Adds every window of one ground-truth file's clip. Returns the number of samples written.

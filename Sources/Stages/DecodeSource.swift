@@ -4,7 +4,7 @@ import Foundation
 import Media
 import Pipeline
 
-/// Decodes one file or stream into `FrameRecord`s at `options.fps` and `options.size`.
+/// Decodes one file or stream into frames at `options.fps` and `options.size` (the graph's `frames` port).
 public struct DecodeSource: PacketSource {
     public let name = "decode"
     public let path: String
@@ -30,7 +30,7 @@ public struct DecodeSource: PacketSource {
         (try? VideoDecoder(path))?.info.duration
     }
 
-    public func run(emit: Emit<FrameRecord>) async throws {
+    public func run(emit: Emit<Image>) async throws {
         let frames = try FrameDecoder(path: path, options: options, decoder: decoder)
         while let record = try frames.next() {
             try Task.checkCancellation()
@@ -42,10 +42,11 @@ public struct DecodeSource: PacketSource {
         onStats?(frames.stats)
     }
 
-    /// Every frame of the file in order, synchronously, one at a time: the frames `run` emits (dataset).
+    /// Every frame of the file in order, synchronously, one at a time, as clip items: the frames `run` emits
+    /// (dataset).
     public func forEachFrame(_ body: (Timestamped<FrameRecord>) throws -> Void) throws {
         let frames = try FrameDecoder(path: path, options: options)
-        while let record = try frames.next() { try body(record) }
+        while let frame = try frames.next() { try body(frame.map { FrameRecord(image: $0) }) }
     }
 
     /// Every frame of the file in order, in memory.
@@ -72,10 +73,10 @@ final class FrameDecoder {
 
     var stats: DecodeStats { reader.decoder.stats }
 
-    func next() throws -> Timestamped<FrameRecord>? {
+    func next() throws -> Timestamped<Image>? {
         guard let (frame, time) = try reader.next() else { return nil }
         var image = try scaler.convert(frame)
         image.time = time
-        return Timestamped(FrameRecord(image: image), at: time, duration: spacing)
+        return Timestamped(image, at: time, duration: spacing)
     }
 }

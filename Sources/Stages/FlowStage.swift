@@ -61,10 +61,10 @@ public struct FlowComputer: Sendable {
     }
 }
 
-/// The flow stage: fills `FrameRecord.flow`.
+/// The flow stage: frames in, the flow into each frame out (on the `flow` port, beside the frames).
 public struct FlowStage: Stage {
-    public typealias Input = FrameRecord
-    public typealias Output = FrameRecord
+    public typealias Input = Image
+    public typealias Output = FlowField
     public let name = "flow"
     private var computer: FlowComputer
 
@@ -72,9 +72,8 @@ public struct FlowStage: Stage {
         computer = FlowComputer(options: options, threads: threads)
     }
 
-    public mutating func process(_ input: Timestamped<FrameRecord>, emit: Emit<FrameRecord>) async throws {
-        var record = input.value
-        record.flow = try computer.next(record.image)
-        try await emit(Timestamped(record, at: input.time, duration: input.duration))
+    public mutating func process(_ input: Timestamped<Image>, emit: Emit<FlowField>) async throws {
+        let field = try computer.next(input.value)
+        try await emit(Timestamped(field, at: input.time, duration: input.duration))
     }
 }

@@ -1,17 +1,19 @@
-// The one record that runs down the whole-frame chain: the decoded frame, and the flow into it once the flow
-// stage has run. The config's `StreamKind` ports say which fields earlier stages must have filled.
+// One item of a clip: a decoded frame at the pipeline's working size, the flow into it when the pipeline has a
+// flow stage, and, in per-track mode, the track's box on that frame (the tube the clip follows).
 import Flow
 import Media
 
-/// A decoded frame at the pipeline's working size, plus what later stages computed for it.
 public struct FrameRecord: Sendable {
     /// RGB24 at the decode size.
     public var image: Image
     /// Flow from the previous decoded frame to this one (zero for the first frame), at the flow size.
     public var flow: FlowField?
+    /// The track's box on this frame, in working-frame pixels (nil: the whole frame).
+    public var box: PixelRect?
 
-    public init(image: Image, flow: FlowField? = nil) {
+    public init(image: Image, flow: FlowField? = nil, box: PixelRect? = nil) {
         self.image = image
         self.flow = flow
+        self.box = box
     }
 }

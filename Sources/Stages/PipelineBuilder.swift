@@ -1,69 +1,141 @@
-// Builds a runnable `StageGraph` from a validated config: decode → [flow] → classify → [smooth], for one file
-// (`classify`) or for any decode source with its own queue policy (the daemon's files and live streams).
-// Whole-frame mode only: detect/track/pose and `per: track` are not supported yet and are refused here.
+// A config compiled once: every stage checked against what this build runs, every model graph loaded and
+// compiled (through the process's `ModelStore`, so weights are packed once), and the stage graph's wiring
+// checked. `run` does this at start and on SIGHUP, `check` and `classify` the same way. Each file or stream then
+// gets a cheap runnable graph: fresh stage state and runner buffers over the shared compiled models.
 import Foundation
+import ONNX
 import Pipeline
 
-/// A pipeline ready to run on one file, with what `classify` prints around it.
-public struct FilePipeline: Sendable {
-    public let graph: StageGraph
+public final class CompiledPipeline: Sendable {
+    public let config: PipelineConfig
     /// The classifier's labels (score order) and model name.
     public let labels: [String]
     public let modelName: String
-    /// True when the graph ends in `smooth` (segments), false when it ends in `classify` (clip scores).
-    public let smooths: Bool
-}
+    /// Compiled classifiers by the config's model name.
+    private let classifiers: [String: CompiledClassifier]
 
-public enum PipelineBuilder {
-    /// `onClipScores` sees every clip's scores as they pass (for `--all-scores`); `progress` every frame time.
-    /// Queues: 16 frames after the decoder, blocking (a file waits instead of dropping), 4 between stages.
-    public static func file(_ path: String, config: PipelineConfig, threads: Int = 1,
-                            progress: (@Sendable (Double) -> Void)? = nil,
-                            onClipScores: (@Sendable (ClipScores) -> Void)? = nil) throws -> FilePipeline {
-        guard let decode = config.decode else { throw StagesError.unsupported("the pipeline has no `decode` stage") }
-        return try build(source: DecodeSource(path: path, options: decode, progress: progress),
-                         sourceQueue: (capacity: 16, policy: .block), config: config, threads: threads,
-                         onClipScores: onClipScores)
+    /// Compiles `config`. Throws `ConfigError` with the `file:line:col` of each stage this build cannot run and
+    /// of each model card whose graphs do not load, do not match the card, or do not compile for its input.
+    public init(config: PipelineConfig, store: ModelStore) throws(ConfigError) {
+        var diagnostics: [ConfigDiagnostic] = []
+        func report(_ at: ConfigLocation, _ message: String) {
+            diagnostics.append(ConfigDiagnostic(file: at.file, line: at.line, column: at.column, message: message))
+        }
+        for stage in config.stages {
+            switch stage.options {
+            case .detect, .track, .pose:
+                report(stage.location, "stage `\(stage.kind.rawValue)` is not supported by this build: it has no person "
+                       + "detection, tracking or pose model; remove the stage (whole-frame pipelines: decode → "
+                       + "[flow] → classify → [smooth])")
+            case let .classify(options):
+                do { try ClassifyStage.check(options) } catch { report(stage.location, "\(error)") }
+                if options.per == .track {
+                    report(stage.location, "`per: track` needs a `track` stage, which this build does not have; use "
+                           + "`per: frame` for whole-frame clips")
+                }
+            default: break
+            }
+        }
+        // Each distinct card: its graphs against the card, then compiled for the card's input as a run would.
+        let provider = ONNXSignatureProvider()
+        var seen = Set<String>()
+        for model in config.models where seen.insert(model.cardPath).inserted {
+            diagnostics += model.card.check(with: provider)
+        }
+        if !diagnostics.isEmpty { throw ConfigError(diagnostics) }
+        var classifiers: [String: CompiledClassifier] = [:]
+        for model in config.models {
+            guard let kind = model.card.kind.classifierKind else { continue }
+            let used = config.stages.compactMap { stage -> ClassifierKind? in
+                guard case let .classify(options) = stage.options, options.model == model.name else { return nil }
+                return options.kind
+            }
+            do {
+                classifiers[model.name] = try CompiledClassifier(card: model.card, kind: used.first ?? kind,
+                                                                 model: model.name, store: store)
+            } catch {
+                let at = model.card.locations["onnx"] ?? model.card.locations["kind"]
+                    ?? ConfigLocation(file: model.card.path, line: 1, column: 1)
+                report(at, "cannot compile the model for the card's input: \(error)")
+            }
+        }
+        if !diagnostics.isEmpty { throw ConfigError(diagnostics) }
+        self.config = config
+        self.classifiers = classifiers
+        var labels: [String] = [], modelName = ""
+        for stage in config.stages {
+            if case let .classify(options) = stage.options, let model = config.model(named: options.model) {
+                labels = model.card.labels
+                modelName = model.card.name
+            }
+        }
+        self.labels = labels
+        self.modelName = modelName
+        // The wiring of the graph itself, on a source that is never run.
+        do {
+            _ = try graph(source: DecodeSource(path: "", options: config.decode ?? DecodeOptions()),
+                          sourceQueue: (capacity: 1, policy: .block))
+        } catch {
+            throw ConfigError([ConfigDiagnostic(file: config.file, line: 1, column: 1,
+                                                message: "the pipeline cannot be wired: \(error)")])
+        }
     }
 
-    /// The config's stages after `source`. Live streams pass `.dropOldest` so the decoder never waits.
-    public static func build(source: DecodeSource, sourceQueue: (capacity: Int, policy: QueuePolicy),
-                             config: PipelineConfig, threads: Int = 1,
-                             onClipScores: (@Sendable (ClipScores) -> Void)? = nil) throws -> FilePipeline {
+    /// Every compiled graph the config uses (the store keeps these across a reload).
+    public var graphs: [CompiledGraph] { classifiers.values.flatMap(\.graphs) }
+
+    /// A runnable graph for one file or stream: decode → [flow] → classify → [scores tap] → smooth or best label.
+    /// `onClipScores` sees every clip's scores as they pass (`--all-scores`, clip counters). Queues out of the
+    /// decoder take `sourceQueue` (block for files, drop-oldest for live streams); the others block, 4 deep.
+    public func graph(source: DecodeSource, sourceQueue: (capacity: Int, policy: QueuePolicy), threads: Int = 1,
+                      onClipScores: (@Sendable (ClipScores) -> Void)? = nil) throws -> StageGraph {
         var stages: [AnyStage] = []
-        var labels: [String] = []
-        var modelName = ""
-        var smooths = false
-        var flowOptions: FlowOptions?
+        var smoothed = false
         for stage in config.stages {
+            let node: AnyStage
             switch stage.options {
             case .decode: continue
             case let .flow(options):
-                flowOptions = options
-                stages.append(AnyStage(FlowStage(options: options, threads: threads)))
+                node = AnyStage(FlowStage(options: options, threads: threads), input: StreamPorts.frames,
+                                output: StreamPorts.flow)
             case let .classify(options):
-                guard let model = config.model(named: options.model) else {
+                guard let classifier = classifiers[options.model] else {
                     throw StagesError.unsupported("model `\(options.model)` is not declared")
                 }
-                if options.kind == .twoStream && flowOptions == nil {
-                    throw StagesError.unsupported("a two-stream classifier needs a `flow` stage before it")
-                }
-                let classify = try ClassifyStage(card: model.card, options: options)
-                stages.append(AnyStage(classify))
-                if let onClipScores { stages.append(AnyStage(ScoreTap(onClipScores))) }
-                labels = model.card.labels
-                modelName = model.card.name
+                node = AnyStage(try ClassifyStage(classifier, options: options))
             case let .smooth(options):
-                stages.append(AnyStage(SmoothStage(labels: labels, options: options)))
-                smooths = true
+                node = AnyStage(SmoothStage(labels: labels, options: options), input: StreamPorts.clipScores,
+                                output: StreamPorts.segments)
+                smoothed = true
             case .detect, .track, .pose:
-                throw StagesError.unsupported("stage `\(stage.kind.rawValue)` (\(stage.location)) is not run by "
-                                              + "`classify` yet: whole-frame pipelines only")
+                throw StagesError.unsupported("stage `\(stage.kind.rawValue)` (\(stage.location)) is not supported")
+            }
+            // The runtime ports are the config's: the same names the config's port check reasoned about.
+            let takes = stage.ports.takes.map(\.rawValue), gives = stage.ports.gives.map(\.rawValue)
+            guard node.inputs.map(\.name) == takes, node.outputs.map(\.name) == gives else {
+                throw StagesError.unsupported("stage `\(node.name)` has ports \(node.inputs.map(\.name)) → "
+                                              + "\(node.outputs.map(\.name)), but the config says \(takes) → \(gives)")
+            }
+            stages.append(node)
+            if case .classify = stage.options, let onClipScores {
+                stages.append(AnyStage(ScoreTap(onClipScores), input: StreamPorts.clipScores,
+                                       output: StreamPorts.clipScores))
             }
         }
-        let graph = try StageGraph(source: AnySource(source), sourceQueue: sourceQueue, stages: stages,
-                                   stageQueueCapacity: 4)
-        return FilePipeline(graph: graph, labels: labels, modelName: modelName, smooths: smooths)
+        if !smoothed {
+            stages.append(AnyStage(BestLabelStage(labels: labels), input: StreamPorts.clipScores,
+                                   output: StreamPorts.segments))
+        }
+        return try StageGraph(source: AnySource(source, port: StreamPorts.frames), sourceQueue: sourceQueue,
+                              stages: stages, output: StreamPorts.segments.erased, stageQueueCapacity: 4)
+    }
+
+    /// A graph over one file, its decoder waiting for the pipeline (16 frames queued at most).
+    public func file(_ path: String, threads: Int = 1, progress: (@Sendable (Double) -> Void)? = nil,
+                     onClipScores: (@Sendable (ClipScores) -> Void)? = nil) throws -> StageGraph {
+        guard let decode = config.decode else { throw StagesError.unsupported("the pipeline has no `decode` stage") }
+        return try graph(source: DecodeSource(path: path, options: decode, progress: progress),
+                         sourceQueue: (capacity: 16, policy: .block), threads: threads, onClipScores: onClipScores)
     }
 }
 

@@ -7,13 +7,33 @@ import Pipeline
 import Tensor
 
 /// A rectangle in an image's pixel coordinates (x, y of the top-left corner; may be fractional).
-public struct PixelRect: Sendable, Equatable {
+public struct PixelRect: Sendable, Hashable {
     public var x: Double, y: Double, width: Double, height: Double
     public init(x: Double, y: Double, width: Double, height: Double) {
         self.x = x
         self.y = y
         self.width = width
         self.height = height
+    }
+}
+
+extension PixelRect {
+    /// The square crop a person's clip is cut from: the union of `boxes` (the track's boxes over the clip), its
+    /// larger side × 1.25, centred, clipped to a `width`×`height` image; nil when nothing of it is inside.
+    /// `dataset --crop person` (training) and `classify` with `per: track` (serving) both cut this square.
+    public static func personSquare(around boxes: [PixelRect], width: Int, height: Int) -> PixelRect? {
+        guard !boxes.isEmpty else { return nil }
+        var x0 = Double.infinity, y0 = Double.infinity, x1 = -Double.infinity, y1 = -Double.infinity
+        for box in boxes {
+            x0 = min(x0, box.x); y0 = min(y0, box.y)
+            x1 = max(x1, box.x + box.width); y1 = max(y1, box.y + box.height)
+        }
+        let side = max(x1 - x0, y1 - y0) * 1.25
+        let cx = (x0 + x1) / 2, cy = (y0 + y1) / 2
+        let left = max(0, cx - side / 2), top = max(0, cy - side / 2)
+        let right = min(Double(width), cx + side / 2), bottom = min(Double(height), cy + side / 2)
+        guard right - left >= 1, bottom - top >= 1 else { return nil }
+        return PixelRect(x: left, y: top, width: right - left, height: bottom - top)
     }
 }
 

@@ -44,28 +44,16 @@ struct Classify: AsyncParsableCommand {
         if let bar { progress = { time in bar.update(time) } }
         var tap: (@Sendable (ClipScores) -> Void)?
         if allScores { tap = { score in clips.append(score) } }
-        let built = try PipelineBuilder.file(file, config: config, threads: max(1, threadCount / 2),
-                                             progress: progress, onClipScores: tap)
+        let compiled = try CompiledPipeline(config: config, store: ModelStore())
+        let graph = try compiled.file(file, threads: max(1, threadCount / 2), progress: progress, onClipScores: tap)
         let collected = Collector<ActionSegment>()
-        let endClips = Collector<ClipScores>()
-        _ = try await built.graph.run { packet in
+        _ = try await graph.run { packet in
             if let segment = packet.value as? ActionSegment { collected.append(segment) }
-            if let scores = packet.value as? ClipScores { endClips.append(scores) }
         }
         bar?.finish()
-        let segments = collected.values.sorted { ($0.start, $0.label) < ($1.start, $1.label) }
-        if allScores { printClips(clips.values, labels: built.labels) }
-        if !built.smooths {
-            // No smooth stage: the clip scores are the result; report each clip's best label as a segment.
-            let best = endClips.values.map { clip -> ActionSegment in
-                let top = clip.scores.indices.max { clip.scores[$0] < clip.scores[$1] } ?? 0
-                return ActionSegment(label: built.labels[top], score: Double(clip.scores[top]), start: clip.start,
-                                     end: clip.end)
-            }
-            printSegments(best, model: built.modelName)
-        } else {
-            printSegments(segments, model: built.modelName)
-        }
+        let segments = collected.values.sorted { ($0.start, $0.track ?? -1, $0.label) < ($1.start, $1.track ?? -1, $1.label) }
+        if allScores { printClips(clips.values, labels: compiled.labels) }
+        printSegments(segments, model: compiled.modelName)
     }
 
     private func printSegments(_ segments: [ActionSegment], model: String) {

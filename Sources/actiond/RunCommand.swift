@@ -37,9 +37,6 @@ struct Run: AsyncParsableCommand {
         // Folders that are files, logs that are folders, parents that cannot be created: exit 2 before any
         // source starts, with the config line that names the path.
         try checkFilesystem(pipeline)
-        // Every model loaded and compiled for its card before any source starts: a corrupt or mismatched model
-        // is a config error (exit 2, the card's file:line:col), not a reason to quarantine every input.
-        try pipeline.checkModelGraphs()
         let threadCount = try ThreadKnob.apply(threads, config: pipeline.threads)
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)

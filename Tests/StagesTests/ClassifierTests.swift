@@ -4,6 +4,7 @@
 import Flow
 import Foundation
 import Media
+import ONNX
 import Pipeline
 import Stages
 import Tensor
@@ -228,14 +229,9 @@ final class ClassifierTests: XCTestCase {
         XCTAssertEqual(split.encoderRuns, 30)
     }
 
-    func testPerTrackAndSegmentsOutsideTwoStreamAreRejectedWithClearErrors() throws {
+    func testSegmentsOutsideTwoStreamAreRejectedWithClearErrors() throws {
         var options = ClassifyOptions(model: "actions")
-        options.per = .track
         options.clip = 8
-        XCTAssertThrowsError(try ClassifyStage(card: StagesFixtures.card("r3d"), options: options)) { error in
-            XCTAssertTrue("\(error)".contains("per: track"), "\(error)")
-        }
-        options.per = .frame
         options.segments = 3
         XCTAssertThrowsError(try ClassifyStage(card: StagesFixtures.card("r3d"), options: options)) { error in
             XCTAssertTrue("\(error)".contains("two-stream classifiers only"), "\(error)")
@@ -281,11 +277,20 @@ final class ClassifierTests: XCTestCase {
             """.write(toFile: path, atomically: true, encoding: .utf8)
         let config = try ConfigLoader.load(path: path)
         let tapped = Gathered<ClipScores>()
-        let built = try PipelineBuilder.file(StagesFixtures.video, config: config,
-                                             onClipScores: { tapped.append($0) })
+        let store = ModelStore()
+        let compiled = try CompiledPipeline(config: config, store: store)
+        let graph = try compiled.file(StagesFixtures.video, onClipScores: { tapped.append($0) })
         let out = Gathered<ActionSegment>()
-        let report = try await built.graph.run { packet in out.append(packet.value as! ActionSegment) }
+        let report = try await graph.run { packet in out.append(packet.value as! ActionSegment) }
         XCTAssertEqual(report.stages.map(\.name), ["flow", "classify", "scores", "smooth"])
+        // The frames fan out to flow and classify, which joins them with the flow of the same time.
+        XCTAssertEqual(report.queues.map(\.name), ["decode → flow", "decode → classify (frames)",
+                                                   "flow → classify (flow)", "classify → scores", "scores → smooth",
+                                                   "smooth → sink"])
+        XCTAssertEqual(report.stages.map(\.stats.unmatched), [0, 0, 0, 0])
+        XCTAssertEqual(report.stages[1].stats.packetsIn, StagesFixtures.frameCount)
+        // The two graphs of the two-stream card were compiled once, by the config load, not by the run.
+        XCTAssertEqual(store.compilations.values.sorted(), [1, 1])
         // 30 frames, clips of 8 every 2: starts 0…22 (12 clips) and none padded.
         XCTAssertEqual(tapped.values.count, 12)
         // The running graph scored exactly what the offline path (the one `dataset` uses) scores.
@@ -294,7 +299,7 @@ final class ClassifierTests: XCTestCase {
                                          stride: 2)
         XCTAssertEqual(try clips.map { try offline.scores($0.items) }, tapped.values.map(\.scores))
         XCTAssertEqual(clips.map(\.start), tapped.values.map(\.start))
-        var smoother = ScoreSmoother(labels: built.labels, options: {
+        var smoother = ScoreSmoother(labels: compiled.labels, options: {
             var options = SmoothOptions()
             options.window = 2
             options.enter = 0.27

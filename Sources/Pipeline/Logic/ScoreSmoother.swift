@@ -2,6 +2,25 @@
 // clips, per-label hysteresis (open at `enter`, close below `exit`), and a minimum segment length.
 import Foundation
 
+/// A box in source pixels: left, top, width, height.
+public struct BoxXYWH: Sendable, Equatable, Hashable {
+    public var x: Double, y: Double, width: Double, height: Double
+    public init(x: Double, y: Double, width: Double, height: Double) {
+        self.x = x
+        self.y = y
+        self.width = width
+        self.height = height
+    }
+
+    /// The component-wise mean of `boxes` (nil when empty): a track's mean box over a clip or segment.
+    public static func mean(_ boxes: [BoxXYWH]) -> BoxXYWH? {
+        guard !boxes.isEmpty else { return nil }
+        let n = Double(boxes.count)
+        return BoxXYWH(x: boxes.map(\.x).reduce(0, +) / n, y: boxes.map(\.y).reduce(0, +) / n,
+                       width: boxes.map(\.width).reduce(0, +) / n, height: boxes.map(\.height).reduce(0, +) / n)
+    }
+}
+
 /// The scores of one classified clip, in the classifier's label order.
 public struct ClipScores: Sendable, Equatable {
     public var start: Double
@@ -9,13 +28,19 @@ public struct ClipScores: Sendable, Equatable {
     public var scores: [Float]
     /// Track id in per-track mode; nil for whole-frame clips.
     public var track: Int?
+    /// The track's mean box over the clip, in source pixels (per-track mode).
+    public var box: BoxXYWH?
 
-    public init(start: Double, end: Double, scores: [Float], track: Int? = nil) {
+    public init(start: Double, end: Double, scores: [Float], track: Int? = nil, box: BoxXYWH? = nil) {
         self.start = start
         self.end = end
         self.scores = scores
         self.track = track
+        self.box = box
     }
+
+    /// The best label's index (the first of equal scores), nil for an empty vector.
+    public var best: Int? { scores.indices.max { scores[$0] < scores[$1] } }
 }
 
 /// A stretch of media during which one action was recognised.
@@ -27,13 +52,16 @@ public struct ActionSegment: Sendable, Equatable, CustomStringConvertible {
     public var start: Double
     public var end: Double
     public var track: Int?
+    /// The track's mean box over the segment, in source pixels (per-track mode).
+    public var box: BoxXYWH?
 
-    public init(label: String, score: Double, start: Double, end: Double, track: Int? = nil) {
+    public init(label: String, score: Double, start: Double, end: Double, track: Int? = nil, box: BoxXYWH? = nil) {
         self.label = label
         self.score = score
         self.start = start
         self.end = end
         self.track = track
+        self.box = box
     }
 
     public var length: Double { end - start }
@@ -66,6 +94,7 @@ public struct ScoreSmoother: Sendable {
         var end: Double
         var scoreSum: Double
         var clips: Int
+        var boxes: [BoxXYWH]
     }
 
     public init(labels: [String], options: SmoothOptions) {
@@ -98,13 +127,15 @@ public struct ScoreSmoother: Sendable {
                     segment.end = clip.end
                     segment.scoreSum += score
                     segment.clips += 1
+                    if let box = clip.box { segment.boxes.append(box) }
                     open[label] = segment
                 } else {
                     open[label] = nil
                     if let done = finished(label, segment, track: track ?? clip.track) { closed.append(done) }
                 }
             } else if score >= options.enter {
-                open[label] = OpenSegment(start: clip.start, end: clip.end, scoreSum: score, clips: 1)
+                open[label] = OpenSegment(start: clip.start, end: clip.end, scoreSum: score, clips: 1,
+                                          boxes: clip.box.map { [$0] } ?? [])
             }
         }
         return closed
@@ -122,7 +153,28 @@ public struct ScoreSmoother: Sendable {
         // A small tolerance so a segment of exactly `min_length` seconds computed from clip times is kept.
         guard segment.end - segment.start >= options.minLength - 1e-9 else { return nil }
         return ActionSegment(label: labels[label], score: segment.scoreSum / Double(segment.clips),
-                             start: segment.start, end: segment.end, track: track)
+                             start: segment.start, end: segment.end, track: track, box: .mean(segment.boxes))
+    }
+}
+
+/// Without a `smooth` stage, each clip is a segment of its best label: the one path from clip scores to
+/// segments when no smoothing is asked for (the graph always ends in segments).
+public struct BestLabelStage: Stage {
+    public typealias Input = ClipScores
+    public typealias Output = ActionSegment
+    public let name = "segments"
+    private let labels: [String]
+
+    public init(labels: [String]) { self.labels = labels }
+
+    public mutating func process(_ input: Timestamped<ClipScores>, emit: Emit<ActionSegment>) async throws {
+        let clip = input.value
+        guard clip.scores.count == labels.count, let top = clip.best else {
+            throw ScoreCountMismatch(expected: labels.count, got: clip.scores.count)
+        }
+        let segment = ActionSegment(label: labels[top], score: Double(clip.scores[top]), start: clip.start,
+                                    end: clip.end, track: clip.track, box: clip.box)
+        try await emit(Timestamped(segment, at: segment.start, duration: segment.length))
     }
 }
 

@@ -1,6 +1,8 @@
-// Runs a source and a chain of stages as concurrent tasks joined by bounded queues. End of media drains every
-// stage in order (each gets `finish`); a failing stage stops the others and its error rises with the stage
-// name and the media time of the packet it was handling; cancellation stops everything promptly.
+// Runs a source and a graph of stages as concurrent tasks joined by bounded queues. A port may feed several
+// stages (fan-out: each consumer has its own queue), and a stage may take several ports (a join: packets of the
+// same media time are handed over together). End of media drains every stage in order (each gets `finish`); a
+// failing stage stops the others and its error rises with the stage name and the media time of the packet it
+// was handling; cancellation stops everything promptly.
 import Foundation
 import Synchronization
 
@@ -24,8 +26,9 @@ public struct StageError: Error, Sendable, CustomStringConvertible {
     }
 }
 
-/// The chain cannot be built: adjacent ports do not fit. A programming error in the Stages layer (the config
-/// is checked earlier), reported before anything runs.
+/// The graph cannot be built: a stage takes a port no stage before it gives, or gives it with another type. The
+/// config's own port check runs first, so from a config this is a programming error in the Stages layer; either
+/// way it is reported before anything runs.
 public struct PipelineBuildError: Error, Sendable, CustomStringConvertible {
     public var message: String
     public var description: String { message }
@@ -82,11 +85,14 @@ public struct StageStats: Sendable, Equatable {
     public var packetsOut = 0
     /// Seconds spent in `process` and `finish`, not counting waits for room downstream (backpressure).
     public var busySeconds: Double = 0
+    /// Packets a join discarded because another input had no packet of the same media time (a live source's
+    /// queue dropped it on one branch only).
+    public var unmatched = 0
 }
 
 /// What a run did (or is doing), per queue and stage.
 public struct RunReport: Sendable {
-    /// The queue after the source first, then one per stage output, in order.
+    /// One per edge, by consumer in graph order (the sink last): for a chain, the queue after the source first.
     public var queues: [(name: String, policy: QueuePolicy, stats: QueueStats)]
     /// One per stage, in order.
     public var stages: [(name: String, stats: StageStats)]
@@ -95,8 +101,12 @@ public struct RunReport: Sendable {
     /// True when the run ended because a drain was requested, not because the media ended.
     public var drained: Bool
 
-    /// Frames (or whatever the source gives) dropped by a `.dropOldest` source queue.
-    public var sourceDrops: Int { queues.first?.stats.dropped ?? 0 }
+    /// How many of `queues`, from the front, are fed by the source.
+    public var sourceQueueCount = 1
+
+    /// Frames (or whatever the source gives) dropped by `.dropOldest` source queues (the most any one branch
+    /// dropped: a frame dropped on two branches is one frame lost).
+    public var sourceDrops: Int { queues.prefix(sourceQueueCount).map(\.stats.dropped).max() ?? 0 }
 }
 
 /// A live view of a running graph, for metrics and health checks: `snapshot()` may be called from any task
@@ -104,6 +114,7 @@ public struct RunReport: Sendable {
 public final class RunMonitor: Sendable {
     private struct State {
         var queues: [(name: String, policy: QueuePolicy, stats: @Sendable () -> QueueStats)] = []
+        var sourceQueueCount = 1
         var stages: [(name: String, stats: StageStats)] = []
         var delivered = 0
         var drained = false
@@ -120,13 +131,14 @@ public final class RunMonitor: Sendable {
     public func snapshot() -> RunReport {
         state.withLock { s in
             RunReport(queues: s.queues.map { ($0.name, $0.policy, $0.stats()) }, stages: s.stages,
-                      delivered: s.delivered, drained: s.drained)
+                      delivered: s.delivered, drained: s.drained, sourceQueueCount: s.sourceQueueCount)
         }
     }
 
-    func register<Element>(queues: [BoundedQueue<Element>], stages: [String]) {
+    func register<Element>(queues: [BoundedQueue<Element>], sourceQueues: Int, stages: [String]) {
         state.withLock { s in
             s.queues = queues.map { queue in (queue.name, queue.policy, { queue.stats }) }
+            s.sourceQueueCount = sourceQueues
             s.stages = stages.map { ($0, StageStats()) }
         }
     }
@@ -139,168 +151,3 @@ public final class RunMonitor: Sendable {
     func markDrained() { state.withLock { $0.drained = true } }
 }
 
-/// A source and its stages, wired and type-checked.
-public struct StageGraph: Sendable {
-    public let source: AnySource
-    public let stages: [AnyStage]
-    /// Queue after the source. Built here so its policy is visible: `.block` for files (the decoder waits),
-    /// `.dropOldest` for live streams (the decoder never waits; drops are counted).
-    public let sourceQueue: (capacity: Int, policy: QueuePolicy)
-    /// Capacity of the queues between stages. These always block: dropping mid-pipeline would tear clips.
-    public let stageQueueCapacity: Int
-
-    public init(source: AnySource, sourceQueue: (capacity: Int, policy: QueuePolicy), stages: [AnyStage],
-                stageQueueCapacity: Int = 4) throws(PipelineBuildError) {
-        var previous = (name: source.name, type: source.outputType)
-        for stage in stages {
-            guard stage.inputType == previous.type else {
-                throw PipelineBuildError(message: "stage `\(stage.name)` takes \(stage.inputType), but "
-                                         + "`\(previous.name)` before it gives \(previous.type)")
-            }
-            previous = (stage.name, stage.outputType)
-        }
-        guard sourceQueue.capacity >= 1, stageQueueCapacity >= 1 else {
-            throw PipelineBuildError(message: "queue capacities must be at least 1")
-        }
-        self.source = source
-        self.stages = stages
-        self.sourceQueue = sourceQueue
-        self.stageQueueCapacity = stageQueueCapacity
-    }
-
-    /// The type the sink receives.
-    public var outputType: any Sendable.Type { stages.last?.outputType ?? source.outputType }
-
-    /// Runs until the source ends (then drains every stage), a drain is requested, a stage fails, or the task
-    /// is cancelled. `sink` receives the last stage's outputs in order.
-    public func run(
-        drain: DrainSignal? = nil, monitor: RunMonitor = RunMonitor(),
-        sink: @escaping @Sendable (Timestamped<any Sendable>) async throws -> Void
-    ) async throws -> RunReport {
-        typealias Packet = Timestamped<any Sendable>
-        var queues: [BoundedQueue<Packet>] = [
-            BoundedQueue(capacity: sourceQueue.capacity, policy: sourceQueue.policy, name: "\(source.name) →"
-                         + " \(stages.first?.name ?? "sink")"),
-        ]
-        for (index, stage) in stages.enumerated() {
-            let next = index + 1 < stages.count ? stages[index + 1].name : "sink"
-            queues.append(BoundedQueue(capacity: stageQueueCapacity, policy: .block, name: "\(stage.name) → \(next)"))
-        }
-        let allQueues = queues
-        monitor.register(queues: allQueues, stages: stages.map(\.name))
-        let source = self.source
-
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            // The source task: on a drain request, the source is cancelled and its queue finished normally.
-            group.addTask {
-                let output = allQueues[0]
-                let lastTime = LastTime()
-                do {
-                    try await withThrowingTaskGroup(of: Bool.self) { inner in
-                        inner.addTask {
-                            try await source.run { packet in
-                                try await output.push(packet)
-                                lastTime.value.withLock { $0 = packet.time }
-                            }
-                            return false
-                        }
-                        if let drain {
-                            inner.addTask { await drain.wait() }
-                        }
-                        let drainedFirst = try await inner.next() ?? false
-                        inner.cancelAll()
-                        if drainedFirst { monitor.markDrained() }
-                    }
-                } catch {
-                    output.close()
-                    if error is QueueClosed || error is CancellationError { throw error }
-                    throw StageError(stage: source.name, mediaTime: lastTime.value.withLock { $0 }, underlying: error)
-                }
-                output.finish()
-            }
-            for (index, stage) in stages.enumerated() {
-                let input = allQueues[index], output = allQueues[index + 1]
-                group.addTask {
-                    let runner = stage.makeRunner()
-                    var mediaTime: Double?
-                    let clock = ContinuousClock()
-                    // Time in `emit` is time waiting for room downstream: not this stage's work.
-                    var waiting = Duration.zero
-                    var emitted = 0
-                    func emit(_ packet: Packet) async throws {
-                        let start = clock.now
-                        try await output.push(packet)
-                        waiting += clock.now - start
-                        emitted += 1
-                    }
-                    func account(_ start: ContinuousClock.Instant, input: Int) {
-                        let busy = clock.now - start - waiting
-                        let seconds = Double(busy.components.seconds) + Double(busy.components.attoseconds) * 1e-18
-                        monitor.updateStage(index) { stats in
-                            stats.packetsIn += input
-                            stats.packetsOut += emitted
-                            stats.busySeconds += max(0, seconds)
-                        }
-                        if input > 0 { monitor.onStageLatency?(stage.name, max(0, seconds)) }
-                        waiting = .zero
-                        emitted = 0
-                    }
-                    do {
-                        while let packet = try await input.pop() {
-                            mediaTime = packet.time
-                            let start = clock.now
-                            try await runner.process(packet) { try await emit($0) }
-                            account(start, input: 1)
-                        }
-                        mediaTime = nil
-                        let start = clock.now
-                        try await runner.finish { try await emit($0) }
-                        account(start, input: 0)
-                    } catch {
-                        input.close()  // upstream stops instead of blocking on a queue nobody reads
-                        output.close()
-                        if error is QueueClosed || error is CancellationError { throw error }
-                        throw StageError(stage: stage.name, mediaTime: mediaTime, underlying: error)
-                    }
-                    output.finish()
-                }
-            }
-            // The sink: the last queue's consumer.
-            let last = allQueues[allQueues.count - 1]
-            group.addTask {
-                do {
-                    while let packet = try await last.pop() {
-                        try await sink(packet)
-                        monitor.delivered()
-                    }
-                } catch {
-                    last.close()
-                    if error is QueueClosed || error is CancellationError { throw error }
-                    throw StageError(stage: "sink", mediaTime: nil, underlying: error)
-                }
-            }
-            // The first real failure wins; the QueueClosed/CancellationError it causes elsewhere are echoes.
-            var firstFailure: (any Error)?
-            var echo: (any Error)?
-            while let result = await group.nextResult() {
-                if case let .failure(error) = result {
-                    if error is StageError {
-                        if firstFailure == nil { firstFailure = error }
-                    } else if echo == nil {
-                        echo = error
-                    }
-                    group.cancelAll()
-                    for queue in allQueues { queue.close() }
-                }
-            }
-            if let failure = firstFailure ?? echo { throw failure }
-        }
-        return monitor.snapshot()
-    }
-}
-
-
-/// Media time of the last packet a source gave, for its errors.
-private final class LastTime: Sendable {
-    let value = Mutex<Double?>(nil)
-}

@@ -1,0 +1,50 @@
+// The typed ports of the stage graph: each stream kind of the config (`StreamKind`) with the Swift type its
+// packets carry. The graph is wired by these, so the config's port check (a stage takes only streams an earlier
+// stage gives) and the runtime's type check are one check over the same names.
+import Flow
+import Media
+import Pipeline
+
+public enum StreamPorts {
+    /// Decoded, sampled frames at the working size (RGB24).
+    public static let frames = Port<Image>(.frames)
+    /// Flow from the previous frame into this one, at the flow size.
+    public static let flow = Port<FlowField>(.flow)
+    /// Every track's box and state on one frame.
+    public static let tracks = Port<[TrackBox]>(.tracks)
+    /// One score vector per classified clip (per track in per-track mode).
+    public static let clipScores = Port<ClipScores>(.clipScores)
+    /// Action segments: what every graph ends in.
+    public static let segments = Port<ActionSegment>(.segments)
+
+    /// The runtime port of a config stream, nil for streams no stage of this build gives yet.
+    public static func port(_ stream: StreamKind) -> AnyPort? {
+        switch stream {
+        case .frames: return frames.erased
+        case .flow: return flow.erased
+        case .tracks: return tracks.erased
+        case .clipScores: return clipScores.erased
+        case .segments: return segments.erased
+        case .detections, .poses: return nil
+        }
+    }
+}
+
+/// Where a track stands on a frame. Only confirmed tracks have their frame added to their clip; a removed
+/// track's partial clip is flushed or dropped by the classify stage's `partial` rule.
+public enum TrackState: String, Sendable, Equatable {
+    case tentative, confirmed, lost, removed
+}
+
+/// One track on one frame: its id (stable across frames), its box in working-frame pixels, and its state.
+public struct TrackBox: Sendable, Equatable {
+    public var id: Int
+    public var box: PixelRect
+    public var state: TrackState
+
+    public init(id: Int, box: PixelRect, state: TrackState = .confirmed) {
+        self.id = id
+        self.box = box
+        self.state = state
+    }
+}
