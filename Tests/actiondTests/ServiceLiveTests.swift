@@ -119,6 +119,8 @@ extension ServiceTests {
         XCTAssertGreaterThan(metric(text, "actiond_frames_decoded_total{source=\"cam\"}") ?? 0, 30, text)
         XCTAssertGreaterThan(metric(text, "actiond_clips_classified_total{source=\"cam\"}") ?? 0, 2, text)
         XCTAssertEqual(metric(text, "actiond_source_up{source=\"cam\"}"), 1, text)
+        // The pipeline was compiled once at start: the reconnect built a new graph over the same compiled model.
+        XCTAssertEqual(compilationSeries(text).map(\.value), [1], text)
         XCTAssertTrue(text.contains("actiond_stage_latency_seconds_bucket{le=\"+Inf\",stage=\"classify\"}")
                       || text.contains("actiond_stage_latency_seconds_bucket{stage=\"classify\",le=\"+Inf\"}"), text)
         // Live events carry source time (seconds since the source started), so they increase across reconnects.

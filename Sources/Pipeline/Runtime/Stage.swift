@@ -132,6 +132,13 @@ public struct PortEmitter {
     let ports: [AnyPort]
     let send: (Int, Timestamped<any Sendable>) async throws -> Void
 
+    /// `send` gets the index of the output port (in `ports`) and the packet. The graph makes these; a test
+    /// harness driving one stage can too.
+    public init(ports: [AnyPort], send: @escaping (Int, Timestamped<any Sendable>) async throws -> Void) {
+        self.ports = ports
+        self.send = send
+    }
+
     public func emit<Value: Sendable>(_ port: Port<Value>, _ packet: Timestamped<Value>) async throws {
         guard let index = ports.firstIndex(of: port.erased) else {
             throw PipelineBuildError(message: "a stage emitted on port `\(port.name)`, which it does not declare")
