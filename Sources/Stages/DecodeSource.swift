@@ -31,8 +31,12 @@ public struct DecodeSource: PacketSource {
     }
 
     public func run(emit: Emit<Image>) async throws {
-        let frames = try FrameDecoder(path: path, options: options, decoder: decoder)
-        while let record = try frames.next() {
+        // Opening and reading block in FFmpeg (a network stream waits for packets): on a thread of their own.
+        let worker = BlockingWorker(name: "decode")
+        defer { worker.stop() }
+        let (path, options, decoder) = (self.path, self.options, self.decoder)
+        let frames = try await worker.run { try FrameDecoder(path: path, options: options, decoder: decoder) }
+        while let record = try await worker.run({ try frames.next() }) {
             try Task.checkCancellation()
             progress?(record.time)
             onStats?(frames.stats)
@@ -58,8 +62,9 @@ public struct DecodeSource: PacketSource {
 }
 
 /// The one decode loop behind `run` and `forEachFrame`: sampled on the fps grid, scaled to the working size,
-/// stamped with the grid time and a duration of one grid step.
-final class FrameDecoder {
+/// stamped with the grid time and a duration of one grid step. Used by one task at a time (a source hands it
+/// to its decode thread call by call).
+final class FrameDecoder: @unchecked Sendable {
     private let reader: FrameReader
     private let scaler: Scaler
     private let spacing: Double

@@ -1,5 +1,6 @@
 // One compiled pipeline per config: a hundred files through one watched folder compile each model graph once
-// (counted in /metrics), and the count holds across a stream reconnect (ServiceLiveTests checks that one).
+// (counted in /metrics), and the count holds across a stream reconnect (ServiceLiveTests checks that one); four
+// live streams at once all run on the shared model (and on a 2-core box none starves the others).
 import Foundation
 import XCTest
 
@@ -42,5 +43,47 @@ extension ServiceTests {
         XCTAssertTrue(series.first?.series.contains("model=\"actions\"") ?? false, text)
         daemon.signal(SIGTERM)
         XCTAssertEqual(daemon.waitForExit(), 0, daemon.stderr)
+    }
+
+    /// Four live streams on one daemon: each decodes and is classified, over one compiled model,
+    /// and SIGTERM stops them all. (A source blocking in a network read used to hold a thread of Swift's
+    /// cooperative pool, which has one per core: on a 2-core box two streams took both and the rest never ran.)
+    func testFourLiveStreamsShareOneCompiledModelAndAllRun() throws {
+        let clip = try render("four", seed: 6808, clips: 1, seconds: 4, extra: ["--switch"])[0]
+        let ports = (0..<4).map { _ in freePort() }, metricsPort = freePort()
+        var servers: [Process] = []
+        defer { for server in servers where server.isRunning { server.terminate() } }
+        for port in ports {
+            let ffmpeg = Process()
+            ffmpeg.executableURL = URL(fileURLWithPath: "/usr/bin/ffmpeg")
+            ffmpeg.arguments = ["-loglevel", "error", "-re", "-stream_loop", "-1", "-i", clip, "-c", "copy",
+                                "-f", "mpegts", "tcp://127.0.0.1:\(port)?listen=1"]
+            ffmpeg.standardOutput = FileHandle.nullDevice
+            ffmpeg.standardError = FileHandle.nullDevice
+            try ffmpeg.run()
+            servers.append(ffmpeg)
+        }
+        let sources = ports.enumerated().map { index, port in
+            "  - id: cam\(index)\n    url: tcp://127.0.0.1:\(port)\n    reconnect: { initial: 0.2, max: 1 }"
+        }.joined(separator: "\n")
+        let config = try writeConfig(service: """
+            metrics: { listen: 127.0.0.1:\(metricsPort) }
+            sources:
+            \(sources)
+            sinks:
+              - jsonl: { path: \(path("log/actions.jsonl")) }
+            """)
+        let daemon = try DaemonProcess(config: config, in: dir)
+        func classified(_ text: String) -> [Double] {
+            (0..<4).map { metric(text, "actiond_clips_classified_total{source=\"cam\($0)\"}") ?? 0 }
+        }
+        var text = ""
+        XCTAssertTrue(eventually(60) {
+            text = httpGet(port: metricsPort, "/metrics")?.1 ?? ""
+            return classified(text).allSatisfy { $0 >= 3 }
+        }, "clips classified per stream: \(classified(text))\n\(daemon.stderr)")
+        XCTAssertEqual(compilationSeries(text).map(\.value), [1], text)
+        daemon.signal(SIGTERM)
+        XCTAssertEqual(daemon.waitForExit(timeout: 30), 0, daemon.stderr)
     }
 }
