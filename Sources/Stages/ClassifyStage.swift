@@ -280,7 +280,7 @@ public struct ClassifyStage: GraphStage {
 
     private func score(_ clip: Clip<FrameRecord>, track: Int?) throws -> Timestamped<ClipScores> {
         var region: PixelRect?
-        var box: BoxXYWH?
+        var box: PixelRect?
         if track != nil, let first = clip.items.first?.value.image {
             let boxes = clip.items.compactMap(\.value.box)
             region = PixelRect.personSquare(around: boxes, width: first.width, height: first.height)
@@ -294,8 +294,8 @@ public struct ClassifyStage: GraphStage {
 
 extension ResizeTransform {
     /// A working-frame box in source pixels.
-    func sourceBox(_ box: PixelRect) -> BoxXYWH {
+    func sourceBox(_ box: PixelRect) -> PixelRect {
         let a = toSource(x: box.x, y: box.y), b = toSource(x: box.x + box.width, y: box.y + box.height)
-        return BoxXYWH(x: a.x, y: a.y, width: b.x - a.x, height: b.y - a.y)
+        return PixelRect(x: a.x, y: a.y, width: b.x - a.x, height: b.y - a.y)
     }
 }

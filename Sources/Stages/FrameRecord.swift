@@ -2,6 +2,7 @@
 // flow stage, and, in per-track mode, the track's box on that frame (the tube the clip follows).
 import Flow
 import Media
+import Pipeline
 
 public struct FrameRecord: Sendable {
     /// RGB24 at the decode size.

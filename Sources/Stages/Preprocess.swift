@@ -6,17 +6,6 @@ import Media
 import Pipeline
 import Tensor
 
-/// A rectangle in an image's pixel coordinates (x, y of the top-left corner; may be fractional).
-public struct PixelRect: Sendable, Hashable {
-    public var x: Double, y: Double, width: Double, height: Double
-    public init(x: Double, y: Double, width: Double, height: Double) {
-        self.x = x
-        self.y = y
-        self.width = width
-        self.height = height
-    }
-}
-
 extension PixelRect {
     /// The square crop a person's clip is cut from: the union of `boxes` (the track's boxes over the clip), its
     /// larger side × 1.25, centred, clipped to a `width`×`height` image; nil when nothing of it is inside.

@@ -49,6 +49,19 @@ func httpGet(port: Int, _ path: String) -> (Int, String)? {
     return (status, body)
 }
 
+/// ffmpeg serving `clip` in a loop, in real time, as MPEG-TS to the first client of a loopback TCP port (a live
+/// camera that a test can kill and bring back).
+func serveLooping(_ clip: String, port: Int) throws -> Process {
+    let ffmpeg = Process()
+    ffmpeg.executableURL = URL(fileURLWithPath: "/usr/bin/ffmpeg")
+    ffmpeg.arguments = ["-loglevel", "error", "-re", "-stream_loop", "-1", "-i", clip, "-c", "copy",
+                        "-f", "mpegts", "tcp://127.0.0.1:\(port)?listen=1"]
+    ffmpeg.standardOutput = FileHandle.nullDevice
+    ffmpeg.standardError = FileHandle.nullDevice
+    try ffmpeg.run()
+    return ffmpeg
+}
+
 /// The value of one Prometheus series in /metrics text (`name{labels} value`).
 func metric(_ text: String, _ series: String) -> Double? {
     text.split(separator: "\n").first { $0.hasPrefix(series + " ") }.flatMap { Double($0.split(separator: " ").last!) }
@@ -73,16 +86,7 @@ extension ServiceTests {
             sinks:
               - jsonl: { path: \(path("log/actions.jsonl")) }
             """)
-        func serve() throws -> Process {
-            let ffmpeg = Process()
-            ffmpeg.executableURL = URL(fileURLWithPath: "/usr/bin/ffmpeg")
-            ffmpeg.arguments = ["-loglevel", "error", "-re", "-stream_loop", "-1", "-i", clip, "-c", "copy",
-                                "-f", "mpegts", "tcp://127.0.0.1:\(streamPort)?listen=1"]
-            ffmpeg.standardOutput = FileHandle.nullDevice
-            ffmpeg.standardError = FileHandle.nullDevice
-            try ffmpeg.run()
-            return ffmpeg
-        }
+        func serve() throws -> Process { try serveLooping(clip, port: streamPort) }
         var server = try serve()
         defer { if server.isRunning { server.terminate() } }
         let daemon = try DaemonProcess(config: config, in: dir)
@@ -173,12 +177,7 @@ extension ServiceTests {
             sinks:
               - jsonl: { path: \(path("log/actions.jsonl")) }
             """.write(toFile: config, atomically: true, encoding: .utf8)
-        let ffmpeg = Process()
-        ffmpeg.executableURL = URL(fileURLWithPath: "/usr/bin/ffmpeg")
-        ffmpeg.arguments = ["-loglevel", "error", "-re", "-stream_loop", "-1", "-i", clip, "-c", "copy",
-                            "-f", "mpegts", "tcp://127.0.0.1:\(streamPort)?listen=1"]
-        ffmpeg.standardError = FileHandle.nullDevice
-        try ffmpeg.run()
+        let ffmpeg = try serveLooping(clip, port: streamPort)
         defer { if ffmpeg.isRunning { ffmpeg.terminate() } }
         let daemon = try DaemonProcess(config: config, in: dir)
         var text = ""

@@ -51,18 +51,8 @@ extension ServiceTests {
     func testFourLiveStreamsShareOneCompiledModelAndAllRun() throws {
         let clip = try render("four", seed: 6808, clips: 1, seconds: 4, extra: ["--switch"])[0]
         let ports = (0..<4).map { _ in freePort() }, metricsPort = freePort()
-        var servers: [Process] = []
+        let servers = try ports.map { try serveLooping(clip, port: $0) }
         defer { for server in servers where server.isRunning { server.terminate() } }
-        for port in ports {
-            let ffmpeg = Process()
-            ffmpeg.executableURL = URL(fileURLWithPath: "/usr/bin/ffmpeg")
-            ffmpeg.arguments = ["-loglevel", "error", "-re", "-stream_loop", "-1", "-i", clip, "-c", "copy",
-                                "-f", "mpegts", "tcp://127.0.0.1:\(port)?listen=1"]
-            ffmpeg.standardOutput = FileHandle.nullDevice
-            ffmpeg.standardError = FileHandle.nullDevice
-            try ffmpeg.run()
-            servers.append(ffmpeg)
-        }
         let sources = ports.enumerated().map { index, port in
             "  - id: cam\(index)\n    url: tcp://127.0.0.1:\(port)\n    reconnect: { initial: 0.2, max: 1 }"
         }.joined(separator: "\n")

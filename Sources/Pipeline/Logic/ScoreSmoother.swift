@@ -2,25 +2,6 @@
 // clips, per-label hysteresis (open at `enter`, close below `exit`), and a minimum segment length.
 import Foundation
 
-/// A box in source pixels: left, top, width, height.
-public struct BoxXYWH: Sendable, Equatable, Hashable {
-    public var x: Double, y: Double, width: Double, height: Double
-    public init(x: Double, y: Double, width: Double, height: Double) {
-        self.x = x
-        self.y = y
-        self.width = width
-        self.height = height
-    }
-
-    /// The component-wise mean of `boxes` (nil when empty): a track's mean box over a clip or segment.
-    public static func mean(_ boxes: [BoxXYWH]) -> BoxXYWH? {
-        guard !boxes.isEmpty else { return nil }
-        let n = Double(boxes.count)
-        return BoxXYWH(x: boxes.map(\.x).reduce(0, +) / n, y: boxes.map(\.y).reduce(0, +) / n,
-                       width: boxes.map(\.width).reduce(0, +) / n, height: boxes.map(\.height).reduce(0, +) / n)
-    }
-}
-
 /// The scores of one classified clip, in the classifier's label order.
 public struct ClipScores: Sendable, Equatable {
     public var start: Double
@@ -29,9 +10,9 @@ public struct ClipScores: Sendable, Equatable {
     /// Track id in per-track mode; nil for whole-frame clips.
     public var track: Int?
     /// The track's mean box over the clip, in source pixels (per-track mode).
-    public var box: BoxXYWH?
+    public var box: PixelRect?
 
-    public init(start: Double, end: Double, scores: [Float], track: Int? = nil, box: BoxXYWH? = nil) {
+    public init(start: Double, end: Double, scores: [Float], track: Int? = nil, box: PixelRect? = nil) {
         self.start = start
         self.end = end
         self.scores = scores
@@ -53,9 +34,9 @@ public struct ActionSegment: Sendable, Equatable, CustomStringConvertible {
     public var end: Double
     public var track: Int?
     /// The track's mean box over the segment, in source pixels (per-track mode).
-    public var box: BoxXYWH?
+    public var box: PixelRect?
 
-    public init(label: String, score: Double, start: Double, end: Double, track: Int? = nil, box: BoxXYWH? = nil) {
+    public init(label: String, score: Double, start: Double, end: Double, track: Int? = nil, box: PixelRect? = nil) {
         self.label = label
         self.score = score
         self.start = start
@@ -94,7 +75,7 @@ public struct ScoreSmoother: Sendable {
         var end: Double
         var scoreSum: Double
         var clips: Int
-        var boxes: [BoxXYWH]
+        var boxes: [PixelRect]
     }
 
     public init(labels: [String], options: SmoothOptions) {
