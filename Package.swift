@@ -23,14 +23,16 @@ let package = Package(
             providers: [.apt(["libavformat-dev", "libavcodec-dev", "libswscale-dev", "libavutil-dev"])]),
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
 
-        .target(name: "Media", dependencies: ["CFFmpeg"]),
+        // The value types every layer names (resize modes, flow methods and presets, pixel sizes and rectangles).
+        .target(name: "Vocabulary"),
+        .target(name: "Media", dependencies: ["CFFmpeg", "Vocabulary"]),
         .target(name: "Kernels", dependencies: ["COpenBLAS"]),
         .target(name: "Tensor"),
         .target(name: "Inference", dependencies: ["Tensor", "Kernels"]),
         .target(name: "ONNX", dependencies: ["Inference", "Tensor"]),
-        .target(name: "Flow"),
+        .target(name: "Flow", dependencies: ["Vocabulary"]),
         // Config model + validation, Stage protocol, scheduler, bounded queues: knows nothing of video or tensors.
-        .target(name: "Pipeline", dependencies: [.product(name: "Yams", package: "Yams")]),
+        .target(name: "Pipeline", dependencies: ["Vocabulary", .product(name: "Yams", package: "Yams")]),
         .target(name: "Synth", dependencies: ["Media"]),
         // Stages: wires Media, Flow and the engine into Pipeline stages (decode, flow, classify, smooth).
         .target(name: "Stages", dependencies: ["Pipeline", "Media", "Flow", "Inference", "ONNX", "Tensor"]),

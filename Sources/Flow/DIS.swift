@@ -2,11 +2,7 @@
 // search over a grid of overlapping patches, densified by photometric-error weighting, then variational
 // refinement at every scale. Presets follow the spirit of OpenCV's DISOpticalFlow presets.
 import Foundation  // log2
-
-/// The speed/accuracy presets (same patch size, stride, iteration counts and finest scale as OpenCV's).
-public enum DISPreset: String, CaseIterable, Sendable {
-    case ultrafast, fast, medium
-}
+@_exported import Vocabulary
 
 /// Parameters of the DIS method.
 public struct DISOptions: Sendable, Equatable {

@@ -1,10 +1,5 @@
 // One entry point over the flow methods, for callers that pick the method by name (CLI, pipeline config).
 
-/// The dense flow methods.
-public enum FlowMethod: String, CaseIterable, Sendable {
-    case dis, farneback
-}
-
 /// A configured flow method: DIS with a preset, or Farneback.
 public struct OpticalFlow: Sendable {
     public var method: FlowMethod

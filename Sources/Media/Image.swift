@@ -1,4 +1,5 @@
 // Decoded, converted pictures as plain Swift values, and the resize geometry that produced them.
+@_exported import Vocabulary
 
 /// Pixel layouts the Scaler produces.
 public enum PixelFormat: String, Sendable, Codable {
@@ -54,16 +55,6 @@ extension PixelFormat {
         case .gray8: 1
         }
     }
-}
-
-/// How a source frame is fitted to a target size.
-public enum ResizeMode: String, Sendable, Codable, CaseIterable {
-    /// Scale each axis independently to the target; aspect ratio is not kept.
-    case stretch
-    /// Scale so the shorter side fits, then cut the centre (what most action models train with).
-    case crop
-    /// Scale so the whole frame fits, pad the rest with a fill colour (what detectors expect).
-    case letterbox
 }
 
 /// target = source × scale + offset, per axis. Recorded by the Scaler so boxes found in the scaled image can

@@ -72,7 +72,7 @@ final class FrameDecoder: @unchecked Sendable {
     init(path: String, options: DecodeOptions, decoder: DecoderOptions = DecoderOptions()) throws {
         reader = try FrameReader(decoder: VideoDecoder(path, options: decoder), fps: options.fps)
         scaler = try Scaler(width: options.size.width, height: options.size.height, format: .rgb24,
-                            mode: Preprocess.mediaMode(options.resize))
+                            mode: options.resize)
         spacing = 1 / options.fps
     }
 

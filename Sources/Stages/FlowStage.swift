@@ -37,13 +37,7 @@ public struct FlowComputer: Sendable {
 
     /// DIS at the options' preset (`fast` unless the stage says otherwise) or Farneback.
     public init(options: FlowOptions, threads: Int = 1) {
-        let preset: DISPreset
-        switch options.preset {  // the config's names for the Flow module's presets (Pipeline does not import Flow)
-        case .ultrafast: preset = .ultrafast
-        case .fast: preset = .fast
-        case .medium: preset = .medium
-        }
-        method = OpticalFlow(method: options.method == .dis ? .dis : .farneback, preset: preset, threads: threads)
+        method = OpticalFlow(method: options.method, preset: options.preset, threads: threads)
         size = options.size
     }
 

@@ -55,24 +55,15 @@ public struct Planes: Sendable, Equatable {
 }
 
 public enum Preprocess {
-    /// Maps a card's resize mode to Media's (the same three modes, declared in both modules).
-    static func mediaMode(_ mode: Pipeline.ResizeMode) -> Media.ResizeMode {
-        switch mode {
-        case .stretch: return .stretch
-        case .crop: return .crop
-        case .letterbox: return .letterbox
-        }
-    }
-
     /// Fits `region` of `planes` (the whole picture when nil) into `width`×`height` with `mode`: the geometry of
     /// `ResizeTransform.fitting` (integer offsets), bilinear sampling at pixel centres (OpenCV INTER_LINEAR /
     /// torch `align_corners=False`, no antialiasing), edge pixels repeated, letterbox bars filled with `fill`.
     public static func resize(_ planes: Planes, region: PixelRect? = nil, width: Int, height: Int,
-                              mode: Pipeline.ResizeMode, fill: Float = 0) -> Planes {
+                              mode: ResizeMode, fill: Float = 0) -> Planes {
         let region = region ?? PixelRect(x: 0, y: 0, width: Double(planes.width), height: Double(planes.height))
         let sourceW = max(1, Int(region.width.rounded())), sourceH = max(1, Int(region.height.rounded()))
         let fit = ResizeTransform.fitting(sourceWidth: sourceW, sourceHeight: sourceH, width: width,
-                                          height: height, mode: mediaMode(mode))
+                                          height: height, mode: mode)
         // Scale from the scaled picture back into region pixels (region size / scaled size, per axis).
         let stepX = region.width / Double(fit.scaledWidth), stepY = region.height / Double(fit.scaledHeight)
         let ox = Int(fit.transform.offsetX), oy = Int(fit.transform.offsetY)

@@ -1,6 +1,7 @@
 // The stage kinds of the `pipeline:` list, their options with defaults, and the streams each takes and gives.
 // Each options type's doc comment shows its YAML with every default, so the docs and the code cannot drift.
 import Foundation
+@_exported import Vocabulary
 
 /// A named stream of timestamped values flowing down the pipeline. Stages declare which streams they take
 /// and give; the config is rejected before any frame is decoded if a stage takes a stream no earlier stage gives.
@@ -106,16 +107,6 @@ public enum StageOptions: Sendable, Equatable {
     }
 }
 
-/// How a frame is fitted to a target size.
-public enum ResizeMode: String, Sendable, Equatable, CaseIterable {
-    /// Scale each axis independently; aspect ratio is not kept.
-    case stretch
-    /// Scale so the shorter side fits, cut the centre.
-    case crop
-    /// Scale so the whole frame fits, pad the rest.
-    case letterbox
-}
-
 /// Decodes the source and samples frames at a fixed rate and size. Must be the first stage.
 ///
 /// ```yaml
@@ -201,14 +192,8 @@ public struct PoseOptions: Sendable, Equatable {
 /// ```
 /// Takes `frames`; gives `flow`.
 public struct FlowOptions: Sendable, Equatable {
-    public enum Method: String, Sendable, Equatable, CaseIterable {
-        case dis, farneback
-    }
-    /// DIS speed/accuracy presets (the same patch sizes, strides, iterations and finest scale as OpenCV's):
-    /// `fast` works down to a quarter of the flow size, `medium` to half, with denser patches.
-    public enum Preset: String, Sendable, Equatable, CaseIterable {
-        case ultrafast, fast, medium
-    }
+    public typealias Method = FlowMethod
+    public typealias Preset = DISPreset
     public var method: Method = .dis
     public var preset: Preset = .fast
     public var size: PixelSize?

@@ -274,25 +274,6 @@ final class MappingReader {
     }
 }
 
-/// A width × height in pixels, written `WIDTHxHEIGHT` (e.g. `320x240`).
-public struct PixelSize: Hashable, Sendable, CustomStringConvertible {
-    public var width: Int
-    public var height: Int
-    public init(width: Int, height: Int) {
-        self.width = width
-        self.height = height
-    }
-    public var description: String { "\(width)x\(height)" }
-
-    /// Parses `320x240`; nil for anything else or sizes outside 1...16384.
-    public init?(parsing text: String) {
-        let parts = text.lowercased().split(separator: "x", omittingEmptySubsequences: false)
-        guard parts.count == 2, let w = Int(parts[0]), let h = Int(parts[1]), (1...16384).contains(w),
-              (1...16384).contains(h) else { return nil }
-        self.init(width: w, height: h)
-    }
-}
-
 extension YAMLFile {
     /// Any non-null scalar reads as a string (`id: 7` is the id "7"); lists, mappings and null do not.
     func string(_ node: Node, named key: String) -> String? {
