@@ -23,6 +23,8 @@ let package = Package(
             providers: [.apt(["libavformat-dev", "libavcodec-dev", "libswscale-dev", "libavutil-dev"])]),
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
 
+        // JSON string literals and fixed-decimal numbers, shared by every writer of JSON text.
+        .target(name: "TextFormat"),
         .target(name: "Media", dependencies: ["CFFmpeg"]),
         .target(name: "Kernels", dependencies: ["COpenBLAS"]),
         .target(name: "Tensor"),
@@ -31,14 +33,16 @@ let package = Package(
         .target(name: "Flow"),
         // Config model + validation, Stage protocol, scheduler, bounded queues: knows nothing of video or tensors.
         .target(name: "Pipeline", dependencies: [.product(name: "Yams", package: "Yams")]),
-        .target(name: "Synth", dependencies: ["Media"]),
+        .target(name: "Synth", dependencies: ["Media", "TextFormat"]),
         // Stages: wires Media, Flow and the engine into Pipeline stages (decode, flow, classify, smooth).
-        .target(name: "Stages", dependencies: ["Pipeline", "Media", "Flow", "Inference", "ONNX", "Tensor"]),
+        .target(name: "Stages", dependencies: ["Pipeline", "Media", "Flow", "Inference", "ONNX", "Tensor",
+                                         "TextFormat"]),
         // Daemon: `actiond run` — sources (watched folders, streams, files), journal, sinks, signals, systemd, metrics.
         .target(name: "Daemon", dependencies: [
             "Pipeline",
             "Stages",
             "Media",
+            "TextFormat",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -56,6 +60,7 @@ let package = Package(
             "Synth",
             "Stages",
             "Daemon",
+            "TextFormat",
             argumentParser,
         ]),
 
@@ -66,12 +71,13 @@ let package = Package(
         // Runs the built executable end to end (swift build --build-tests builds it too).
         .testTarget(name: "actiondTests", dependencies: ["Media"]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
+        .testTarget(name: "TextFormatTests", dependencies: ["TextFormat"]),
         .testTarget(name: "InferenceTests", dependencies: ["Inference", "Tensor", "Kernels"]),
         // Fixtures are found through #filePath, so the (large) model files are not copied into a bundle.
         .testTarget(name: "ONNXTests", dependencies: ["ONNX", "Inference", "Tensor"], exclude: ["Fixtures"]),
         .testTarget(name: "StagesTests", dependencies: ["Stages", "Pipeline", "Media", "Flow", "Tensor"],
                     exclude: ["Fixtures"]),
-        .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Pipeline"]),
+        .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Pipeline", "TextFormat"]),
         .testTarget(name: "FlowTests", dependencies: ["Flow"], resources: [.copy("Fixtures")]),
         // Deterministic mutation fuzzing (short in `make test`, long in `make fuzz`); corpora via #filePath.
         .target(name: "FuzzSupport", path: "Tests/FuzzSupport"),

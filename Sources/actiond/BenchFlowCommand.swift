@@ -3,6 +3,7 @@
 import ArgumentParser
 import Flow
 import Foundation
+import TextFormat
 
 extension FlowMethod: ExpressibleByArgument {}
 extension DISPreset: ExpressibleByArgument {}
@@ -100,13 +101,14 @@ struct BenchFlow: AsyncParsableCommand {
         let meanEPE = errors.isEmpty ? nil : errors.map(\.1).reduce(0, +) / Double(errors.count)
         let label = method == .dis ? "dis-\(preset.rawValue)" : "farneback"
         if json {
-            var fields = ["\"size\":\"\(size)\"", "\"method\":\"\(label)\"", "\"threads\":\(threads)",
-                          String(format: "\"median_ms\":%.3f", median(times)),
-                          String(format: "\"min_ms\":%.3f", times.min()!),
-                          String(format: "\"median_cpu_ms\":%.3f", median(cpuTimes))]
+            var fields = ["\"size\":" + jsonString("\(size)"), "\"method\":" + jsonString(label),
+                          "\"threads\":\(threads)",
+                          "\"median_ms\":" + decimal(median(times), digits: 3),
+                          "\"min_ms\":" + decimal(times.min()!, digits: 3),
+                          "\"median_cpu_ms\":" + decimal(median(cpuTimes), digits: 3)]
             if let meanEPE {
-                let per = errors.map { String(format: "\"%@\":%.4f", $0.0, $0.1) }.joined(separator: ",")
-                fields.append(String(format: "\"epe_mean\":%.4f", meanEPE))
+                let per = errors.map { jsonString($0.0) + ":" + decimal($0.1, digits: 4) }.joined(separator: ",")
+                fields.append("\"epe_mean\":" + decimal(meanEPE, digits: 4))
                 fields.append("\"epe\":{\(per)}")
             }
             print("{" + fields.joined(separator: ",") + "}")
