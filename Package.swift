@@ -30,7 +30,7 @@ let package = Package(
         .target(name: "Tensor"),
         .target(name: "Inference", dependencies: ["Tensor", "Kernels"]),
         .target(name: "ONNX", dependencies: ["Inference", "Tensor"]),
-        .target(name: "Flow"),
+        .target(name: "Flow", dependencies: ["Tensor"]),
         // Config model + validation, Stage protocol, scheduler, bounded queues: knows nothing of video or tensors.
         .target(name: "Pipeline", dependencies: [.product(name: "Yams", package: "Yams")]),
         .target(name: "Synth", dependencies: ["Media", "TextFormat"]),

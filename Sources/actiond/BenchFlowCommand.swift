@@ -93,7 +93,7 @@ struct BenchFlow: AsyncParsableCommand {
                 let field = try estimator.flow(from: p.first, to: p.second)
                 if let dumpFlows {
                     let path = (dumpFlows as NSString).appendingPathComponent(p.name + "_ours.npy")
-                    try NPY.encode(field).write(to: URL(fileURLWithPath: path))
+                    try field.npyData().write(to: URL(fileURLWithPath: path))
                 }
                 errors.append((motion.rawValue, field.endpointError(to: p.truth, mask: p.truth.targetsInsideFrame())))
             }
@@ -129,9 +129,9 @@ struct BenchFlow: AsyncParsableCommand {
             for motion in SyntheticFlowPair.Motion.allCases {
                 let pair = SyntheticFlowPair(motion: motion, width: w, height: h)
                 let base = (directory as NSString).appendingPathComponent(pair.name)
-                try NPY.encode(pair.first).write(to: URL(fileURLWithPath: base + "_frame1.npy"))
-                try NPY.encode(pair.second).write(to: URL(fileURLWithPath: base + "_frame2.npy"))
-                try NPY.encode(pair.truth).write(to: URL(fileURLWithPath: base + "_truth.npy"))
+                try pair.first.npyData().write(to: URL(fileURLWithPath: base + "_frame1.npy"))
+                try pair.second.npyData().write(to: URL(fileURLWithPath: base + "_frame2.npy"))
+                try pair.truth.npyData().write(to: URL(fileURLWithPath: base + "_truth.npy"))
                 entries.append("{\"name\":\"\(pair.name)\",\"motion\":\"\(motion.rawValue)\",\"width\":\(w),"
                                + "\"height\":\(h),\"fingerprint\":\"\(pair.fingerprint)\"}")
             }

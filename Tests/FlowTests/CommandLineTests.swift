@@ -37,7 +37,7 @@ final class CommandLineTests: XCTestCase {
             let result = try run(binary, ["flow", clip, "--pair", "2,3", "--out", out, "--png", png,
                                           "--method", method])
             XCTAssertEqual(result.status, 0, result.stderr)
-            let field = try XCTUnwrap(NPY.decodeFlow(try Data(contentsOf: URL(fileURLWithPath: out))))
+            let field = try FlowField(npy: try Data(contentsOf: URL(fileURLWithPath: out)), path: out)
             XCTAssertEqual(field.width, 160)
             XCTAssertEqual(field.height, 120)
             XCTAssertTrue(field.isFinite)
