@@ -25,12 +25,14 @@ let package = Package(
 
         // JSON string literals and fixed-decimal numbers, shared by every writer of JSON text.
         .target(name: "TextFormat"),
+        // The one parallel-for (bands of a range, numbered workers) the kernels and the flow solvers split loops with.
+        .target(name: "ParallelLoops"),
         .target(name: "Media", dependencies: ["CFFmpeg"]),
-        .target(name: "Kernels", dependencies: ["COpenBLAS"]),
+        .target(name: "Kernels", dependencies: ["COpenBLAS", "ParallelLoops"]),
         .target(name: "Tensor"),
         .target(name: "Inference", dependencies: ["Tensor", "Kernels"]),
         .target(name: "ONNX", dependencies: ["Inference", "Tensor"]),
-        .target(name: "Flow", dependencies: ["Tensor"]),
+        .target(name: "Flow", dependencies: ["Tensor", "ParallelLoops"]),
         // Config model + validation, Stage protocol, scheduler, bounded queues: knows nothing of video or tensors.
         .target(name: "Pipeline", dependencies: [.product(name: "Yams", package: "Yams")]),
         .target(name: "Synth", dependencies: ["Media", "TextFormat"]),

@@ -2,6 +2,7 @@
 // DeepFlow): minimises a robust (Charbonnier) energy of brightness constancy, gradient constancy and flow
 // smoothness around the current flow, linearised, with fixed-point iterations on the robust weights and
 // red-black SOR for the linear system. Rows of one colour are independent, so they run in parallel.
+import ParallelLoops
 
 struct VariationalRefinement {
     var alpha: Float, delta: Float, gamma: Float

@@ -1,5 +1,6 @@
 // The fast convolution: weights packed once at model load, then per call sgemms on OpenBLAS (on a lowered
 // input where needed) and one fused output pass (bias + residual + activation).
+import ParallelLoops
 
 /// A convolution whose weights are packed once; `run` is the fast path, tested against `ReferenceConv`.
 /// Immutable after init, so one instance may serve concurrent `run` calls with distinct workspaces.
