@@ -27,6 +27,8 @@ let package = Package(
         .target(name: "TextFormat"),
         // The one parallel-for (bands of a range, numbered workers) the kernels and the flow solvers split loops with.
         .target(name: "ParallelLoops"),
+        // SplitMix64: the seeded generator the renderer, the tests and the fuzz campaigns draw from.
+        .target(name: "SeededRandom"),
         .target(name: "Media", dependencies: ["CFFmpeg"]),
         .target(name: "Kernels", dependencies: ["COpenBLAS", "ParallelLoops"]),
         .target(name: "Tensor"),
@@ -35,7 +37,7 @@ let package = Package(
         .target(name: "Flow", dependencies: ["Tensor", "ParallelLoops"]),
         // Config model + validation, Stage protocol, scheduler, bounded queues: knows nothing of video or tensors.
         .target(name: "Pipeline", dependencies: [.product(name: "Yams", package: "Yams")]),
-        .target(name: "Synth", dependencies: ["Media", "TextFormat"]),
+        .target(name: "Synth", dependencies: ["Media", "TextFormat", "SeededRandom"]),
         // Stages: wires Media, Flow and the engine into Pipeline stages (decode, flow, classify, smooth).
         .target(name: "Stages", dependencies: ["Pipeline", "Media", "Flow", "Inference", "ONNX", "Tensor",
                                          "TextFormat"]),
@@ -66,23 +68,26 @@ let package = Package(
             argumentParser,
         ]),
 
-        .testTarget(name: "MediaTests", dependencies: ["Media"]),
-        .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline"], exclude: ["Fixtures"]),
-        .testTarget(name: "SynthTests", dependencies: ["Synth", "Media"]),
+        // Shared by the test targets: running programs, waiting on conditions, scratch folders, the seeded generator.
+        .target(name: "TestSupport", dependencies: ["SeededRandom"], path: "Tests/TestSupport"),
+        .testTarget(name: "MediaTests", dependencies: ["Media", "TestSupport"]),
+        .testTarget(name: "KernelsTests", dependencies: ["Kernels", "TestSupport"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "SynthTests", dependencies: ["Synth", "Media", "TestSupport"]),
         // Runs the built executable end to end (swift build --build-tests builds it too).
-        .testTarget(name: "actiondTests", dependencies: ["Media"]),
+        .testTarget(name: "actiondTests", dependencies: ["Media", "TestSupport"]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
         .testTarget(name: "TextFormatTests", dependencies: ["TextFormat"]),
-        .testTarget(name: "InferenceTests", dependencies: ["Inference", "Tensor", "Kernels"]),
+        .testTarget(name: "InferenceTests", dependencies: ["Inference", "Tensor", "Kernels", "TestSupport"]),
         // Fixtures are found through #filePath, so the (large) model files are not copied into a bundle.
-        .testTarget(name: "ONNXTests", dependencies: ["ONNX", "Inference", "Tensor"], exclude: ["Fixtures"]),
+        .testTarget(name: "ONNXTests", dependencies: ["ONNX", "Inference", "Tensor", "TestSupport"],
+                    exclude: ["Fixtures"]),
         .testTarget(name: "StagesTests", dependencies: ["Stages", "Pipeline", "Media", "Flow", "Tensor"],
                     exclude: ["Fixtures"]),
-        .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Pipeline", "TextFormat"]),
-        .testTarget(name: "FlowTests", dependencies: ["Flow"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Pipeline", "TextFormat", "TestSupport"]),
+        .testTarget(name: "FlowTests", dependencies: ["Flow", "TestSupport"], resources: [.copy("Fixtures")]),
         // Deterministic mutation fuzzing (short in `make test`, long in `make fuzz`); corpora via #filePath.
-        .target(name: "FuzzSupport", path: "Tests/FuzzSupport"),
+        .target(name: "FuzzSupport", dependencies: ["SeededRandom"], path: "Tests/FuzzSupport"),
         .testTarget(name: "FuzzTests", dependencies: ["FuzzSupport", "ONNX", "Inference", "Tensor", "Pipeline",
                                                       "Daemon"], exclude: ["Corpus"]),
     ]

@@ -3,6 +3,7 @@
 
 import Foundation
 import Glibc
+import TestSupport
 import XCTest
 
 @testable import Daemon
@@ -40,16 +41,9 @@ final class JournalTests: XCTestCase {
     }
 
     private func run(_ executable: String, _ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        XCTAssertEqual(process.terminationStatus, 0, "\(executable) \(arguments)")
-        return String(decoding: data, as: UTF8.self)
+        let result = try runProcess(executable, arguments)
+        XCTAssertEqual(result.status, 0, "\(executable) \(arguments): \(result.stderr)")
+        return result.stdout
     }
 
     // MARK: SHA-256

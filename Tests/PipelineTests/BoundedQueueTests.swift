@@ -2,16 +2,13 @@
 // counts what it discards; finish/close/cancellation wake whoever waits.
 import Foundation
 @testable import Pipeline
+import TestSupport
 import XCTest
 
-/// Polls `condition` until it holds (yielding between tries) or a generous deadline passes.
+/// TestSupport's `eventually`, under the signature the scheduler tests of this target call without importing
+/// TestSupport themselves.
 func eventually(_ condition: () -> Bool, timeout: Double = 10) async -> Bool {
-    let deadline = Date().addingTimeInterval(timeout)
-    while !condition() {
-        if Date() > deadline { return false }
-        try? await Task.sleep(nanoseconds: 1_000_000)
-    }
-    return true
+    await TestSupport.eventually(timeout: timeout, poll: 0.001, condition)
 }
 
 final class BoundedQueueTests: XCTestCase {

@@ -2,6 +2,7 @@
 // TextFormat's, tested in TextFormatTests).
 import Foundation
 @testable import Synth
+import TestSupport
 import XCTest
 
 final class RandomAndFormatTests: XCTestCase {
