@@ -55,6 +55,26 @@ final class BoundedQueueTests: XCTestCase {
         XCTAssertEqual(queue.count, 0)
     }
 
+    /// A pop on an empty queue registers the consumer and counts one wait; pops that find an element, and the
+    /// end after finish, do not.
+    func testConsumerWaitsCountPopsThatFoundTheQueueEmpty() async throws {
+        let queue = BoundedQueue<Int>(capacity: 4, policy: .block)
+        let consumer = Task { try await queue.pop() }
+        let waiting = await eventually { queue.stats.consumerWaits == 1 }
+        XCTAssertTrue(waiting)
+        try await queue.push(1)
+        let first = try await consumer.value
+        XCTAssertEqual(first, 1)
+        try await queue.push(2)
+        try await queue.push(3)
+        queue.finish()
+        var rest: [Int] = []
+        while let value = try await queue.pop() { rest.append(value) }
+        XCTAssertEqual(rest, [2, 3])
+        XCTAssertEqual(queue.stats.consumerWaits, 1)
+        XCTAssertEqual(queue.stats.popped, 3)
+    }
+
     func testFinishDeliversWhatIsQueuedThenEnds() async throws {
         let queue = BoundedQueue<Int>(capacity: 4, policy: .block)
         try await queue.push(1)
