@@ -9,16 +9,12 @@ import XCTest
 @testable import Daemon
 
 final class JournalTests: XCTestCase {
-    private var folder: URL!
+    private var scratch: TemporaryDirectory!
+    private var folder: URL { scratch.url }
 
-    override func setUpWithError() throws {
-        folder = FileManager.default.temporaryDirectory.appendingPathComponent("journal-tests-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-    }
+    override func setUpWithError() throws { scratch = try TemporaryDirectory("journal-tests") }
 
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(at: folder)
-    }
+    override func tearDownWithError() throws { scratch?.remove() }
 
     private func path(_ name: String) -> String { folder.appendingPathComponent(name).path }
 

@@ -10,14 +10,12 @@ import XCTest
 @testable import Daemon
 
 final class JournalVersionTests: XCTestCase {
-    private var folder: URL!
+    private var scratch: TemporaryDirectory!
+    private var folder: URL { scratch.url }
 
-    override func setUpWithError() throws {
-        folder = FileManager.default.temporaryDirectory.appendingPathComponent("journal-v2-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-    }
+    override func setUpWithError() throws { scratch = try TemporaryDirectory("journal-v2") }
 
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: folder) }
+    override func tearDownWithError() throws { scratch?.remove() }
 
     private func path(_ name: String) -> String { folder.appendingPathComponent(name).path }
 
