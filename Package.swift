@@ -25,22 +25,30 @@ let package = Package(
 
         // The value types every layer names (resize modes, flow methods and presets, pixel sizes and rectangles).
         .target(name: "Vocabulary"),
+        // JSON string literals and fixed-decimal numbers, shared by every writer of JSON text.
+        .target(name: "TextFormat"),
+        // The one parallel-for (bands of a range, numbered workers) the kernels and the flow solvers split loops with.
+        .target(name: "ParallelLoops"),
+        // SplitMix64: the seeded generator the renderer, the tests and the fuzz campaigns draw from.
+        .target(name: "SeededRandom"),
         .target(name: "Media", dependencies: ["CFFmpeg", "Vocabulary"]),
-        .target(name: "Kernels", dependencies: ["COpenBLAS"]),
+        .target(name: "Kernels", dependencies: ["COpenBLAS", "ParallelLoops"]),
         .target(name: "Tensor"),
         .target(name: "Inference", dependencies: ["Tensor", "Kernels"]),
         .target(name: "ONNX", dependencies: ["Inference", "Tensor"]),
-        .target(name: "Flow", dependencies: ["Vocabulary"]),
-        // Config model + validation, Stage protocol, scheduler, bounded queues: knows nothing of video or tensors.
+        .target(name: "Flow", dependencies: ["Vocabulary", "Tensor", "ParallelLoops"]),
+        // Config model + validation, typed ports and the stage graph, bounded queues: knows nothing of video or tensors.
         .target(name: "Pipeline", dependencies: ["Vocabulary", .product(name: "Yams", package: "Yams")]),
-        .target(name: "Synth", dependencies: ["Media"]),
+        .target(name: "Synth", dependencies: ["Media", "TextFormat", "SeededRandom"]),
         // Stages: wires Media, Flow and the engine into Pipeline stages (decode, flow, classify, smooth).
-        .target(name: "Stages", dependencies: ["Pipeline", "Media", "Flow", "Inference", "ONNX", "Tensor"]),
+        .target(name: "Stages", dependencies: ["Pipeline", "Media", "Flow", "Inference", "ONNX", "Tensor",
+                                         "TextFormat"]),
         // Daemon: `actiond run` — sources (watched folders, streams, files), journal, sinks, signals, systemd, metrics.
         .target(name: "Daemon", dependencies: [
             "Pipeline",
             "Stages",
             "Media",
+            "TextFormat",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -58,25 +66,32 @@ let package = Package(
             "Synth",
             "Stages",
             "Daemon",
+            "TextFormat",
             argumentParser,
         ]),
 
-        .testTarget(name: "MediaTests", dependencies: ["Media"]),
-        .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline"], exclude: ["Fixtures"]),
-        .testTarget(name: "SynthTests", dependencies: ["Synth", "Media"]),
+        // Shared by the test targets: running programs, waiting on conditions, scratch folders, the seeded generator,
+        // a one-stage harness.
+        .target(name: "TestSupport", dependencies: ["SeededRandom", "Pipeline"], path: "Tests/TestSupport"),
+        .testTarget(name: "MediaTests", dependencies: ["Media", "TestSupport"]),
+        .testTarget(name: "KernelsTests", dependencies: ["Kernels", "TestSupport"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "SynthTests", dependencies: ["Synth", "Media", "TestSupport"]),
         // Runs the built executable end to end (swift build --build-tests builds it too).
-        .testTarget(name: "actiondTests", dependencies: ["Media"]),
+        .testTarget(name: "actiondTests", dependencies: ["Media", "TestSupport"]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
-        .testTarget(name: "InferenceTests", dependencies: ["Inference", "Tensor", "Kernels"]),
+        .testTarget(name: "TextFormatTests", dependencies: ["TextFormat"]),
+        .testTarget(name: "InferenceTests", dependencies: ["Inference", "Tensor", "Kernels", "TestSupport"]),
         // Fixtures are found through #filePath, so the (large) model files are not copied into a bundle.
-        .testTarget(name: "ONNXTests", dependencies: ["ONNX", "Inference", "Tensor"], exclude: ["Fixtures"]),
-        .testTarget(name: "StagesTests", dependencies: ["Stages", "Pipeline", "Media", "Flow", "Tensor", "ONNX"],
+        .testTarget(name: "ONNXTests", dependencies: ["ONNX", "Inference", "Tensor", "TestSupport"],
                     exclude: ["Fixtures"]),
-        .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Pipeline"]),
-        .testTarget(name: "FlowTests", dependencies: ["Flow"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "StagesTests", dependencies: ["Stages", "Pipeline", "Media", "Flow", "Tensor", "ONNX",
+                                                        "TestSupport"],
+                    exclude: ["Fixtures"]),
+        .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Pipeline", "TextFormat", "TestSupport"]),
+        .testTarget(name: "FlowTests", dependencies: ["Flow", "TestSupport"], resources: [.copy("Fixtures")]),
         // Deterministic mutation fuzzing (short in `make test`, long in `make fuzz`); corpora via #filePath.
-        .target(name: "FuzzSupport", path: "Tests/FuzzSupport"),
+        .target(name: "FuzzSupport", dependencies: ["SeededRandom"], path: "Tests/FuzzSupport"),
         .testTarget(name: "FuzzTests", dependencies: ["FuzzSupport", "ONNX", "Inference", "Tensor", "Pipeline",
                                                       "Daemon"], exclude: ["Corpus"]),
     ]

@@ -48,6 +48,9 @@ public final class DirectoryWatcher: Sendable {
     public let settle: Double
     /// Folders never reported from (a `done` or quarantine folder inside a recursive watch).
     public let excluded: [String]
+    /// Seconds on a monotonic clock: the settle and close-quiet times are measured on it. Tests pass a clock they
+    /// advance themselves, so settling is checked without waiting for it.
+    let clock: @Sendable () -> Double
     private let stopped = Mutex(false)
     private let done = Mutex<Bool>(false)
 
@@ -55,12 +58,20 @@ public final class DirectoryWatcher: Sendable {
     static let partialSuffixes = [".tmp", ".part", ".partial", ".crdownload", ".swp", ".download", "~"]
 
     public init(directory: String, match: [String], recursive: Bool = false, settle: Double = 2,
-                excluded: [String] = []) {
+                excluded: [String] = [], clock: @escaping @Sendable () -> Double = DirectoryWatcher.monotonicSeconds) {
         self.directory = Self.normalized(directory)
         self.match = match
         self.recursive = recursive
         self.settle = settle
         self.excluded = excluded.map(Self.normalized)
+        self.clock = clock
+    }
+
+    /// CLOCK_MONOTONIC in seconds: the watcher's clock unless a test gives it another.
+    public static func monotonicSeconds() -> Double {
+        var t = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &t)
+        return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
     }
 
     static func normalized(_ path: String) -> String {
@@ -163,11 +174,7 @@ private final class WatchLoop: @unchecked Sendable {
         }
     }
 
-    func now() -> Double {
-        var t = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &t)
-        return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
-    }
+    func now() -> Double { owner.clock() }
 
     func markLost(emit: (WatchNotice) -> Void) {
         guard !lost else { return }

@@ -1,6 +1,7 @@
 // The versioned records actiond writes to its logs (JSON Lines, schema v1): action events and lifecycle events.
 // Lines are built by hand so key order and number formats are fixed byte for byte (docs/output.md).
 import Foundation
+import TextFormat
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -56,18 +57,18 @@ public struct ActionEvent: Sendable, Equatable {
         var line = "{\"v\":\(outputSchemaVersion),\"ts\":\""
         line.reserveCapacity(192 + source.utf8.count + media.utf8.count + modelSHA256.utf8.count)
         line += LineFormat.timestamp(ts)
-        line += "\",\"source\":" + jsonEscaped(source)
-        line += ",\"media\":" + jsonEscaped(media)
+        line += "\",\"source\":" + jsonString(source)
+        line += ",\"media\":" + jsonString(media)
         line += ",\"track\":" + (track.map { String($0) } ?? "null")
-        line += ",\"label\":" + jsonEscaped(label)
-        line += ",\"score\":" + LineFormat.decimal(score, digits: 4)
-        line += ",\"start\":" + LineFormat.decimal(start, digits: 3)
-        line += ",\"end\":" + LineFormat.decimal(end, digits: 3)
+        line += ",\"label\":" + jsonString(label)
+        line += ",\"score\":" + decimal(score, digits: 4)
+        line += ",\"start\":" + decimal(start, digits: 3)
+        line += ",\"end\":" + decimal(end, digits: 3)
         if let box {
             line += ",\"box\":[" + box.map(LineFormat.boxCoordinate).joined(separator: ",") + "]"
         }
-        line += ",\"model\":" + jsonEscaped(model)
-        line += ",\"model_sha256\":" + jsonEscaped(modelSHA256)
+        line += ",\"model\":" + jsonString(model)
+        line += ",\"model_sha256\":" + jsonString(modelSHA256)
         line += "}"
         return line
     }
@@ -76,7 +77,7 @@ public struct ActionEvent: Sendable, Equatable {
     /// label and start (3 decimals, exactly as written), separated by U+001F.
     public var dedupeKey: String {
         Self.makeDedupeKey(
-            source: source, media: media, track: track ?? -1, label: label, start: LineFormat.decimal(start, digits: 3))
+            source: source, media: media, track: track ?? -1, label: label, start: decimal(start, digits: 3))
     }
 
     /// Rebuilds `dedupeKey` from a line of the log, so the dedupe set can be restored after a crash.
@@ -104,7 +105,7 @@ public struct ActionEvent: Sendable, Equatable {
         let start: String
         switch fields["start"] {
         case is NSNull: start = "null"  // a non-finite start is written as null
-        case let number as NSNumber: start = LineFormat.decimal(number.doubleValue, digits: 3)
+        case let number as NSNumber: start = decimal(number.doubleValue, digits: 3)
         default: return nil
         }
         return makeDedupeKey(source: source, media: media, track: track, label: label, start: start)
@@ -131,9 +132,9 @@ public enum LifecycleValue: Sendable, Equatable {
     /// The value as JSON text.
     var jsonText: String {
         switch self {
-        case .string(let text): return jsonEscaped(text)
+        case .string(let text): return jsonString(text)
         case .int(let number): return String(number)
-        case .double(let number): return LineFormat.decimal(number, digits: 3)
+        case .double(let number): return decimal(number, digits: 3)
         case .bool(let flag): return flag ? "true" : "false"
         }
     }
@@ -179,12 +180,12 @@ public struct LifecycleEvent: Sendable, Equatable {
     /// `{"v":1,"ts":…,"source":…,"event":…,"media":…,<extra fields in order>}`.
     public var jsonLine: String {
         var line = "{\"v\":\(outputSchemaVersion),\"ts\":\"" + LineFormat.timestamp(ts) + "\""
-        line += ",\"source\":" + jsonEscaped(source)
-        line += ",\"event\":" + jsonEscaped(kind.rawValue)
-        if let media { line += ",\"media\":" + jsonEscaped(media) }
+        line += ",\"source\":" + jsonString(source)
+        line += ",\"event\":" + jsonString(kind.rawValue)
+        if let media { line += ",\"media\":" + jsonString(media) }
         var used: Set<String> = ["v", "ts", "source", "event", "media"]
         for (key, value) in fields where used.insert(key).inserted {
-            line += "," + jsonEscaped(key) + ":" + value.jsonText
+            line += "," + jsonString(key) + ":" + value.jsonText
         }
         line += "}"
         return line
@@ -201,46 +202,13 @@ public struct LifecycleEvent: Sendable, Equatable {
 /// The `v` field of every line this version writes.
 public let outputSchemaVersion = 1
 
-/// `s` as a JSON string literal, quotes included (RFC 8259): `"` and `\` are escaped, control characters
-/// U+0000–U+001F become `\b \t \n \f \r` or `\u00XX`; everything else, non-ASCII included, stays as UTF-8.
-public func jsonEscaped(_ s: String) -> String {
-    let utf8 = s.utf8
-    if !utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) { return "\"" + s + "\"" }
-    let hex: [UInt8] = Array("0123456789abcdef".utf8)
-    var out: [UInt8] = []
-    out.reserveCapacity(utf8.count + 16)
-    out.append(0x22)
-    for byte in utf8 {
-        switch byte {
-        case 0x22: out += [0x5C, 0x22]
-        case 0x5C: out += [0x5C, 0x5C]
-        case 0x08: out += [0x5C, UInt8(ascii: "b")]
-        case 0x09: out += [0x5C, UInt8(ascii: "t")]
-        case 0x0A: out += [0x5C, UInt8(ascii: "n")]
-        case 0x0C: out += [0x5C, UInt8(ascii: "f")]
-        case 0x0D: out += [0x5C, UInt8(ascii: "r")]
-        case 0..<0x20:
-            out += [0x5C, UInt8(ascii: "u"), 0x30, 0x30, hex[Int(byte >> 4)], hex[Int(byte & 0xF)]]
-        default: out.append(byte)
-        }
-    }
-    out.append(0x22)
-    return String(decoding: out, as: UTF8.self)
-}
+/// `s` as a JSON string literal, quotes included: `TextFormat.jsonString`, under the name the service's
+/// status text uses.
+func jsonEscaped(_ s: String) -> String { jsonString(s) }
 
-/// The number and time formats of output lines, in one place so the JSON and text renderings agree.
+/// The box and time formats of output lines, in one place so the JSON and text renderings agree (numbers:
+/// `TextFormat.decimal`).
 enum LineFormat {
-    /// `value` with exactly `digits` decimals, never an exponent; `-0.000` is written `0.000` and non-finite
-    /// values (which JSON cannot hold) `null`.
-    static func decimal(_ value: Double, digits: Int) -> String {
-        guard value.isFinite else { return "null" }
-        let text = String(format: "%.\(digits)f", value)
-        if text.hasPrefix("-"), !text.utf8.contains(where: { $0 >= 0x31 && $0 <= 0x39 }) {
-            return String(text.dropFirst())
-        }
-        return text
-    }
-
     /// A box coordinate: 2 decimals with trailing zeros dropped (`104`, `40.5`, `12.25`).
     static func boxCoordinate(_ value: Double) -> String {
         var text = decimal(value, digits: 2)

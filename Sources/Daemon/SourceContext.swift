@@ -191,6 +191,7 @@ public struct SourceContext: Sendable {
     func event(_ segment: ActionSegment, media: String, offset: Double = 0) -> ActionEvent {
         ActionEvent(ts: Date(), source: source.id, media: media, track: segment.track, label: segment.label,
                     score: segment.score, start: segment.start + offset, end: segment.end + offset,
+                    box: segment.box.map { [$0.x, $0.y, $0.width, $0.height] },
                     model: model.name, modelSHA256: model.sha256)
     }
 }

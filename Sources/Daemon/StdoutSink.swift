@@ -1,6 +1,7 @@
 // The `stdout` sink: events on standard output, for `journalctl` or a terminal, as JSON Lines or short human
 // lines. Each line goes out whole with one write(2) under a lock, so lines of concurrent sources never interleave.
 import Foundation
+import TextFormat
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -56,8 +57,8 @@ public final class StdoutSink: Sendable {
         var parts = [LineFormat.timestamp(event.ts), textField(event.source), textField(displayedMedia(event.media))]
         if let track = event.track { parts.append("#\(track)") }
         parts.append(textField(event.label))
-        parts.append(LineFormat.decimal(event.score, digits: 2))
-        let span = LineFormat.decimal(event.start, digits: 2) + "–" + LineFormat.decimal(event.end, digits: 2)
+        parts.append(decimal(event.score, digits: 2))
+        let span = decimal(event.start, digits: 2) + "–" + decimal(event.end, digits: 2)
         parts.append(span + "s")
         return parts.joined(separator: " ")
     }
@@ -87,7 +88,7 @@ public final class StdoutSink: Sendable {
     /// as a JSON string; anything else as is.
     private static func textField(_ text: String) -> String {
         let plain = !text.isEmpty && !text.utf8.contains { $0 <= 0x20 || $0 == 0x7F || $0 == 0x22 || $0 == 0x5C }
-        return plain ? text : jsonEscaped(text)
+        return plain ? text : jsonString(text)
     }
 
     private func writeLine(_ line: String) throws {

@@ -2,6 +2,7 @@
 // polynomial (Gaussian-weighted least squares, "polynomial expansion"); a displacement turns the polynomial
 // of frame 1 into that of frame 2, so averaged over a window it can be solved for, coarse to fine.
 import Foundation  // exp
+import ParallelLoops
 
 /// Parameters of the Farneback method (defaults are the usual OpenCV call: levels 3, window 15,
 /// 3 iterations, polynomial radius 5, sigma 1.2; the pyramid halves each level).

@@ -1,6 +1,7 @@
 // One scale of DIS: inverse-compositional Gauss-Newton search for the translation of each patch on a regular,
 // overlapping grid, with spatial propagation between neighbours, then densification (each pixel averages the
 // flows of the patches covering it, weighted by how well each patch's flow explains that pixel).
+import ParallelLoops
 
 struct PatchSearch {
     let i0: Plane

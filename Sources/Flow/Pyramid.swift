@@ -1,6 +1,7 @@
 // Image pyramids, gradients, padding and flow resampling shared by the DIS and Farneback methods.
 // Coordinates follow the pixel-centre convention: pixel x at level l+1 covers pixels 2x and 2x+1 of level l,
 // so x_{l+1} = (x_l + 0.5) / 2 - 0.5.
+import ParallelLoops
 
 /// One level of a pyramid: a plain single-channel plane.
 typealias Plane = GrayImage

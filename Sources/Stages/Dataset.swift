@@ -6,6 +6,7 @@ import Foundation
 import Media
 import Pipeline
 import Tensor
+import TextFormat
 
 /// The fields of a synth ground-truth file that dataset building reads.
 public struct GroundTruthFile: Decodable, Sendable {
@@ -249,20 +250,14 @@ public struct DatasetWriter {
             } catch {
                 throw DatasetError.write(relative, "\(error)")
             }
-            inputs.append("\(Self.json(feed.input)):\(Self.json(relative))")
+            inputs.append("\(jsonString(feed.input)):\(jsonString(relative))")
         }
-        let line = "{\"sample\":\(Self.json(sample)),\"clip\":\(Self.json(clipName)),"
-            + "\"label\":\(Self.json(label)),\"label_index\":\(labelIndex),"
-            + "\"start\":\(String(format: "%.2f", clip.start)),\"end\":\(String(format: "%.2f", clip.end)),"
+        let line = "{\"sample\":\(jsonString(sample)),\"clip\":\(jsonString(clipName)),"
+            + "\"label\":\(jsonString(label)),\"label_index\":\(labelIndex),"
+            + "\"start\":\(decimal(clip.start, digits: 2)),\"end\":\(decimal(clip.end, digits: 2)),"
             + "\"inputs\":{\(inputs.joined(separator: ","))}}\n"
         index?.write(Data(line.utf8))
         summary.samples[label, default: 0] += 1
         return 1
-    }
-
-    static func json(_ text: String) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .withoutEscapingSlashes
-        return String(decoding: (try? encoder.encode(text)) ?? Data("\"\"".utf8), as: UTF8.self)
     }
 }

@@ -2,6 +2,7 @@
 // amplitude, phase and facing drawn from the clip's random stream. `sit_down` and `stand_up` are exact time
 // reversals of one motion; `walk` and `run` are one gait at different cadence, stride and speed.
 import Foundation
+import SeededRandom
 
 public enum Action: String, CaseIterable, Sendable, Codable {
     case idle, walk, run, jump, wave, clap, squat

@@ -2,6 +2,7 @@
 // clutter (panels, windows, discs, poles, boxes). It wraps around horizontally so the camera can pan forever,
 // and is a little taller than the frame so the camera can shake.
 import Foundation
+import SeededRandom
 
 struct Background {
     let width: Int

@@ -1,6 +1,7 @@
 // The articulated person: the COCO-17 keypoints, body proportions, the pose parameters every action drives,
 // and the forward kinematics that turns a pose into 3D joint positions (body units: standing height = 1).
 import Foundation
+import SeededRandom
 
 /// COCO-17 keypoints, in COCO order (the order of `keypoints` in the ground truth).
 public enum Keypoint: Int, CaseIterable, Sendable {

@@ -2,6 +2,7 @@
 // capsules, then light, vignette and sensor noise; and reads each person's box and keypoints (with
 // visibility from what actually covers each keypoint's pixel) from the same drawing.
 import Foundation
+import SeededRandom
 
 /// Identifies a drawn part in the canvas owner buffer: performer slot × 64 + part number.
 private func ownerID(performer: Int, part: Int) -> Int32 { Int32(performer * 64 + part) }

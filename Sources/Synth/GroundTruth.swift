@@ -2,6 +2,7 @@
 // formats (pixels with 2 decimals, seconds with 4), so the same seed always gives the same bytes.
 // Decodable, so pipeline code and tests can read it back with JSONDecoder.
 import Foundation
+import TextFormat
 
 public struct GroundTruth: Sendable, Equatable, Decodable {
     public static let currentVersion = 1
@@ -133,55 +134,30 @@ extension GroundTruth {
             for (f, frame) in person.frames.enumerated() {
                 out += f == 0 ? "\n" : ",\n"
                 out += "{\"box\":["
-                out += frame.box.map { fixed($0, 2) }.joined(separator: ",")
+                out += frame.box.map { decimal($0, digits: 2) }.joined(separator: ",")
                 out += "],\"index\":\(frame.index),\"keypoints\":["
-                out += frame.keypoints.map { "[\(fixed($0.x, 2)),\(fixed($0.y, 2)),\($0.visibility.rawValue)]" }
-                    .joined(separator: ",")
-                out += "],\"t\":\(fixed(frame.t, 4))}"
+                out += frame.keypoints.map {
+                    "[\(decimal($0.x, digits: 2)),\(decimal($0.y, digits: 2)),\($0.visibility.rawValue)]"
+                }.joined(separator: ",")
+                out += "],\"t\":\(decimal(frame.t, digits: 4))}"
             }
             out += "],\"id\":\(person.id),\"segments\":["
             out += person.segments.map {
-                "{\"end\":\(fixed($0.end, 4)),\"label\":\"\($0.label)\",\"start\":\(fixed($0.start, 4)),"
-                    + "\"transition\":\(fixed($0.transition, 4))}"
+                "{\"end\":\(decimal($0.end, digits: 4)),\"label\":\(jsonString($0.label)),"
+                    + "\"start\":\(decimal($0.start, digits: 4)),\"transition\":\(decimal($0.transition, digits: 4))}"
             }.joined(separator: ",")
             out += "]}"
         }
-        out += "],\"seconds\":\(fixed(seconds, 4)),\"seed\":\(seed),\"version\":\(version),"
-        out += "\"video\":\"\(jsonEscaped(video))\",\"width\":\(width)}\n"
+        out += "],\"seconds\":\(decimal(seconds, digits: 4)),\"seed\":\(seed),\"version\":\(version),"
+        out += "\"video\":\(jsonString(video)),\"width\":\(width)}\n"
         return out
     }
 }
 
-/// `value` rounded to `digits` decimals the way `fixed` prints it: ground truth holds what its file says.
+/// `value` rounded to `digits` decimals, as the file writes it: ground truth holds what its file says (and, the
+/// value being that close to a decimal, `decimal` prints it the same whatever its rounding of ties).
 func rounded(_ value: Double, _ digits: Int) -> Double {
     var scale = 1.0
     for _ in 0..<digits { scale *= 10 }
     return (value * scale).rounded() / scale
-}
-
-/// `value` with exactly `digits` decimals, rounded half away from zero, never "-0.00": integer arithmetic, so
-/// the text does not depend on locale or on how a formatting library prints.
-func fixed(_ value: Double, _ digits: Int) -> String {
-    guard value.isFinite else { return "0" }
-    var scale: Int64 = 1
-    for _ in 0..<digits { scale *= 10 }
-    let scaled = Int64((abs(value) * Double(scale)).rounded())
-    let negative = value < 0 && scaled != 0
-    let whole = scaled / scale, frac = scaled % scale
-    var fracText = String(frac)
-    while fracText.count < digits { fracText = "0" + fracText }
-    return (negative ? "-" : "") + String(whole) + (digits > 0 ? "." + fracText : "")
-}
-
-func jsonEscaped(_ s: String) -> String {
-    var out = ""
-    for ch in s.unicodeScalars {
-        switch ch {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case _ where ch.value < 0x20: out += String(format: "\\u%04x", ch.value)
-        default: out.unicodeScalars.append(ch)
-        }
-    }
-    return out
 }

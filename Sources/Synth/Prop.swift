@@ -3,6 +3,7 @@
 // the label away. Drawn just before the performer (it stands behind them) and owned by no person, so it
 // occludes people walking behind it.
 import Foundation
+import SeededRandom
 
 struct Seat: Sendable {
     /// World x of the performer's body origin (pixels), ground line (pixels), pixels per body unit, facing.

@@ -2,6 +2,7 @@
 // depth), camera motion, lighting and sensor noise. Any frame can then be drawn on its own, in any order, and
 // gives the same pixels and ground truth.
 import Foundation
+import SeededRandom
 
 /// What to render; the command line's options.
 public struct SynthOptions: Sendable, Equatable {

@@ -4,6 +4,7 @@
 import ArgumentParser
 import Foundation
 import Kernels
+import TextFormat
 
 struct BenchConv: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -144,12 +145,13 @@ struct ConvBenchLayer {
     func json(ms: Double, minimum: Double, cpu: Double, threads: Int) -> String {
         let g = geometry
         func list(_ a: [Int]) -> String { "[" + a.map(String.init).joined(separator: ",") + "]" }
-        return "{\"model\":\"\(model)\",\"layer\":\"\(name)\",\"count\":\(count),\"threads\":\(threads),"
+        return "{\"model\":\(jsonString(model)),\"layer\":\(jsonString(name)),"
+            + "\"count\":\(count),\"threads\":\(threads),"
             + "\"in_channels\":\(g.inChannels),\"out_channels\":\(g.outChannels),\"group\":\(g.group),"
             + "\"input\":\(list(input)),\"kernel\":\(list(g.kernel)),\"strides\":\(list(g.strides)),"
             + "\"dilations\":\(list(g.dilations)),\"pads_begin\":\(list(g.padsBegin)),\"pads_end\":\(list(g.padsEnd)),"
-            + "\"ms\":\(String(format: "%.4f", ms)),\"min_ms\":\(String(format: "%.4f", minimum)),"
-            + "\"cpu_ms\":\(String(format: "%.4f", cpu)),\"gflop\":\(String(format: "%.4f", flops / 1e9))}"
+            + "\"ms\":\(decimal(ms, digits: 4)),\"min_ms\":\(decimal(minimum, digits: 4)),"
+            + "\"cpu_ms\":\(decimal(cpu, digits: 4)),\"gflop\":\(decimal(flops / 1e9, digits: 4))}"
     }
 
     /// A layer with symmetric padding `pad` per dimension.

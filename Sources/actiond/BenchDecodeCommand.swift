@@ -2,6 +2,7 @@
 import ArgumentParser
 import Foundation
 import Media
+import TextFormat
 
 struct BenchDecode: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -41,8 +42,9 @@ struct BenchDecode: AsyncParsableCommand {
             }
         }
         if json {
-            print(String(format: "{\"file\":\"%@\",\"threads\":%d,\"frames\":%d,\"decode_fps\":%.1f,\"decode_scale_fps\":%.1f}",
-                         file, threads, frames, median(decodeFPS), decodeOnly ? 0 : median(scaleFPS)))
+            print("{\"file\":\(jsonString(file)),\"threads\":\(threads),\"frames\":\(frames),"
+                  + "\"decode_fps\":\(decimal(median(decodeFPS), digits: 1)),"
+                  + "\"decode_scale_fps\":\(decimal(decodeOnly ? 0 : median(scaleFPS), digits: 1))}")
         } else {
             print("file: \(file)  frames: \(frames)  threads: \(threads == 0 ? "auto" : String(threads))  runs: \(runs)")
             print(String(format: "decode:                 %8.1f fps (median)", median(decodeFPS)))

@@ -3,6 +3,7 @@
 import ArgumentParser
 import Flow
 import Foundation
+import TextFormat
 
 extension FlowMethod: ExpressibleByArgument {}
 extension DISPreset: ExpressibleByArgument {}
@@ -92,7 +93,7 @@ struct BenchFlow: AsyncParsableCommand {
                 let field = try estimator.flow(from: p.first, to: p.second)
                 if let dumpFlows {
                     let path = (dumpFlows as NSString).appendingPathComponent(p.name + "_ours.npy")
-                    try NPY.encode(field).write(to: URL(fileURLWithPath: path))
+                    try field.npyData().write(to: URL(fileURLWithPath: path))
                 }
                 errors.append((motion.rawValue, field.endpointError(to: p.truth, mask: p.truth.targetsInsideFrame())))
             }
@@ -100,13 +101,14 @@ struct BenchFlow: AsyncParsableCommand {
         let meanEPE = errors.isEmpty ? nil : errors.map(\.1).reduce(0, +) / Double(errors.count)
         let label = method == .dis ? "dis-\(preset.rawValue)" : "farneback"
         if json {
-            var fields = ["\"size\":\"\(size)\"", "\"method\":\"\(label)\"", "\"threads\":\(threads)",
-                          String(format: "\"median_ms\":%.3f", median(times)),
-                          String(format: "\"min_ms\":%.3f", times.min()!),
-                          String(format: "\"median_cpu_ms\":%.3f", median(cpuTimes))]
+            var fields = ["\"size\":" + jsonString("\(size)"), "\"method\":" + jsonString(label),
+                          "\"threads\":\(threads)",
+                          "\"median_ms\":" + decimal(median(times), digits: 3),
+                          "\"min_ms\":" + decimal(times.min()!, digits: 3),
+                          "\"median_cpu_ms\":" + decimal(median(cpuTimes), digits: 3)]
             if let meanEPE {
-                let per = errors.map { String(format: "\"%@\":%.4f", $0.0, $0.1) }.joined(separator: ",")
-                fields.append(String(format: "\"epe_mean\":%.4f", meanEPE))
+                let per = errors.map { jsonString($0.0) + ":" + decimal($0.1, digits: 4) }.joined(separator: ",")
+                fields.append("\"epe_mean\":" + decimal(meanEPE, digits: 4))
                 fields.append("\"epe\":{\(per)}")
             }
             print("{" + fields.joined(separator: ",") + "}")
@@ -127,9 +129,9 @@ struct BenchFlow: AsyncParsableCommand {
             for motion in SyntheticFlowPair.Motion.allCases {
                 let pair = SyntheticFlowPair(motion: motion, width: w, height: h)
                 let base = (directory as NSString).appendingPathComponent(pair.name)
-                try NPY.encode(pair.first).write(to: URL(fileURLWithPath: base + "_frame1.npy"))
-                try NPY.encode(pair.second).write(to: URL(fileURLWithPath: base + "_frame2.npy"))
-                try NPY.encode(pair.truth).write(to: URL(fileURLWithPath: base + "_truth.npy"))
+                try pair.first.npyData().write(to: URL(fileURLWithPath: base + "_frame1.npy"))
+                try pair.second.npyData().write(to: URL(fileURLWithPath: base + "_frame2.npy"))
+                try pair.truth.npyData().write(to: URL(fileURLWithPath: base + "_truth.npy"))
                 entries.append("{\"name\":\"\(pair.name)\",\"motion\":\"\(motion.rawValue)\",\"width\":\(w),"
                                + "\"height\":\(h),\"fingerprint\":\"\(pair.fingerprint)\"}")
             }

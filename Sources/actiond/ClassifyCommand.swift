@@ -5,6 +5,7 @@ import Foundation
 import Pipeline
 import Stages
 import Synchronization
+import TextFormat
 
 struct Classify: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -59,9 +60,16 @@ struct Classify: AsyncParsableCommand {
     private func printSegments(_ segments: [ActionSegment], model: String) {
         if json {
             for segment in segments {
-                print("{\"label\":\(jsonString(segment.label)),\"score\":\(fixed(segment.score, 4)),"
-                      + "\"start\":\(fixed(segment.start, 3)),\"end\":\(fixed(segment.end, 3)),"
-                      + "\"model\":\(jsonString(model))}")
+                // Per-track segments also name the track and its mean box (source pixels); whole-frame ones do not.
+                var person = ""
+                if let track = segment.track { person += ",\"track\":\(track)" }
+                if let box = segment.box {
+                    person += ",\"box\":[" + [box.x, box.y, box.width, box.height].map { decimal($0, digits: 1) }
+                        .joined(separator: ",") + "]"
+                }
+                print("{\"label\":\(jsonString(segment.label)),\"score\":\(decimal(segment.score, digits: 4)),"
+                      + "\"start\":\(decimal(segment.start, digits: 3)),\"end\":\(decimal(segment.end, digits: 3))"
+                      + person + ",\"model\":\(jsonString(model))}")
             }
             return
         }
@@ -73,8 +81,8 @@ struct Classify: AsyncParsableCommand {
         print("label".padding(toLength: width, withPad: " ", startingAt: 0) + "   score     start       end")
         for segment in segments {
             print(segment.label.padding(toLength: width, withPad: " ", startingAt: 0)
-                  + "  " + pad(fixed(segment.score, 3), 6) + pad(fixed(segment.start, 2), 10)
-                  + pad(fixed(segment.end, 2), 10))
+                  + "  " + pad(decimal(segment.score, digits: 3), 6) + pad(decimal(segment.start, digits: 2), 10)
+                  + pad(decimal(segment.end, digits: 2), 10))
         }
         print("model: \(model)")
     }
@@ -82,12 +90,13 @@ struct Classify: AsyncParsableCommand {
     private func printClips(_ clips: [ClipScores], labels: [String]) {
         for clip in clips {
             if json {
-                let scores = zip(labels, clip.scores).map { "\(jsonString($0)):\(fixed(Double($1), 4))" }
-                print("{\"clip\":{\"start\":\(fixed(clip.start, 3)),\"end\":\(fixed(clip.end, 3)),"
+                let scores = zip(labels, clip.scores).map { "\(jsonString($0)):\(decimal(Double($1), digits: 4))" }
+                print("{\"clip\":{\"start\":\(decimal(clip.start, digits: 3)),\"end\":\(decimal(clip.end, digits: 3)),"
                       + "\"scores\":{\(scores.joined(separator: ","))}}}")
             } else {
-                let scores = zip(labels, clip.scores).map { "\($0)=\(fixed(Double($1), 3))" }
-                print("clip \(fixed(clip.start, 2))–\(fixed(clip.end, 2))s  " + scores.joined(separator: " "))
+                let scores = zip(labels, clip.scores).map { "\($0)=\(decimal(Double($1), digits: 3))" }
+                print("clip \(decimal(clip.start, digits: 2))–\(decimal(clip.end, digits: 2))s  "
+                      + scores.joined(separator: " "))
             }
         }
     }
@@ -137,22 +146,14 @@ final class ProgressBar: Sendable {
         guard changed else { return }
         let filled = percent * 30 / 100
         let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: 30 - filled)
-        FileHandle.standardError.write(Data("\r[\(bar)] \(percent)%  \(fixed(time, 1))/\(fixed(duration, 1))s".utf8))
+        let seconds = decimal(time, digits: 1) + "/" + decimal(duration, digits: 1)
+        FileHandle.standardError.write(Data("\r[\(bar)] \(percent)%  \(seconds)s".utf8))
     }
 
     func finish() { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
 }
 
-func fixed(_ value: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", value) }
 func pad(_ text: String, _ width: Int) -> String { String(repeating: " ", count: max(0, width - text.count)) + text }
-
-/// A JSON string literal.
-func jsonString(_ text: String) -> String {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = .withoutEscapingSlashes
-    let data = (try? encoder.encode(text)) ?? Data("\"\"".utf8)
-    return String(decoding: data, as: UTF8.self)
-}
 
 /// Values gathered from the pipeline's tasks.
 final class Collector<Value: Sendable>: Sendable {

@@ -90,7 +90,7 @@ struct FlowCommand: AsyncParsableCommand {
             throw FlowCommandError("flow: \(error.description)")
         }
         let ms = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
-        try write(Data(NPY.encode(field)), to: out)
+        try write(Data(field.npyData()), to: out)
         if let png {
             let rgb = FlowVisualization.rgb(field, maxMagnitude: pngMaxSpeed)
             let image = Image(width: field.width, height: field.height, format: .rgb24, pixels: rgb)

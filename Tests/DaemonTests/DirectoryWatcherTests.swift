@@ -5,6 +5,7 @@
 import Foundation
 import Glibc
 import Synchronization
+import TestSupport
 import XCTest
 
 final class DirectoryWatcherTests: XCTestCase {
@@ -75,26 +76,45 @@ final class DirectoryWatcherTests: XCTestCase {
         XCTAssertEqual(recorder.readyNames().count, 3, "each file once: \(recorder.readyNames())")
     }
 
-    /// A writer that keeps the file open is taken only after `settle` seconds without a change; a writer that
-    /// creates the file empty, closes it and reopens it to write is not taken at the first close.
+    /// Waits until the watcher has looked at its pending files after this point: `extra` more clock reads than
+    /// now. One loop pass reads the clock once per inotify event it drains and once to check pending files, so a
+    /// pass that began before this call accounts for at most `extra - 1` of them.
+    func waitForWatcher(_ clock: ManualClock, extra: Int = 4) {
+        let target = clock.reads + extra
+        let looked = eventually(timeout: 10, poll: 0.005) { clock.reads >= target }
+        XCTAssertTrue(looked, "the watcher stopped reading its clock")
+    }
+
+    /// A writer that keeps the file open is taken only after `settle` seconds without a change, measured on the
+    /// watcher's clock: a test clock that moves only when advanced, so no real time passes for it.
     func testOpenWritersAreTakenOnlyWhenStill() throws {
+        let clock = ManualClock()
+        let watcher = DirectoryWatcher(directory: path("in"), match: ["*.mp4"], settle: 0.8,
+                                       clock: { clock.now() })
+        let (recorder, task) = try start(watcher)
+        defer { watcher.stop(); task.cancel() }
+        let fd = open(path("in/open.mp4"), O_WRONLY | O_CREAT, 0o644)
+        XCTAssertGreaterThanOrEqual(fd, 0)
+        defer { close(fd) }
+        let block = [UInt8](repeating: 7, count: 4096)
+        for _ in 0..<5 {
+            XCTAssertEqual(write(fd, block, block.count), block.count)
+            waitForWatcher(clock)
+            clock.advance(by: 0.7)  // pauses shorter than the settle time
+        }
+        waitForWatcher(clock, extra: 2)
+        XCTAssertTrue(recorder.ready.isEmpty, "taken while still being written: \(recorder.readyNames())")
+        // The writer stops writing but keeps the file open: once `settle` has passed it is taken.
+        clock.advance(by: 0.1)
+        XCTAssertTrue(recorder.wait { $0.readyNames() == ["open.mp4"] })
+        XCTAssertEqual(recorder.ready.first?.reason, .settled)
+    }
+
+    /// A writer that creates the file empty, closes it and reopens it to write is not taken at the first close.
+    func testCreateCloseReopenWritersAreTakenOnceAtTheEnd() throws {
         let watcher = DirectoryWatcher(directory: path("in"), match: ["*.mp4"], settle: 0.8)
         let (recorder, task) = try start(watcher)
         defer { watcher.stop(); task.cancel() }
-        let open = try XCTUnwrap(FileHandle(forWritingAtPath: {
-            _ = FileManager.default.createFile(atPath: path("in/open.mp4"), contents: nil)
-            return path("in/open.mp4")
-        }()))
-        for _ in 0..<5 {
-            try open.write(contentsOf: Data(repeating: 7, count: 4096))
-            usleep(300_000)  // pauses shorter than the settle time
-        }
-        XCTAssertTrue(recorder.ready.isEmpty, "taken while still being written: \(recorder.readyNames())")
-        // The writer stops writing but keeps the file open: after `settle` it is taken.
-        XCTAssertTrue(recorder.wait { $0.readyNames() == ["open.mp4"] })
-        XCTAssertEqual(recorder.ready.first?.reason, .settled)
-        try open.close()
-
         // create + close empty, reopen, write in pieces, close: taken once, at the end, with all bytes.
         _ = FileManager.default.createFile(atPath: path("in/reopened.mp4"), contents: nil)
         let handle = try XCTUnwrap(FileHandle(forWritingAtPath: path("in/reopened.mp4")))

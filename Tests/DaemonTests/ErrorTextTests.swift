@@ -2,21 +2,22 @@
 // (never a Foundation error dump), names with control characters escaped, sidecar names that fit a file system.
 import Foundation
 import Glibc
+import TestSupport
 import XCTest
 
 @testable import Daemon
 
 final class ErrorTextTests: XCTestCase {
-    var folder: String!
+    var scratch: TemporaryDirectory!
+    var folder: String { scratch.path }
 
     override func setUpWithError() throws {
-        folder = FileManager.default.temporaryDirectory.appendingPathComponent("error-text-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        scratch = try TemporaryDirectory("error-text")
         try Data("x".utf8).write(to: URL(fileURLWithPath: folder + "/a-file"))
         try Data("video".utf8).write(to: URL(fileURLWithPath: folder + "/clip.mp4"))
     }
 
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: folder) }
+    override func tearDownWithError() throws { scratch?.remove() }
 
     func assertOneClearLine(_ text: String, contains expected: String, file: StaticString = #filePath,
                             line: UInt = #line) {
@@ -31,14 +32,14 @@ final class ErrorTextTests: XCTestCase {
             XCTAssertEqual("\(error)", "is a file, not a folder")
         }
         XCTAssertThrowsError(try moveAside(folder + "/clip.mp4", into: folder + "/a-file/sub")) { error in
-            assertOneClearLine("\(error)", contains: "\(folder!)/a-file: is a file, not a folder")
+            assertOneClearLine("\(error)", contains: "\(folder)/a-file: is a file, not a folder")
         }
         XCTAssertTrue(FileManager.default.fileExists(atPath: folder + "/clip.mp4"), "nothing moved")
         XCTAssertThrowsError(try JSONLSink(path: folder + "/a-file/log/events.jsonl")) { error in
-            assertOneClearLine("\(error)", contains: "\(folder!)/a-file/log/events.jsonl: open failed: Not a directory")
+            assertOneClearLine("\(error)", contains: "\(folder)/a-file/log/events.jsonl: open failed: Not a directory")
         }
         XCTAssertThrowsError(try Journal(path: folder + "/a-file/state/journal.sqlite")) { error in
-            assertOneClearLine("\(error)", contains: "\(folder!)/a-file: is a file, not a folder")
+            assertOneClearLine("\(error)", contains: "\(folder)/a-file: is a file, not a folder")
         }
         XCTAssertThrowsError(try makeFolders("/proc/actiond-no-such/x")) { error in
             assertOneClearLine("\(error)", contains: "/proc/actiond-no-such: cannot create it: ")

@@ -1,6 +1,7 @@
 // Schema v1 output records: exact bytes of action and lifecycle lines, JSON escaping that survives a real parser,
 // dedupe keys rebuilt from log lines, and the stdout sink's human lines.
 import Foundation
+import TextFormat
 import XCTest
 
 @testable import Daemon
@@ -50,15 +51,15 @@ final class EventTests: XCTestCase {
     }
 
     func testNumbersAreFixedDecimalsWithoutExponentOrNegativeZero() {
-        XCTAssertEqual(LineFormat.decimal(0.00000001, digits: 4), "0.0000")
-        XCTAssertEqual(LineFormat.decimal(-0.00001, digits: 4), "0.0000")
-        XCTAssertEqual(LineFormat.decimal(-0.0, digits: 3), "0.000")
-        XCTAssertEqual(LineFormat.decimal(-1.5, digits: 3), "-1.500")
-        XCTAssertEqual(LineFormat.decimal(0.99996, digits: 4), "1.0000")
-        XCTAssertEqual(LineFormat.decimal(123_456_789.5, digits: 3), "123456789.500")
-        XCTAssertEqual(LineFormat.decimal(1e21, digits: 3), "1000000000000000000000.000")
-        XCTAssertEqual(LineFormat.decimal(.nan, digits: 3), "null")
-        XCTAssertEqual(LineFormat.decimal(-.infinity, digits: 4), "null")
+        XCTAssertEqual(decimal(0.00000001, digits: 4), "0.0000")
+        XCTAssertEqual(decimal(-0.00001, digits: 4), "0.0000")
+        XCTAssertEqual(decimal(-0.0, digits: 3), "0.000")
+        XCTAssertEqual(decimal(-1.5, digits: 3), "-1.500")
+        XCTAssertEqual(decimal(0.99996, digits: 4), "1.0000")
+        XCTAssertEqual(decimal(123_456_789.5, digits: 3), "123456789.500")
+        XCTAssertEqual(decimal(1e21, digits: 3), "1000000000000000000000.000")
+        XCTAssertEqual(decimal(.nan, digits: 3), "null")
+        XCTAssertEqual(decimal(-.infinity, digits: 4), "null")
         XCTAssertEqual(LineFormat.boxCoordinate(104), "104")
         XCTAssertEqual(LineFormat.boxCoordinate(40.5), "40.5")
         XCTAssertEqual(LineFormat.boxCoordinate(-0.001), "0")
@@ -114,11 +115,11 @@ final class EventTests: XCTestCase {
     }
 
     func testEscapingUsesTheShortFormsAndLowercaseUnicodeEscapes() {
-        XCTAssertEqual(jsonEscaped("a\"b\\c"), #""a\"b\\c""#)
-        XCTAssertEqual(jsonEscaped("\u{8}\t\n\u{C}\r"), #""\b\t\n\f\r""#)
-        XCTAssertEqual(jsonEscaped("\u{0}\u{1B}\u{1F}"), #""\u0000\u001b\u001f""#)
-        XCTAssertEqual(jsonEscaped("é/🎬"), "\"é/🎬\"")
-        XCTAssertEqual(jsonEscaped(""), "\"\"")
+        XCTAssertEqual(jsonString("a\"b\\c"), #""a\"b\\c""#)
+        XCTAssertEqual(jsonString("\u{8}\t\n\u{C}\r"), #""\b\t\n\f\r""#)
+        XCTAssertEqual(jsonString("\u{0}\u{1B}\u{1F}"), #""\u0000\u001b\u001f""#)
+        XCTAssertEqual(jsonString("é/🎬"), "\"é/🎬\"")
+        XCTAssertEqual(jsonString(""), "\"\"")
     }
 
     func testDedupeKeyHasTheDocumentedForm() {

@@ -3,21 +3,18 @@
 
 import Foundation
 import Glibc
+import TestSupport
 import XCTest
 
 @testable import Daemon
 
 final class JournalTests: XCTestCase {
-    private var folder: URL!
+    private var scratch: TemporaryDirectory!
+    private var folder: URL { scratch.url }
 
-    override func setUpWithError() throws {
-        folder = FileManager.default.temporaryDirectory.appendingPathComponent("journal-tests-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-    }
+    override func setUpWithError() throws { scratch = try TemporaryDirectory("journal-tests") }
 
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(at: folder)
-    }
+    override func tearDownWithError() throws { scratch?.remove() }
 
     private func path(_ name: String) -> String { folder.appendingPathComponent(name).path }
 
@@ -40,16 +37,9 @@ final class JournalTests: XCTestCase {
     }
 
     private func run(_ executable: String, _ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        XCTAssertEqual(process.terminationStatus, 0, "\(executable) \(arguments)")
-        return String(decoding: data, as: UTF8.self)
+        let result = try runProcess(executable, arguments)
+        XCTAssertEqual(result.status, 0, "\(executable) \(arguments): \(result.stderr)")
+        return result.stdout
     }
 
     // MARK: SHA-256

@@ -4,19 +4,18 @@
 
 import Foundation
 import Glibc
+import TestSupport
 import XCTest
 
 @testable import Daemon
 
 final class JournalVersionTests: XCTestCase {
-    private var folder: URL!
+    private var scratch: TemporaryDirectory!
+    private var folder: URL { scratch.url }
 
-    override func setUpWithError() throws {
-        folder = FileManager.default.temporaryDirectory.appendingPathComponent("journal-v2-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-    }
+    override func setUpWithError() throws { scratch = try TemporaryDirectory("journal-v2") }
 
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: folder) }
+    override func tearDownWithError() throws { scratch?.remove() }
 
     private func path(_ name: String) -> String { folder.appendingPathComponent(name).path }
 
@@ -69,12 +68,8 @@ final class JournalVersionTests: XCTestCase {
             INSERT INTO file (source, path, size, mtime, hash_prefix, status, config_hash, events, started_at,
                 finished_at) VALUES ('inbox', '/in/a.mp4', 10, 1.5, 'abc', 'done', 'cfg', 4, 1.0, 2.0);
             """
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
-        process.arguments = [db, script]
-        try process.run()
-        process.waitUntilExit()
-        XCTAssertEqual(process.terminationStatus, 0)
+        let sqlite = try runProcess("/usr/bin/sqlite3", [db, script])
+        XCTAssertEqual(sqlite.status, 0, sqlite.stderr)
 
         let journal = try Journal(path: db)
         let old = FileIdentity(path: "/in/a.mp4", size: 10, mtime: 1.5, hashPrefix: "abc")

@@ -3,6 +3,7 @@
 import Foundation
 import Glibc
 import Logging
+import TestSupport
 import XCTest
 
 @testable import Daemon
@@ -10,9 +11,9 @@ import XCTest
 
 final class LifecycleRetryTests: XCTestCase {
     func testRefusedLifecycleEventsWaitAndAreWrittenInOrder() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("lifecycle-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
+        let scratch = try TemporaryDirectory("lifecycle")
+        defer { scratch.remove() }
+        let folder = scratch.url
         let log = folder.appendingPathComponent("events.jsonl").path
         let output = try Output(sinks: [.jsonl(JSONLSinkOptions(path: log))], metrics: Metrics(),
                                 logger: Logger(label: "test"))

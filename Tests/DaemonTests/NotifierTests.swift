@@ -2,6 +2,7 @@
 // name) are read back byte for byte; watchdog settings are parsed from the injected environment.
 import Foundation
 import Glibc
+import TestSupport
 import XCTest
 
 @testable import Daemon
@@ -56,10 +57,9 @@ final class NotifierTests: XCTestCase {
     }
 
     private func temporaryDirectory() throws -> URL {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("actiond-notify-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
-        return dir
+        let dir = try TemporaryDirectory("actiond-notify")
+        addTeardownBlock { dir.remove() }
+        return dir.url
     }
 
     private func exchange(with listener: NotifySocket) {

@@ -1,6 +1,7 @@
 // The shipped systemd units pass `systemd-analyze verify` without a warning, carry the settings the service relies
 // on, and `make install`/`make uninstall` with DESTDIR put and remove exactly the documented files.
 import Foundation
+import TestSupport
 import XCTest
 
 final class SystemdUnitTests: XCTestCase {
@@ -13,50 +14,19 @@ final class SystemdUnitTests: XCTestCase {
         FileManager.default.isExecutableFile(atPath: $0)
     }
 
-    private struct Run {
-        var status: Int32
-        var stdout: String
-        var stderr: String
-    }
 
     /// Runs `executable` with `arguments` in `directory`, collecting both outputs.
-    private func run(_ executable: String, _ arguments: [String], in directory: URL? = nil) throws -> Run {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.currentDirectoryURL = directory
+    private func run(_ executable: String, _ arguments: [String], in directory: URL? = nil) throws -> ProcessResult {
         // No systemd is running in a build container; verify must not try to talk to one.
         var environment = ProcessInfo.processInfo.environment
         environment["SYSTEMD_LOG_COLOR"] = "0"
-        process.environment = environment
-        // Outputs go to files: nothing to drain concurrently, and a chatty child never blocks on a full pipe.
-        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("actiond-run-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: scratch) }
-        let outURL = scratch.appendingPathComponent("stdout")
-        let errURL = scratch.appendingPathComponent("stderr")
-        _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
-        let out = try FileHandle(forWritingTo: outURL)
-        let err = try FileHandle(forWritingTo: errURL)
-        defer {
-            try? out.close()
-            try? err.close()
-        }
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        process.waitUntilExit()
-        return Run(
-            status: process.terminationStatus, stdout: try String(contentsOf: outURL, encoding: .utf8),
-            stderr: try String(contentsOf: errURL, encoding: .utf8))
+        return try runProcess(executable, arguments, in: directory, environment: environment)
     }
 
     private func temporaryDirectory() throws -> URL {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("actiond-units-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
-        return dir
+        let dir = try TemporaryDirectory("actiond-units")
+        addTeardownBlock { dir.remove() }
+        return dir.url
     }
 
     private func unitText(_ name: String) throws -> String {

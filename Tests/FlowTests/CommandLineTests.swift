@@ -1,43 +1,28 @@
 // End to end: `actiond flow` and `actiond bench flow` as a user runs them (needs ACTIOND_BIN, which
 // `make test` sets; skipped otherwise).
 import Foundation
+import TestSupport
 import XCTest
 @testable import Flow
 
 final class CommandLineTests: XCTestCase {
-    struct Result { var status: Int32; var stdout: String; var stderr: String }
-
-    func run(_ binary: String, _ arguments: [String]) throws -> Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Result(status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
-                      stderr: String(decoding: e, as: UTF8.self))
-    }
-
     func testFlowCommand() throws {
         guard let binary = ProcessInfo.processInfo.environment["ACTIOND_BIN"] else {
             throw XCTSkip("ACTIOND_BIN not set (make test sets it)")
         }
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("flow-cli-\(getpid())").path
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let scratch = try TemporaryDirectory("flow-cli")
+        defer { scratch.remove() }
+        let dir = scratch.path
         let clip = dir + "/clip.mp4"
-        let made = try run(binary, ["testclip", clip, "--size", "160x120", "--fps", "25", "--seconds", "1"])
+        let made = try runProcess(binary, ["testclip", clip, "--size", "160x120", "--fps", "25", "--seconds", "1"])
         XCTAssertEqual(made.status, 0, made.stderr)
 
         for method in ["dis", "farneback"] {
             let out = dir + "/\(method).npy", png = dir + "/\(method).png"
-            let result = try run(binary, ["flow", clip, "--pair", "2,3", "--out", out, "--png", png,
+            let result = try runProcess(binary, ["flow", clip, "--pair", "2,3", "--out", out, "--png", png,
                                           "--method", method])
             XCTAssertEqual(result.status, 0, result.stderr)
-            let field = try XCTUnwrap(NPY.decodeFlow(try Data(contentsOf: URL(fileURLWithPath: out))))
+            let field = try FlowField(npy: try Data(contentsOf: URL(fileURLWithPath: out)), path: out)
             XCTAssertEqual(field.width, 160)
             XCTAssertEqual(field.height, 120)
             XCTAssertTrue(field.isFinite)
@@ -45,24 +30,24 @@ final class CommandLineTests: XCTestCase {
             XCTAssertEqual(Array(pngBytes.prefix(4)), [0x89, 0x50, 0x4E, 0x47])
         }
         // Two stills: frames written by `actiond frames`.
-        XCTAssertEqual(try run(binary, ["frames", clip, "--out", dir + "/frames", "--quiet"]).status, 0)
-        let still = try run(binary, ["flow", dir + "/frames/frame-000002.png", dir + "/frames/frame-000003.png",
+        XCTAssertEqual(try runProcess(binary, ["frames", clip, "--out", dir + "/frames", "--quiet"]).status, 0)
+        let still = try runProcess(binary, ["flow", dir + "/frames/frame-000002.png", dir + "/frames/frame-000003.png",
                                      "--out", dir + "/still.npy", "--preset", "ultrafast"])
         XCTAssertEqual(still.status, 0, still.stderr)
 
-        let tooFew = try run(binary, ["flow", clip, "--pair", "2,999", "--out", dir + "/x.npy"])
+        let tooFew = try runProcess(binary, ["flow", clip, "--pair", "2,999", "--out", dir + "/x.npy"])
         XCTAssertEqual(tooFew.status, 1)
         XCTAssertTrue(tooFew.stderr.hasPrefix("error: "), tooFew.stderr)
         XCTAssertEqual(tooFew.stderr.split(separator: "\n").count, 1, tooFew.stderr)
-        XCTAssertEqual(try run(binary, ["flow", clip, "--out", dir + "/x.npy"]).status, 2)
-        XCTAssertEqual(try run(binary, ["flow", clip, "--pair", "a,b", "--out", dir + "/x.npy"]).status, 2)
+        XCTAssertEqual(try runProcess(binary, ["flow", clip, "--out", dir + "/x.npy"]).status, 2)
+        XCTAssertEqual(try runProcess(binary, ["flow", clip, "--pair", "a,b", "--out", dir + "/x.npy"]).status, 2)
     }
 
     func testBenchFlowPrintsJSON() throws {
         guard let binary = ProcessInfo.processInfo.environment["ACTIOND_BIN"] else {
             throw XCTSkip("ACTIOND_BIN not set (make test sets it)")
         }
-        let result = try run(binary, ["bench", "flow", "--size", "96x64", "--preset", "ultrafast", "--runs", "3",
+        let result = try runProcess(binary, ["bench", "flow", "--size", "96x64", "--preset", "ultrafast", "--runs", "3",
                                       "--epe", "--json"])
         XCTAssertEqual(result.status, 0, result.stderr)
         let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]

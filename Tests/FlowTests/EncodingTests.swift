@@ -60,7 +60,7 @@ final class EncodingTests: XCTestCase {
 
     func testNPYRoundTripAndHeader() throws {
         let field = FlowField(width: 3, height: 2, values: (0..<12).map { Float($0) * 0.5 - 1 })
-        let data = NPY.encode(field)
+        let data = field.npyData()
         XCTAssertEqual(Array(data.prefix(8)), [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59, 1, 0])
         let headerLength = Int(data[8]) | Int(data[9]) << 8
         XCTAssertEqual((10 + headerLength) % 64, 0)
@@ -68,8 +68,8 @@ final class EncodingTests: XCTestCase {
         XCTAssertTrue(header.contains("'descr': '<f4'"))
         XCTAssertTrue(header.contains("'shape': (2, 3, 2)"))
         XCTAssertEqual(data.count, 10 + headerLength + 48)
-        XCTAssertEqual(NPY.decodeFlow(data), field)
-        let image = NPY.encode(GrayImage(width: 2, height: 2, pixels: [0, 1.4, 254.6, 300]))
+        XCTAssertEqual(try FlowField(npy: data), field)
+        let image = GrayImage(width: 2, height: 2, pixels: [0, 1.4, 254.6, 300]).npyData()
         XCTAssertEqual(Array(image.suffix(4)), [0, 1, 255, 255])
     }
 }

@@ -1,20 +1,8 @@
-// Deterministic mutation fuzzing for the test suite and `make fuzz`: a seeded generator, byte-level mutation
-// primitives, and a campaign runner that saves the input under test before each attempt, so a crash (which
-// ends the process) leaves its reproducer on disk.
+// Deterministic mutation fuzzing for the test suite and `make fuzz`: byte-level mutation primitives drawing
+// from SplitMix64 (SeededRandom, re-exported here), and a campaign runner that saves the input under test
+// before each attempt, so a crash (which ends the process) leaves its reproducer on disk.
 import Foundation
-
-/// SplitMix64: small, fast, and the same sequence for the same seed on every machine.
-public struct SeededGenerator: RandomNumberGenerator, Sendable {
-    private var state: UInt64
-    public init(seed: UInt64) { state = seed }
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+@_exported import SeededRandom
 
 /// Integer values that break size arithmetic: boundaries of the common widths, zero, negatives.
 public let interestingIntegers: [Int64] = [
@@ -24,7 +12,7 @@ public let interestingIntegers: [Int64] = [
 
 /// Byte-level mutations, for formats whose structure a campaign does not model.
 public enum ByteMutation {
-    public static func apply(_ bytes: inout [UInt8], using rng: inout SeededGenerator) {
+    public static func apply(_ bytes: inout [UInt8], using rng: inout SplitMix64) {
         let rounds = Int.random(in: 1...4, using: &rng)
         for _ in 0..<rounds {
             switch Int.random(in: 0..<7, using: &rng) {
@@ -115,11 +103,11 @@ public struct FuzzCampaign {
 
     public var candidatePath: URL { artifacts.appendingPathComponent("\(name)-crash-candidate.bin") }
 
-    public func run(corpus: [[UInt8]], mutate: (inout [UInt8], inout SeededGenerator) -> Void,
+    public func run(corpus: [[UInt8]], mutate: (inout [UInt8], inout SplitMix64) -> Void,
                     isExpected: (Error) -> Bool, body: ([UInt8]) throws -> Void) -> CampaignReport {
         precondition(!corpus.isEmpty, "a fuzz campaign needs a seed corpus")
         try? FileManager.default.createDirectory(at: artifacts, withIntermediateDirectories: true)
-        var rng = SeededGenerator(seed: seed)
+        var rng = SplitMix64(seed: seed)
         var report = CampaignReport(name: name)
         let started = Date()
         for iteration in 0..<iterations {

@@ -211,7 +211,7 @@ enum ONNXMutator {
         fields[first].value = .message(inner)
     }
 
-    static func mutate(_ bytes: inout [UInt8], using rng: inout SeededGenerator) {
+    static func mutate(_ bytes: inout [UInt8], using rng: inout SplitMix64) {
         guard var tree = ProtoTree.parse(bytes[...], as: .model) else {
             ByteMutation.apply(&bytes, using: &rng)
             return
@@ -232,13 +232,13 @@ enum ONNXMutator {
         bytes = ProtoTree.serialize(tree)
     }
 
-    static func interesting(_ rng: inout SeededGenerator) -> UInt64 {
+    static func interesting(_ rng: inout SplitMix64) -> UInt64 {
         if Bool.random(using: &rng) { return UInt64(bitPattern: interestingIntegers.randomElement(using: &rng)!) }
         return UInt64(bitPattern: Int64.random(in: -4...64, using: &rng))
     }
 
     static func mutateField(_ fields: inout [ProtoField], _ index: Int, site: MutationSite,
-                            using rng: inout SeededGenerator) {
+                            using rng: inout SplitMix64) {
         let roll = Int.random(in: 0..<10, using: &rng)
         // Structural edits apply to any field: drop it, or repeat it (a second graph input, node, dim, ...).
         if roll == 0 {

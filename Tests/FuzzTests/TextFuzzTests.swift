@@ -18,7 +18,7 @@ enum YAMLMutator {
         "[&a [*a, *a, *a, *a], *a]", "{a: 1, a: 2}", "<<: {x: 1}", "rtsp://", "udp://@:0",
     ]
 
-    static func mutate(_ bytes: inout [UInt8], using rng: inout SeededGenerator) {
+    static func mutate(_ bytes: inout [UInt8], using rng: inout SplitMix64) {
         var lines = String(decoding: bytes, as: UTF8.self).components(separatedBy: "\n")
         for _ in 0..<Int.random(in: 1...3, using: &rng) where !lines.isEmpty {
             let at = Int.random(in: 0..<lines.count, using: &rng)

@@ -1,19 +1,12 @@
 // The fast broadcast loop against the plain per-element reference over random shape pairs (odd sizes, rank
 // mismatch, broadcasting on either side and in the middle).
 import Inference
+import TestSupport
 import Testing
-
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state = state &* 6364136223846793005 &+ 1442695040888963407
-        return state ^ (state >> 29)
-    }
-}
 
 @Suite struct BroadcastTests {
     @Test func fastMatchesReferenceOnRandomShapes() throws {
-        var generator = SeededGenerator(state: 7)
+        var generator = SplitMix64(seed: 7)
         for _ in 0..<300 {
             let rank = Int.random(in: 0...5, using: &generator)
             let full = (0..<rank).map { _ in Int.random(in: 1...5, using: &generator) }

@@ -2,6 +2,7 @@
 // module above Inference).
 import Inference
 import Tensor
+import TestSupport
 
 func node(_ op: String, _ inputs: [String], _ outputs: [String], name: String? = nil, opset: Int = 17,
           _ attributes: [String: AttributeValue] = [:]) -> NodeSpec {
@@ -29,7 +30,7 @@ func testFactory(_ spec: NodeSpec) throws -> Operator {
 }
 
 func randomTensor(_ shape: [Int], seed: UInt64, range: ClosedRange<Float> = -1...1) -> Tensor {
-    var generator = SeededGenerator(state: seed)
+    var generator = SplitMix64(seed: seed)
     let values = (0..<shape.reduce(1, *)).map { _ in Float.random(in: range, using: &generator) }
     return Tensor(shape: shape, floats: values)
 }

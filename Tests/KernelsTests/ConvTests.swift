@@ -1,6 +1,7 @@
 // PackedConv (the fast path) against ReferenceConv over shape sweeps, and ReferenceConv against hand-computed
 // values so the ground truth itself is checked.
 @testable import Kernels
+import TestSupport
 import XCTest
 
 final class ConvTests: XCTestCase {
@@ -9,7 +10,7 @@ final class ConvTests: XCTestCase {
         _ g: ConvGeometry, batch: Int, spatial: [Int], withBias: Bool = true, withResidual: Bool = false,
         activation: ConvActivation = .none, seed: UInt64, file: StaticString = #filePath, line: UInt = #line
     ) {
-        var rng = SeededGenerator(seed: seed)
+        var rng = SplitMix64(seed: seed)
         let input = randomFloats(batch * g.inChannels * spatial.reduce(1, *), &rng)
         let weight = randomFloats(g.weightCount, &rng)
         let bias = withBias ? randomFloats(g.outChannels, &rng) : nil
@@ -76,7 +77,7 @@ final class ConvTests: XCTestCase {
 
     func testResidualInPlace() {
         // The residual may be the output buffer itself (the engine reuses the skip tensor's memory).
-        var rng = SeededGenerator(seed: 31)
+        var rng = SplitMix64(seed: 31)
         for g in [
             ConvGeometry(inChannels: 4, outChannels: 6, kernel: [3, 3], padsBegin: [1, 1], padsEnd: [1, 1]),
             ConvGeometry(inChannels: 4, outChannels: 6, kernel: [1, 1]),
@@ -109,7 +110,7 @@ final class ConvTests: XCTestCase {
         let g = ConvGeometry(inChannels: 8, outChannels: 12, kernel: [3, 3, 3], padsBegin: [1, 1, 1],
                              padsEnd: [1, 1, 1])
         let spatial = [4, 9, 10]
-        var rng = SeededGenerator(seed: 41)
+        var rng = SplitMix64(seed: 41)
         let x = randomFloats(8 * spatial.reduce(1, *), &rng), w = randomFloats(g.weightCount, &rng)
         let outCount = 12 * spatial.reduce(1, *)
         var expected = [Float](repeating: 0, count: outCount)

@@ -1,5 +1,6 @@
 // PackedConvTranspose against ReferenceConvTranspose over sweeps, and the reference against hand values.
 import Kernels
+import TestSupport
 import XCTest
 
 final class ConvTransposeTests: XCTestCase {
@@ -33,7 +34,7 @@ final class ConvTransposeTests: XCTestCase {
         ] {
             for (cin, cout, group) in [(3, 4, 1), (4, 6, 2), (4, 4, 4)] {
                 seed += 1
-                var rng = SeededGenerator(seed: seed)
+                var rng = SplitMix64(seed: seed)
                 let g = ConvTransposeGeometry(inChannels: cin, outChannels: cout, group: group, kernel: k,
                                               strides: s, dilations: d, padsBegin: pb, padsEnd: pe, outputPadding: op)
                 let batch = 2

@@ -1,6 +1,7 @@
 // Pooling against hand-computed cases (ONNX MaxPool Indices, count_include_pad, ceil_mode) and against
 // ReferencePooling over sweeps.
 import Kernels
+import TestSupport
 import XCTest
 
 final class PoolingTests: XCTestCase {
@@ -60,7 +61,7 @@ final class PoolingTests: XCTestCase {
     }
 
     func testGlobalPools() {
-        var rng = SeededGenerator(seed: 7)
+        var rng = SplitMix64(seed: 7)
         let planes = 5, size = 37
         let x = randomFloats(planes * size, &rng)
         var avg = [Float](repeating: 0, count: planes), mx = avg
@@ -85,7 +86,7 @@ final class PoolingTests: XCTestCase {
         ] {
             for ceil in [false, true] {
                 seed += 1
-                var rng = SeededGenerator(seed: seed)
+                var rng = SplitMix64(seed: seed)
                 let g = PoolGeometry(kernel: k, strides: s, dilations: d, padsBegin: pb, padsEnd: pe, ceilMode: ceil)
                 let planes = 3
                 let x = randomFloats(planes * spatial.reduce(1, *), &rng)

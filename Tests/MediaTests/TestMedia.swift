@@ -1,6 +1,7 @@
 // Builds the real media files the tests decode, with VideoEncoder, in a temporary directory.
 import Foundation
 import Media
+import TestSupport
 import XCTest
 
 enum TestMedia {
@@ -45,18 +46,12 @@ enum TestMedia {
 
     /// `ffprobe -count_frames` of the best video stream, or nil when ffprobe is not installed.
     static func ffprobeFrameCount(_ path: String) -> Int? {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/ffprobe")
-        guard FileManager.default.isExecutableFile(atPath: process.executableURL!.path) else { return nil }
-        process.arguments = ["-v", "error", "-count_frames", "-select_streams", "v:0",
-                             "-show_entries", "stream=nb_read_frames", "-of", "csv=p=0", path]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        guard (try? process.run()) != nil else { return nil }
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let arguments = ["-v", "error", "-count_frames", "-select_streams", "v:0", "-show_entries",
+                         "stream=nb_read_frames", "-of", "csv=p=0", path]
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/ffprobe"),
+              let result = try? runProcess("/usr/bin/ffprobe", arguments)
+        else { return nil }
+        let text = result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         return Int(text.split(separator: ",").first ?? "")
     }
 

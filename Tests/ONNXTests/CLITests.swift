@@ -3,25 +3,12 @@
 // the convention (1 bad model, 2 bad arguments).
 import Foundation
 import Tensor
+import TestSupport
 import Testing
 
 private let binary = ProcessInfo.processInfo.environment["ACTIOND_BIN"]
 
-private func actiond(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: binary!)
-    process.arguments = arguments
-    let out = Pipe()
-    let err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    let stdout = out.fileHandleForReading.readDataToEndOfFile()
-    let stderr = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: stdout, as: UTF8.self),
-            String(decoding: stderr, as: UTF8.self))
-}
+private func actiond(_ arguments: [String]) throws -> ProcessResult { try runProcess(binary!, arguments) }
 
 @Suite(.enabled(if: binary != nil, "needs ACTIOND_BIN (set by make test)"))
 struct CLITests {

@@ -2,16 +2,13 @@
 // counts what it discards; finish/close/cancellation wake whoever waits.
 import Foundation
 @testable import Pipeline
+import TestSupport
 import XCTest
 
-/// Polls `condition` until it holds (yielding between tries) or a generous deadline passes.
+/// TestSupport's `eventually`, under the signature the scheduler tests of this target call without importing
+/// TestSupport themselves.
 func eventually(_ condition: () -> Bool, timeout: Double = 10) async -> Bool {
-    let deadline = Date().addingTimeInterval(timeout)
-    while !condition() {
-        if Date() > deadline { return false }
-        try? await Task.sleep(nanoseconds: 1_000_000)
-    }
-    return true
+    await TestSupport.eventually(timeout: timeout, poll: 0.001, condition)
 }
 
 final class BoundedQueueTests: XCTestCase {
@@ -56,6 +53,26 @@ final class BoundedQueueTests: XCTestCase {
         let value = try await consumer.value
         XCTAssertEqual(value, "frame")
         XCTAssertEqual(queue.count, 0)
+    }
+
+    /// A pop on an empty queue registers the consumer and counts one wait; pops that find an element, and the
+    /// end after finish, do not.
+    func testConsumerWaitsCountPopsThatFoundTheQueueEmpty() async throws {
+        let queue = BoundedQueue<Int>(capacity: 4, policy: .block)
+        let consumer = Task { try await queue.pop() }
+        let waiting = await eventually { queue.stats.consumerWaits == 1 }
+        XCTAssertTrue(waiting)
+        try await queue.push(1)
+        let first = try await consumer.value
+        XCTAssertEqual(first, 1)
+        try await queue.push(2)
+        try await queue.push(3)
+        queue.finish()
+        var rest: [Int] = []
+        while let value = try await queue.pop() { rest.append(value) }
+        XCTAssertEqual(rest, [2, 3])
+        XCTAssertEqual(queue.stats.consumerWaits, 1)
+        XCTAssertEqual(queue.stats.popped, 3)
     }
 
     func testFinishDeliversWhatIsQueuedThenEnds() async throws {

@@ -2,6 +2,7 @@
 // per-track streams, and a random sweep against a plain offline reference.
 import Foundation
 @testable import Pipeline
+import TestSupport
 import XCTest
 
 final class ScoreSmootherTests: XCTestCase {
@@ -174,7 +175,7 @@ final class ScoreSmootherTests: XCTestCase {
     }
 
     func testStreamingMatchesTheOfflineReferenceOnRandomScores() throws {
-        var generator = SeededGenerator(seed: 7)
+        var generator = SplitMix64(seed: 7)
         for trial in 0..<300 {
             let count = Int.random(in: 0...40, using: &generator)
             let raw: [[Float]] = (0..<count).map { _ in
@@ -199,15 +200,3 @@ final class ScoreSmootherTests: XCTestCase {
     }
 }
 
-/// A small deterministic generator (SplitMix64) so random sweeps repeat exactly.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

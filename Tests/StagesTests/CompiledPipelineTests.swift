@@ -6,35 +6,8 @@ import ONNX
 import Pipeline
 import Stages
 import Tensor
+import TestSupport
 import XCTest
-
-/// Drives one graph stage by hand: each call hands it one media time's inputs and returns what it emitted.
-struct OneStageHarness<S: GraphStage> {
-    var stage: S
-    private let emitted = Gathered<(port: String, packet: Timestamped<any Sendable>)>()
-
-    init(_ stage: S) { self.stage = stage }
-
-    mutating func feed(time: Double, duration: Double?, _ values: [any Sendable]) async throws
-        -> [(port: String, packet: Timestamped<any Sendable>)]
-    {
-        let before = emitted.values.count
-        try await stage.process(PortInputs(time: time, duration: duration, ports: stage.inputs, values: values),
-                                emit: emitter())
-        return Array(emitted.values[before...])
-    }
-
-    mutating func finish() async throws -> [(port: String, packet: Timestamped<any Sendable>)] {
-        let before = emitted.values.count
-        try await stage.finish(emit: emitter())
-        return Array(emitted.values[before...])
-    }
-
-    private func emitter() -> PortEmitter {
-        let ports = stage.outputs, emitted = self.emitted
-        return PortEmitter(ports: ports) { index, packet in emitted.append((ports[index].name, packet)) }
-    }
-}
 
 final class CompiledPipelineTests: XCTestCase {
     func testEachGraphIsCompiledOncePerStoreAndRecompiledWhenItsFileChanges() throws {

@@ -2,6 +2,7 @@
 // and rise in the other), run is the walk gait faster; and every action actually moves the body.
 import Foundation
 @testable import Synth
+import TestSupport
 import XCTest
 
 final class MotionTests: XCTestCase {

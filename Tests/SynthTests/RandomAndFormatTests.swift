@@ -1,6 +1,8 @@
-// The renderer's random numbers and number formatting: the pieces byte-stable ground truth rests on.
+// The renderer's random numbers: a piece byte-stable ground truth rests on (its number format is
+// TextFormat's, tested in TextFormatTests).
 import Foundation
 @testable import Synth
+import TestSupport
 import XCTest
 
 final class RandomAndFormatTests: XCTestCase {
@@ -34,20 +36,6 @@ final class RandomAndFormatTests: XCTestCase {
         let seeds = Set((0..<1000).map { SplitMix64.derive(7, UInt64($0)) }
                         + (0..<1000).map { SplitMix64.derive(8, UInt64($0)) })
         XCTAssertEqual(seeds.count, 2000)
-    }
-
-    /// `fixed` against Foundation's printf formatting (the plain reference) away from rounding ties.
-    func testFixedFormatMatchesPrintfAndNeverPrintsMinusZero() {
-        var rng = SplitMix64(seed: 5)
-        for _ in 0..<5000 {
-            let v = rng.uniform(-2000, 2000)
-            XCTAssertEqual(fixed(v, 2), String(format: "%.2f", v))
-            XCTAssertEqual(fixed(v, 4), String(format: "%.4f", v))
-        }
-        XCTAssertEqual(fixed(-0.001, 2), "0.00")
-        XCTAssertEqual(fixed(0, 4), "0.0000")
-        XCTAssertEqual(fixed(12, 0), "12")
-        XCTAssertEqual(fixed(-3.5, 2), "-3.50")
     }
 }
 

@@ -1,6 +1,7 @@
 // The actiond executable run end to end as a user runs it: output, files written, exit codes, stderr.
 import Foundation
 import Media
+import TestSupport
 import XCTest
 
 /// Runs the built `actiond` binary ($ACTIOND_BIN, else the one next to this package's build products).
@@ -16,34 +17,9 @@ enum ActiondBinary {
         return root.appendingPathComponent(".build/debug/actiond").path
     }
 
-    struct Result {
-        var status: Int32
-        var stdout: String
-        var stderr: String
-    }
-
-    static func run(_ arguments: [String], in directory: URL? = nil) throws -> Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        if let directory { process.currentDirectoryURL = directory }
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        // Read both pipes concurrently with the process so a chatty child never blocks on a full pipe.
-        nonisolated(unsafe) var errData = Data()
-        let group = DispatchGroup()
-        group.enter()
-        DispatchQueue.global().async {
-            errData = err.fileHandleForReading.readDataToEndOfFile()
-            group.leave()
-        }
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        group.wait()
-        process.waitUntilExit()
-        return Result(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                      stderr: String(decoding: errData, as: UTF8.self))
+    /// Runs the binary with `arguments` (in `directory`, else the test's working directory).
+    static func run(_ arguments: [String], in directory: URL? = nil) throws -> ProcessResult {
+        try runProcess(path, arguments, in: directory)
     }
 }
 
@@ -177,17 +153,11 @@ final class CLITests: XCTestCase {
     }
 
     private func ffprobeCount(_ path: String) -> Int? {
-        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/ffprobe") else { return nil }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/ffprobe")
-        process.arguments = ["-v", "error", "-count_frames", "-select_streams", "v:0", "-show_entries",
-                             "stream=nb_read_frames", "-of", "csv=p=0", path]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        guard (try? process.run()) != nil else { return nil }
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Int(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+        let arguments = ["-v", "error", "-count_frames", "-select_streams", "v:0", "-show_entries",
+                         "stream=nb_read_frames", "-of", "csv=p=0", path]
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/ffprobe"),
+              let result = try? runProcess("/usr/bin/ffprobe", arguments)
+        else { return nil }
+        return Int(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
     }
 }

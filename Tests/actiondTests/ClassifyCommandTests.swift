@@ -1,19 +1,18 @@
 // `actiond classify` and `actiond dataset` run as processes on the Stages test models: JSON lines, per-clip
 // scores, exit codes, and the dataset's files.
 import Foundation
+import TestSupport
 import XCTest
 
 final class ClassifyCommandTests: XCTestCase {
     static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("StagesTests/Fixtures")
-    var dir: URL!
+    var scratch: TemporaryDirectory!
+    var dir: URL { scratch.url }
 
-    override func setUpWithError() throws {
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("actiond-classify-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    }
+    override func setUpWithError() throws { scratch = try TemporaryDirectory("actiond-classify") }
 
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
+    override func tearDownWithError() throws { scratch?.remove() }
 
     func clip() throws -> String {
         let path = dir.appendingPathComponent("clip.mp4").path

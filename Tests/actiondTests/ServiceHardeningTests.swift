@@ -4,6 +4,7 @@
 // are skipped, a stream that never connects, and lifecycle events met by a full disk.
 import Foundation
 import Glibc
+import TestSupport
 import XCTest
 
 extension ServiceTests {
@@ -28,7 +29,7 @@ extension ServiceTests {
     /// Waits until the first action event of `media` is in the log, then stops the daemon (SIGSTOP) so that what
     /// the test does next lands while that file is being processed.
     func pauseDaemonMidFile(_ daemon: DaemonProcess, log: String, media: String) -> Bool {
-        let seen = eventually(120) {
+        let seen = eventually(timeout: 120) {
             logLines(log).contains { $0?["event"] == nil && $0?["media"] as? String == media }
         }
         daemon.signal(SIGSTOP)
@@ -37,21 +38,12 @@ extension ServiceTests {
 
     /// Sets a running process's RLIMIT_FSIZE with util-linux `prlimit` (Glibc's prlimit(2) does not import).
     func setFileSizeLimit(of pid: Int32, to limits: String) throws -> Int32 {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/prlimit")
-        process.arguments = ["--pid", "\(pid)", "--fsize=\(limits)"]
-        try process.run()
-        process.waitUntilExit()
-        return process.terminationStatus
+        try runProcess("/usr/bin/prlimit", ["--pid", "\(pid)", "--fsize=\(limits)"]).status
     }
 
     func ffmpeg(_ arguments: [String]) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/ffmpeg")
-        process.arguments = ["-v", "error", "-y"] + arguments
-        try process.run()
-        process.waitUntilExit()
-        XCTAssertEqual(process.terminationStatus, 0, "ffmpeg \(arguments)")
+        let result = try runProcess("/usr/bin/ffmpeg", ["-v", "error", "-y"] + arguments)
+        XCTAssertEqual(result.status, 0, "ffmpeg \(arguments): \(result.stderr)")
     }
 
     // MARK: a file replaced mid-run
@@ -65,7 +57,7 @@ extension ServiceTests {
         let config = try writeInboxConfig(settle: 1)
         try FileManager.default.createDirectory(atPath: path("inbox"), withIntermediateDirectories: true)
         let daemon = try DaemonProcess(config: config, in: dir)
-        XCTAssertTrue(eventually(30) { daemon.stderr.contains("watching \(path("inbox"))") }, daemon.stderr)
+        XCTAssertTrue(eventually(timeout: 30) { daemon.stderr.contains("watching \(path("inbox"))") }, daemon.stderr)
         let target = path("inbox/clip.mp4"), log = path("log/actions.jsonl")
         try FileManager.default.copyItem(atPath: old, toPath: target + ".part")
         XCTAssertEqual(rename(target + ".part", target), 0)
@@ -74,7 +66,7 @@ extension ServiceTests {
         XCTAssertEqual(rename(target + ".part", target), 0)
         daemon.signal(SIGCONT)
 
-        XCTAssertTrue(eventually(120) {
+        XCTAssertTrue(eventually(timeout: 120) {
             lifecycleLines(log).filter { $0["event"] as? String == "file_done" }.count == 2
                 && ((try? FileManager.default.contentsOfDirectory(atPath: path("done"))) ?? []).count == 1
         }, daemon.stderr)
@@ -106,7 +98,7 @@ extension ServiceTests {
         let config = try writeInboxConfig(settle: 3)
         try FileManager.default.createDirectory(atPath: path("inbox"), withIntermediateDirectories: true)
         let daemon = try DaemonProcess(config: config, in: dir)
-        XCTAssertTrue(eventually(30) { daemon.stderr.contains("watching \(path("inbox"))") }, daemon.stderr)
+        XCTAssertTrue(eventually(timeout: 30) { daemon.stderr.contains("watching \(path("inbox"))") }, daemon.stderr)
         for (source, name) in [(clips[0], "a.mp4"), (mkv, "b.mkv")] {
             let data = try Data(contentsOf: URL(fileURLWithPath: source))
             let target = path("inbox/\(name)")
@@ -123,7 +115,7 @@ extension ServiceTests {
             }
         }
         let log = path("log/actions.jsonl")
-        XCTAssertTrue(eventually(120) {
+        XCTAssertTrue(eventually(timeout: 120) {
             ((try? FileManager.default.contentsOfDirectory(atPath: path("done"))) ?? []).count == 2
                 && lifecycleLines(log).filter { $0["event"] as? String == "file_done" }.count >= 2
         }, daemon.stderr)
@@ -155,7 +147,7 @@ extension ServiceTests {
         let config = try writeInboxConfig(settle: 1)
         try FileManager.default.createDirectory(atPath: path("inbox"), withIntermediateDirectories: true)
         let daemon = try DaemonProcess(config: config, in: dir)
-        XCTAssertTrue(eventually(30) { daemon.stderr.contains("watching \(path("inbox"))") }, daemon.stderr)
+        XCTAssertTrue(eventually(timeout: 30) { daemon.stderr.contains("watching \(path("inbox"))") }, daemon.stderr)
         let log = path("log/actions.jsonl")
         func fileDone(_ media: String) -> [String: Any]? {
             lifecycleLines(log).first { $0["event"] as? String == "file_done" && $0["media"] as? String == media }
@@ -164,7 +156,7 @@ extension ServiceTests {
         let bytes = try Data(contentsOf: URL(fileURLWithPath: faststart))
         try bytes.prefix(bytes.count / 2).write(to: URL(fileURLWithPath: path("inbox/half.mp4.part")))
         XCTAssertEqual(rename(path("inbox/half.mp4.part"), path("inbox/half.mp4")), 0)
-        XCTAssertTrue(eventually(120) { fileDone(path("inbox/half.mp4")) != nil }, daemon.stderr)
+        XCTAssertTrue(eventually(timeout: 120) { fileDone(path("inbox/half.mp4")) != nil }, daemon.stderr)
         let half = try XCTUnwrap(fileDone(path("inbox/half.mp4")))
         XCTAssertEqual(half["truncated"] as? Bool, true, "\(half)")
         XCTAssertTrue((half["damage"] as? String)?.contains("packets") ?? false, "\(half)")
@@ -180,7 +172,7 @@ extension ServiceTests {
         let size = try XCTUnwrap(FileManager.default.attributesOfItem(atPath: target)[.size] as? Int)
         XCTAssertEqual(truncate(target, off_t(size / 3)), 0)
         daemon.signal(SIGCONT)
-        XCTAssertTrue(eventually(120) { fileDone(target) != nil }, daemon.stderr)
+        XCTAssertTrue(eventually(timeout: 120) { fileDone(target) != nil }, daemon.stderr)
         let cut = try XCTUnwrap(fileDone(target))
         XCTAssertEqual(cut["truncated"] as? Bool, true, "\(cut)")
         XCTAssertNotNil(cut["damage"] as? String, "\(cut)")
@@ -190,7 +182,7 @@ extension ServiceTests {
         // A whole file says it is whole.
         try FileManager.default.copyItem(atPath: clips[0], toPath: path("inbox/whole.mp4.part"))
         XCTAssertEqual(rename(path("inbox/whole.mp4.part"), path("inbox/whole.mp4")), 0)
-        XCTAssertTrue(eventually(120) { fileDone(path("inbox/whole.mp4")) != nil }, daemon.stderr)
+        XCTAssertTrue(eventually(timeout: 120) { fileDone(path("inbox/whole.mp4")) != nil }, daemon.stderr)
         XCTAssertEqual(fileDone(path("inbox/whole.mp4"))?["truncated"] as? Bool, false)
         XCTAssertEqual(fileDone(path("inbox/whole.mp4"))?["skipped_packets"] as? Int, 0)
         daemon.signal(SIGTERM)
@@ -225,7 +217,7 @@ extension ServiceTests {
         try FileManager.default.createDirectory(atPath: path("inbox/sub"), withIntermediateDirectories: true)
         XCTAssertEqual(symlink("loop.mp4", path("inbox/loop.mp4")), 0)
         let daemon = try DaemonProcess(config: config, in: dir, arguments: ["--log-level", "debug"])
-        XCTAssertTrue(eventually(30) { daemon.stderr.contains("watching \(path("second"))") }, daemon.stderr)
+        XCTAssertTrue(eventually(timeout: 30) { daemon.stderr.contains("watching \(path("second"))") }, daemon.stderr)
         // The quarantine path becomes a file after the start (at the start, `run` refuses such a config).
         try Data("not a folder".utf8).write(to: URL(fileURLWithPath: path("quarantine-file")))
 
@@ -248,7 +240,7 @@ extension ServiceTests {
         try noise(13).write(to: URL(fileURLWithPath: path("second/noise.mp4")))
 
         let log = path("log/actions.jsonl")
-        XCTAssertTrue(eventually(120) {
+        XCTAssertTrue(eventually(timeout: 120) {
             let sidecars = ((try? FileManager.default.contentsOfDirectory(atPath: path("bad"))) ?? [])
                 .filter { $0.hasSuffix(".error.json") }
             return sidecars.count == 3 && daemon.stderr.contains("line.mp4: done")
@@ -320,7 +312,7 @@ extension ServiceTests {
             """)
         let daemon = try DaemonProcess(config: config, in: dir)
         let log = path("log/actions.jsonl")
-        XCTAssertTrue(eventually(60) {
+        XCTAssertTrue(eventually(timeout: 60) {
             lifecycleLines(log).contains { $0["event"] as? String == "reconnect" }
         }, daemon.stderr)
         let events = lifecycleLines(log).map { $0["event"] as? String ?? "" }
@@ -355,20 +347,20 @@ extension ServiceTests {
         func events() -> [String] {
             lifecycleLines(log).filter { $0["source"] as? String == "inbox" }.map { $0["event"] as? String ?? "" }
         }
-        XCTAssertTrue(eventually(30) { events() == ["source_up"] }, daemon.stderr)
+        XCTAssertTrue(eventually(timeout: 30) { events() == ["source_up"] }, daemon.stderr)
         let size = try XCTUnwrap(FileManager.default.attributesOfItem(atPath: log)[.size] as? Int)
         let pid = daemon.process.processIdentifier
         XCTAssertEqual(try setFileSizeLimit(of: pid, to: "\(size):unlimited"), 0)
         // The watched folder goes away and comes back: source_down, then source_up, both refused at first.
         try FileManager.default.removeItem(atPath: path("inbox"))
-        XCTAssertTrue(eventually(30) { daemon.stderr.contains("cannot write lifecycle event source_down") },
+        XCTAssertTrue(eventually(timeout: 30) { daemon.stderr.contains("cannot write lifecycle event source_down") },
                       daemon.stderr)
         try FileManager.default.createDirectory(atPath: path("inbox"), withIntermediateDirectories: true)
-        XCTAssertTrue(eventually(30) { daemon.stderr.contains("cannot write lifecycle event source_up") },
+        XCTAssertTrue(eventually(timeout: 30) { daemon.stderr.contains("cannot write lifecycle event source_up") },
                       daemon.stderr)
         XCTAssertEqual(events(), ["source_up"], "nothing written while the disk is full")
         XCTAssertEqual(try setFileSizeLimit(of: pid, to: "unlimited:unlimited"), 0)
-        XCTAssertTrue(eventually(30) { events().count == 3 }, daemon.stderr)
+        XCTAssertTrue(eventually(timeout: 30) { events().count == 3 }, daemon.stderr)
         XCTAssertEqual(events(), ["source_up", "source_down", "source_up"])
         XCTAssertFalse(logLines(log).contains { $0 == nil }, "no torn line")
         XCTAssertTrue(daemon.isRunning)
@@ -398,14 +390,14 @@ extension ServiceTests {
               - jsonl: { path: \(path("log/actions.jsonl")) }
             """)
         let daemon = try DaemonProcess(config: config, in: dir, environment: ["NOTIFY_SOCKET": socketPath])
-        XCTAssertTrue(eventually(60) {
+        XCTAssertTrue(eventually(timeout: 60) {
             listener.receive()
             return listener.messages.contains { $0.contains("READY=1") }
         }, "\(listener.messages)\n\(daemon.stderr)")
         let ready = try XCTUnwrap(listener.messages.first { $0.contains("READY=1") })
         XCTAssertTrue(ready.contains("STATUS=sources: inbox up; files done 0"), ready)
         let log = path("log/actions.jsonl")
-        XCTAssertTrue(eventually(120) {
+        XCTAssertTrue(eventually(timeout: 120) {
             lifecycleLines(log).contains { $0["event"] as? String == "file_done" }
         }, daemon.stderr)
         XCTAssertEqual(lifecycleLines(log).first?["event"] as? String, "source_up")

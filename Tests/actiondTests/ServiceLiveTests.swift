@@ -2,6 +2,7 @@
 // /healthz over a real socket, SIGHUP with a bad and a good config, and sd_notify on a real datagram socket.
 import Foundation
 import Glibc
+import TestSupport
 import XCTest
 
 /// A free TCP port on 127.0.0.1 (bound and released; good enough for a test on one machine).
@@ -94,24 +95,24 @@ extension ServiceTests {
         func lifecycle(_ kind: String) -> [[String: Any]] {
             logLines(path("log/actions.jsonl")).compactMap { $0 }.filter { $0["event"] as? String == kind }
         }
-        XCTAssertTrue(eventually(60) { !lifecycle("source_up").isEmpty }, daemon.stderr)
-        XCTAssertTrue(eventually(60) { actions().count >= 2 }, "events from the live stream\n\(daemon.stderr)")
+        XCTAssertTrue(eventually(timeout: 60) { !lifecycle("source_up").isEmpty }, daemon.stderr)
+        XCTAssertTrue(eventually(timeout: 60) { actions().count >= 2 }, "events from the live stream\n\(daemon.stderr)")
         XCTAssertEqual(httpGet(port: metricsPort, "/healthz")?.0, 200)
 
         // (A first attempt made before ffmpeg listened is already reported down: count from here.)
         let reconnectsBefore = lifecycle("reconnect").count, downsBefore = lifecycle("source_down").count
         server.terminate()
         server.waitUntilExit()
-        XCTAssertTrue(eventually(30) { lifecycle("source_down").count > downsBefore }, daemon.stderr)
-        XCTAssertTrue(eventually(30) { httpGet(port: metricsPort, "/healthz")?.0 == 503 }, "healthz while down")
+        XCTAssertTrue(eventually(timeout: 30) { lifecycle("source_down").count > downsBefore }, daemon.stderr)
+        XCTAssertTrue(eventually(timeout: 30) { httpGet(port: metricsPort, "/healthz")?.0 == 503 }, "healthz while down")
         // An outage of a few reconnect attempts (counted, not timed).
-        XCTAssertTrue(eventually(30) { lifecycle("reconnect").count >= reconnectsBefore + 2 }, daemon.stderr)
+        XCTAssertTrue(eventually(timeout: 30) { lifecycle("reconnect").count >= reconnectsBefore + 2 }, daemon.stderr)
         let earlier = actions()
         let before = earlier.count
         let lastStartBefore = try XCTUnwrap(earlier.compactMap { $0["start"] as? Double }.max())
         server = try serve()
-        XCTAssertTrue(eventually(60) { lifecycle("source_up").count >= 2 }, daemon.stderr)
-        XCTAssertTrue(eventually(60) { actions().count >= before + 2 }, "events after the reconnect\n\(daemon.stderr)")
+        XCTAssertTrue(eventually(timeout: 60) { lifecycle("source_up").count >= 2 }, daemon.stderr)
+        XCTAssertTrue(eventually(timeout: 60) { actions().count >= before + 2 }, "events after the reconnect\n\(daemon.stderr)")
         let up = try XCTUnwrap(lifecycle("source_up").last)
         let outage = try XCTUnwrap(up["outage"] as? Double, "the source_up after an outage says how long it was")
         XCTAssertGreaterThan(outage, 0)
@@ -181,7 +182,7 @@ extension ServiceTests {
         defer { if ffmpeg.isRunning { ffmpeg.terminate() } }
         let daemon = try DaemonProcess(config: config, in: dir)
         var text = ""
-        XCTAssertTrue(eventually(60) {
+        XCTAssertTrue(eventually(timeout: 60) {
             text = httpGet(port: metricsPort, "/metrics")?.1 ?? ""
             return (metric(text, "actiond_frames_decoded_total{source=\"cam\"}") ?? 0) >= 90
         }, "\(text)\n\(daemon.stderr)")
@@ -189,7 +190,7 @@ extension ServiceTests {
         let reconnects = metric(text, "actiond_reconnects_total{source=\"cam\"}") ?? 0
         let decoded = metric(text, "actiond_frames_decoded_total{source=\"cam\"}") ?? 0
         let dropped = metric(text, "actiond_frames_dropped_total{source=\"cam\"}") ?? 0
-        XCTAssertTrue(eventually(60) {
+        XCTAssertTrue(eventually(timeout: 60) {
             text = httpGet(port: metricsPort, "/metrics")?.1 ?? ""
             return (metric(text, "actiond_frames_dropped_total{source=\"cam\"}") ?? 0) >= dropped + 30
                 && (metric(text, "actiond_frames_decoded_total{source=\"cam\"}") ?? 0) >= decoded + 60
@@ -216,19 +217,19 @@ extension ServiceTests {
         let sinks = "sinks:\n  - jsonl: { path: \(path("log/actions.jsonl")) }\n"
         let config = try writeConfig(service: "sources:\n" + sourceA + "\n" + sinks)
         let daemon = try DaemonProcess(config: config, in: dir)
-        XCTAssertTrue(eventually(30) { daemon.stderr.contains("watching \(path("a"))") }, daemon.stderr)
+        XCTAssertTrue(eventually(timeout: 30) { daemon.stderr.contains("watching \(path("a"))") }, daemon.stderr)
 
         let good = try String(contentsOfFile: config, encoding: .utf8)
         try good.replacingOccurrences(of: "settle: 0.2", with: "settle: -3").write(toFile: config, atomically: true,
                                                                                     encoding: .utf8)
         daemon.signal(SIGHUP)
-        XCTAssertTrue(eventually(30) { daemon.stderr.contains("the new config is rejected") }, daemon.stderr)
+        XCTAssertTrue(eventually(timeout: 30) { daemon.stderr.contains("the new config is rejected") }, daemon.stderr)
         XCTAssertTrue(daemon.stderr.contains("`settle` must be between 0 and 3600, got -3"), daemon.stderr)
         // A config that is valid but names an event log that is a folder on this machine: rejected as a whole.
         try good.replacingOccurrences(of: path("log/actions.jsonl"), with: path("b"))
             .write(toFile: config, atomically: true, encoding: .utf8)
         daemon.signal(SIGHUP)
-        XCTAssertTrue(eventually(30) { daemon.stderr.components(separatedBy: "the new config is rejected").count == 3 },
+        XCTAssertTrue(eventually(timeout: 30) { daemon.stderr.components(separatedBy: "the new config is rejected").count == 3 },
                       daemon.stderr)
         XCTAssertTrue(daemon.stderr.contains("error: the event log `\(path("b"))` is a folder"), daemon.stderr)
         // A model card whose graph is cut in half: rejected as a whole at the card's line, the old config goes on;
@@ -241,7 +242,7 @@ extension ServiceTests {
         let brokenModel = good.replacingOccurrences(of: models, with: path("broken-models"))
         try brokenModel.write(toFile: config, atomically: true, encoding: .utf8)
         daemon.signal(SIGHUP)
-        XCTAssertTrue(eventually(60) { daemon.stderr.components(separatedBy: "the new config is rejected").count == 4 },
+        XCTAssertTrue(eventually(timeout: 60) { daemon.stderr.components(separatedBy: "the new config is rejected").count == 4 },
                       daemon.stderr)
         XCTAssertTrue(daemon.stderr.contains(path("broken-models/actions-r2plus1d.yaml") + ":"), daemon.stderr)
         try FileManager.default.createDirectory(atPath: path("untouched"), withIntermediateDirectories: true)
@@ -253,7 +254,7 @@ extension ServiceTests {
         XCTAssertTrue(refused.stderr.hasPrefix(path("broken-models/actions-r2plus1d.yaml") + ":"), refused.stderr)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: path("untouched")), ["waiting.mp4"])
         try FileManager.default.copyItem(atPath: clips[0], toPath: path("a/one.mp4"))
-        XCTAssertTrue(eventually(60) { daemon.stderr.contains("one.mp4: done") }, "the old config keeps working\n\(daemon.stderr)")
+        XCTAssertTrue(eventually(timeout: 60) { daemon.stderr.contains("one.mp4: done") }, "the old config keeps working\n\(daemon.stderr)")
 
         try good.replacingOccurrences(of: "sinks:", with: """
               - id: b
@@ -262,13 +263,13 @@ extension ServiceTests {
             sinks:
             """).write(toFile: config, atomically: true, encoding: .utf8)
         daemon.signal(SIGHUP)
-        XCTAssertTrue(eventually(30) { daemon.stderr.contains("config reloaded; started/restarted: b; unchanged: a") },
+        XCTAssertTrue(eventually(timeout: 30) { daemon.stderr.contains("config reloaded; started/restarted: b; unchanged: a") },
                       daemon.stderr)
         try FileManager.default.copyItem(atPath: clips[1], toPath: path("b/two.mp4"))
-        XCTAssertTrue(eventually(60) { daemon.stderr.contains("two.mp4: done") }, daemon.stderr)
+        XCTAssertTrue(eventually(timeout: 60) { daemon.stderr.contains("two.mp4: done") }, daemon.stderr)
         // The unchanged source kept running through both reloads: never re-started, still taking files.
         try FileManager.default.copyItem(atPath: clips[0], toPath: path("a/three.mp4"))
-        XCTAssertTrue(eventually(60) { daemon.stderr.contains("three.mp4: done") }, daemon.stderr)
+        XCTAssertTrue(eventually(timeout: 60) { daemon.stderr.contains("three.mp4: done") }, daemon.stderr)
         XCTAssertEqual(daemon.stderr.components(separatedBy: "watching \(path("a"))").count - 1, 1, daemon.stderr)
         let sources = Set(logLines(path("log/actions.jsonl")).compactMap { $0?["source"] as? String })
         XCTAssertEqual(sources, ["a", "b"])
@@ -293,7 +294,7 @@ extension ServiceTests {
             """)
         let daemon = try DaemonProcess(config: config, in: dir, environment: ["NOTIFY_SOCKET": socketPath,
                                                                               "WATCHDOG_USEC": "1000000"])
-        XCTAssertTrue(eventually(30) {
+        XCTAssertTrue(eventually(timeout: 30) {
             listener.receive()
             return listener.messages.contains { $0.contains("READY=1") }
                 && listener.messages.filter { $0.contains("WATCHDOG=1") }.count >= 3

@@ -2,6 +2,7 @@
 // (counted in /metrics), and the count holds across a stream reconnect (ServiceLiveTests checks that one); four
 // live streams at once all run on the shared model (and on a 2-core box none starves the others).
 import Foundation
+import TestSupport
 import XCTest
 
 /// Every `actiond_model_compilations_total` series in /metrics text, with its value.
@@ -32,7 +33,7 @@ extension ServiceTests {
             """)
         let daemon = try DaemonProcess(config: config, in: dir)
         func done() -> Int { (try? FileManager.default.contentsOfDirectory(atPath: path("done")).count) ?? 0 }
-        XCTAssertTrue(eventually(600) { done() == 100 }, "\(done()) of 100 files done\n\(daemon.stderr)")
+        XCTAssertTrue(eventually(timeout: 600) { done() == 100 }, "\(done()) of 100 files done\n\(daemon.stderr)")
         let (status, text) = try XCTUnwrap(httpGet(port: metricsPort, "/metrics"))
         XCTAssertEqual(status, 200)
         XCTAssertEqual(metric(text, "actiond_files_processed_total{source=\"inbox\"}"), 100, text)
@@ -68,7 +69,7 @@ extension ServiceTests {
             (0..<4).map { metric(text, "actiond_clips_classified_total{source=\"cam\($0)\"}") ?? 0 }
         }
         var text = ""
-        XCTAssertTrue(eventually(60) {
+        XCTAssertTrue(eventually(timeout: 60) {
             text = httpGet(port: metricsPort, "/metrics")?.1 ?? ""
             return classified(text).allSatisfy { $0 >= 3 }
         }, "clips classified per stream: \(classified(text))\n\(daemon.stderr)")

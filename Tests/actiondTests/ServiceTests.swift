@@ -3,6 +3,7 @@
 // that dies and comes back, rotation, SIGHUP with good and bad configs, SIGTERM, sd_notify on a real socket.
 import Foundation
 import Glibc
+import TestSupport
 import XCTest
 
 /// A running `actiond run`, its stderr captured to a file.
@@ -38,16 +39,6 @@ final class DaemonProcess {
         while process.isRunning, Date() < deadline { usleep(50_000) }
         return process.isRunning ? nil : process.terminationStatus
     }
-}
-
-/// Polls `condition` every 50 ms until it holds or `timeout` seconds pass.
-func eventually(_ timeout: Double = 60, _ condition: () throws -> Bool) rethrows -> Bool {
-    let deadline = Date().addingTimeInterval(timeout)
-    while Date() < deadline {
-        if try condition() { return true }
-        usleep(50_000)
-    }
-    return try condition()
 }
 
 /// Every line of a JSON Lines log and its rotated files (oldest first), each parsed; a line that does not parse
@@ -167,7 +158,7 @@ final class ServiceTests: XCTestCase {
         try FileManager.default.copyItem(atPath: clips[0], toPath: path("inbox/c00.mp4"))
         try FileManager.default.copyItem(atPath: clips[1], toPath: path("inbox/c01.mp4"))
         let daemon = try DaemonProcess(config: config, in: dir)
-        XCTAssertTrue(eventually(30) { daemon.stderr.contains("watching \(path("inbox"))") }, daemon.stderr)
+        XCTAssertTrue(eventually(timeout: 30) { daemon.stderr.contains("watching \(path("inbox"))") }, daemon.stderr)
         for (i, clip) in clips.enumerated().dropFirst(2) {
             let target = path(String(format: "inbox/c%02d.mp4", i))
             let data = try Data(contentsOf: URL(fileURLWithPath: clip))
@@ -194,7 +185,7 @@ final class ServiceTests: XCTestCase {
 
         // Settled: the inbox is empty and both quarantined files are fully handled (a file leaves the inbox before
         // its sidecar is written and the quarantine is logged).
-        let settled = eventually(240) {
+        let settled = eventually(timeout: 240) {
             let left = (try? FileManager.default.contentsOfDirectory(atPath: path("inbox"))) ?? []
             let sidecars = ((try? FileManager.default.contentsOfDirectory(atPath: path("bad"))) ?? [])
                 .filter { $0.hasSuffix(".error.json") }
@@ -266,9 +257,9 @@ final class ServiceTests: XCTestCase {
         try FileManager.default.createDirectory(atPath: path("state/inbox"), withIntermediateDirectories: true)
         let daemon = try DaemonProcess(config: path("service.yaml"), in: dir,
                                        environment: ["STATE_DIRECTORY": path("state")])
-        XCTAssertTrue(eventually(30) { daemon.stderr.contains("watching") }, daemon.stderr)
+        XCTAssertTrue(eventually(timeout: 30) { daemon.stderr.contains("watching") }, daemon.stderr)
         try FileManager.default.copyItem(atPath: clip, toPath: path("state/inbox/clip.mp4"))
-        XCTAssertTrue(eventually(60) { FileManager.default.fileExists(atPath: path("state/done/clip.mp4")) },
+        XCTAssertTrue(eventually(timeout: 60) { FileManager.default.fileExists(atPath: path("state/done/clip.mp4")) },
                       daemon.stderr)
         XCTAssertTrue(FileManager.default.fileExists(atPath: path("state/journal.sqlite")), "journal in STATE_DIRECTORY")
         let events = logLines(path("log/actions.jsonl")).compactMap { $0.flatMap(EventKey.init) }
@@ -311,7 +302,7 @@ final class ServiceTests: XCTestCase {
               - jsonl: { path: \(path("log/actions.jsonl")), flush: every-event }
             """)
         let first = try DaemonProcess(config: config, in: dir, name: "first")
-        XCTAssertTrue(eventually(120) { logLines(path("log/actions.jsonl")).count >= 2 }, first.stderr)
+        XCTAssertTrue(eventually(timeout: 120) { logLines(path("log/actions.jsonl")).count >= 2 }, first.stderr)
         first.signal(signal)
         let status = first.waitForExit()
         if signal == SIGTERM { XCTAssertEqual(status, 0, first.stderr) }
@@ -319,7 +310,7 @@ final class ServiceTests: XCTestCase {
         XCTAssertLessThan(before, expected.count, "the kill must land mid-file for this test to mean anything")
 
         let second = try DaemonProcess(config: config, in: dir, name: "second")
-        XCTAssertTrue(eventually(240) { second.stderr.contains("long.mp4: done") }, second.stderr)
+        XCTAssertTrue(eventually(timeout: 240) { second.stderr.contains("long.mp4: done") }, second.stderr)
         XCTAssertTrue(second.stderr.contains("resuming an interrupted file"), second.stderr)
         second.signal(SIGTERM)
         XCTAssertEqual(second.waitForExit(), 0, second.stderr)
@@ -337,7 +328,7 @@ final class ServiceTests: XCTestCase {
         // A third start finds the file done in the journal (it says so at debug level), redoes nothing and writes
         // nothing.
         let third = try DaemonProcess(config: config, in: dir, name: "third", arguments: ["--log-level", "debug"])
-        XCTAssertTrue(eventually(60) { third.stderr.contains("long.mp4: already done (journal), skipped") },
+        XCTAssertTrue(eventually(timeout: 60) { third.stderr.contains("long.mp4: already done (journal), skipped") },
                       third.stderr)
         XCTAssertFalse(third.stderr.contains("resuming"), third.stderr)
         third.signal(SIGTERM)

@@ -2,6 +2,7 @@
 // parallelism or how a run is split, byte-identical videos between renders, the vocabulary listing, and usage errors with exit status 2.
 import Foundation
 import Media
+import TestSupport
 import XCTest
 
 final class SynthCLITests: XCTestCase {
@@ -15,7 +16,7 @@ final class SynthCLITests: XCTestCase {
         XCTAssertTrue(FileManager.default.isExecutableFile(atPath: ActiondBinary.path), "build actiond first")
     }
 
-    private func synth(_ out: String, _ extra: [String]) throws -> ActiondBinary.Result {
+    private func synth(_ out: String, _ extra: [String]) throws -> ProcessResult {
         try ActiondBinary.run(["synth", "--out", dir.appendingPathComponent(out).path, "--seed", "17",
                                "--size", "96x64", "--fps", "8", "--seconds", "1.5"] + extra)
     }

@@ -5,6 +5,7 @@
 // one single-threaded sgemm per worker on cache-sized tiles (as ONNX Runtime's MLAS does), which OpenBLAS's
 // own threading cannot be asked to do per call; plain `Gemm.sgemm` splits big products across the workers.
 import COpenBLAS
+import ParallelLoops
 import Synchronization
 
 #if canImport(Glibc)
@@ -67,6 +68,18 @@ public enum Gemm {
         cblas_sgemm(
             CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
             Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+}
+
+extension Parallel {
+    /// Runs `body(range)` over `0..<count` split into contiguous chunks, one per kernel worker
+    /// (`KernelThreads.workers`, or `workers`), when the work is big enough (`work` ≈ flops or floats touched)
+    /// to pay for the dispatch; otherwise inline on the caller.
+    static func forRanges(
+        _ count: Int, work: Int = .max, minimumWork: Int = 1 << 15, workers: Int? = nil,
+        _ body: (Range<Int>) -> Void
+    ) {
+        forEachBand(count, threads: work < minimumWork ? 1 : workers ?? KernelThreads.workers, body)
     }
 }
 

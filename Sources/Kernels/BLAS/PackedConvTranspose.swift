@@ -1,5 +1,6 @@
 // The fast transposed convolution: per group one sgemm (weightsᵀ · input) into a column buffer, then col2im
 // scatters the columns into the output, then the shared fused output pass.
+import ParallelLoops
 
 /// A transposed convolution whose weights are packed once; tested against `ReferenceConvTranspose`.
 /// Immutable after init, so one instance may serve concurrent `run` calls with distinct workspaces.

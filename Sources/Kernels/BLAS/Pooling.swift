@@ -1,5 +1,6 @@
 // Max/average pooling (1D/2D/3D) and global pooling, planes split across the kernel threads.
 // Window bounds are clipped per axis once per output row, so the inner loops carry no range checks.
+import ParallelLoops
 
 public enum Pooling {
     /// Max pooling with ONNX MaxPool semantics; `indices` as ONNX's Indices output (storage_order 0): the flat

@@ -27,6 +27,8 @@ public struct QueueStats: Sendable, Equatable {
     public var highWater = 0
     /// Times a producer had to wait on a full `.block` queue.
     public var producerWaits = 0
+    /// Times the consumer found the queue empty and had to wait for a push (or the end).
+    public var consumerWaits = 0
 }
 
 /// A bounded multi-producer, single-consumer queue for async tasks. Every method is safe to call from any task.
@@ -191,6 +193,7 @@ public final class BoundedQueue<Element: Sendable>: Sendable {
                     if s.finished { return .end }
                     precondition(s.consumer == nil, "BoundedQueue \(name) has one consumer")
                     s.consumer = continuation
+                    s.stats.consumerWaits += 1
                     return .wait
                 }
                 switch now {

@@ -1,10 +1,12 @@
-// The renderer's own seeded random numbers: SplitMix64 and the helpers built on it. The standard library's
-// generators and its `random(in:using:)` algorithms are not promised to stay the same across Swift versions,
-// so everything that decides what a clip looks like draws from here.
+// Seeded random numbers: SplitMix64 and the helpers built on it, the same sequence for the same seed on every
+// machine. The renderer draws everything that decides what a clip looks like from here (the standard
+// library's generators and its `random(in:using:)` algorithms are not promised to stay the same across Swift
+// versions); tests and fuzz campaigns use it for sweeps that repeat exactly.
 import Foundation
 
-/// SplitMix64 (Steele, Lea, Flood 2014): 64-bit state, one add and a mixing function per draw.
-public struct SplitMix64: Sendable {
+/// SplitMix64 (Steele, Lea, Flood 2014): 64-bit state, one add and a mixing function per draw. Also a
+/// `RandomNumberGenerator`, for the standard library's `random(in:using:)` and `shuffled(using:)` in tests.
+public struct SplitMix64: RandomNumberGenerator, Sendable {
     public private(set) var state: UInt64
 
     public init(seed: UInt64) { state = seed }
