@@ -42,7 +42,7 @@ let package = Package(
         .target(name: "Synth", dependencies: ["Media", "TextFormat", "SeededRandom"]),
         // Stages: wires Media, Flow and the engine into Pipeline stages (decode, flow, classify, smooth).
         .target(name: "Stages", dependencies: ["Pipeline", "Media", "Flow", "Inference", "ONNX", "Tensor",
-                                         "TextFormat"]),
+                                         "TextFormat", "Synth"]),
         // Daemon: `actiond run` — sources (watched folders, streams, files), journal, sinks, signals, systemd, metrics.
         .target(name: "Daemon", dependencies: [
             "Pipeline",
@@ -86,7 +86,7 @@ let package = Package(
         .testTarget(name: "ONNXTests", dependencies: ["ONNX", "Inference", "Tensor", "TestSupport"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "StagesTests", dependencies: ["Stages", "Pipeline", "Media", "Flow", "Tensor", "ONNX",
-                                                        "TestSupport"],
+                                                        "Synth", "TestSupport"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Pipeline", "TextFormat", "TestSupport"]),
         .testTarget(name: "FlowTests", dependencies: ["Flow", "TestSupport"], resources: [.copy("Fixtures")]),

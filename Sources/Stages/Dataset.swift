@@ -5,39 +5,18 @@ import Flow
 import Foundation
 import Media
 import Pipeline
+import Synth
 import Tensor
 import TextFormat
 
 /// The fields of a synth ground-truth file that dataset building reads.
-public struct GroundTruthFile: Decodable, Sendable {
-    public var video: String
-    public var people: [Person]
-
-    public struct Person: Decodable, Sendable {
-        public var id: Int
-        public var segments: [Segment]
-        public var frames: [Frame]
-    }
-
-    public struct Segment: Decodable, Sendable {
-        public var label: String
-        public var start: Double
-        public var end: Double
-        public var transition: Double?
-    }
-
-    public struct Frame: Decodable, Sendable {
-        public var t: Double
-        /// [x, y, w, h] in source pixels.
-        public var box: [Double]
-    }
-
-    public static func load(_ path: String) throws -> GroundTruthFile {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw DatasetError.read(path, "cannot read the file")
-        }
+extension GroundTruth {
+    /// The ground truth beside a synth clip, read with Synth's own type (the one `synth` writes), errors blamed
+    /// on the file.
+    static func read(_ path: String) throws -> GroundTruth {
+        guard FileManager.default.fileExists(atPath: path) else { throw DatasetError.read(path, "cannot read the file") }
         do {
-            return try JSONDecoder().decode(GroundTruthFile.self, from: data)
+            return try GroundTruth.load(path)
         } catch {
             throw DatasetError.read(path, "not a synth ground-truth file: \(error)")
         }
@@ -167,9 +146,10 @@ public struct DatasetWriter {
 
     /// The label of a window: the performer's segment covering its centre, or nil when the window overlaps
     /// more than half of a transition between two segments.
-    static func label(start: Double, end: Double, segments: [GroundTruthFile.Segment]) -> (String?, skipped: Bool) {
+    static func label(start: Double, end: Double, segments: [ActionSegmentTruth]) -> (String?, skipped: Bool) {
         for segment in segments {
-            guard let transition = segment.transition, transition > 0 else { continue }
+            let transition = segment.transition
+            guard transition > 0 else { continue }
             let from = segment.start - transition / 2, to = segment.start + transition / 2
             let overlap = min(end, to) - max(start, from)
             if overlap > transition / 2 { return (nil, true) }
@@ -181,7 +161,7 @@ public struct DatasetWriter {
 
     /// The square crop around the performer over a window: the union of its boxes, the larger side × 1.25,
     /// centred, clipped to the image; in the decoded image's pixels.
-    static func personRegion(frames: [GroundTruthFile.Frame], start: Double, end: Double, image: Image)
+    static func personRegion(frames: [PersonFrameTruth], start: Double, end: Double, image: Image)
         -> PixelRect? {
         let inside = frames.filter { $0.t >= start - 1e-6 && $0.t < end - 1e-6 && $0.box.count == 4 }
         let boxes = inside.map { frame -> PixelRect in
@@ -195,7 +175,7 @@ public struct DatasetWriter {
     /// Adds every window of one ground-truth file's clip. Returns the number of samples written.
     @discardableResult
     public mutating func add(groundTruth path: String) throws -> Int {
-        let truth = try GroundTruthFile.load(path)
+        let truth = try GroundTruth.read(path)
         let folder = (path as NSString).deletingLastPathComponent
         let video = (folder as NSString).appendingPathComponent(truth.video)
         let clipName = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
@@ -219,7 +199,7 @@ public struct DatasetWriter {
     }
 
     /// Writes one window as a sample unless it is skipped; returns 1 when written.
-    private mutating func write(_ clip: Clip<FrameRecord>, clipName: String, performer: GroundTruthFile.Person)
+    private mutating func write(_ clip: Clip<FrameRecord>, clipName: String, performer: PersonTruth)
         throws -> Int {
         guard clip.index % every == 0 else { return 0 }
         let (label, skipped) = Self.label(start: clip.start, end: clip.end, segments: performer.segments)

@@ -16,7 +16,7 @@ final class DatasetTests: XCTestCase {
         // Ground truth for the fixture video: walk, then wave from 1.0 s with a 0.2 s transition.
         try FileManager.default.copyItem(atPath: StagesFixtures.video,
                                          toPath: dir.appendingPathComponent("clips/s1-c00000.mp4").path)
-        let frames = (0..<30).map { i in "{\"box\":[\(20 + 3 * i),40,40,40],\"index\":\(i),\"t\":\(Double(i) / 15)}" }
+        let frames = (0..<30).map { i in "{\"box\":[\(20 + 3 * i),40,40,40],\"index\":\(i),\"keypoints\":[],\"t\":\(Double(i) / 15)}" }
         try """
             {"clip":0,"fps":15,"frames":30,"height":120,"people":[{"frames":[\(frames.joined(separator: ","))],
             "id":0,"segments":[{"end":1.0,"label":"walk","start":0.0,"transition":0.0},
@@ -104,8 +104,9 @@ final class DatasetTests: XCTestCase {
         try writer.begin()
         let truth = dir.appendingPathComponent("clips/one.json")
         try """
-            {"people":[{"frames":[],"id":0,"segments":[{"end":2.0,"label":"jump","start":0.0,"transition":0.0}]}],
-            "version":1,"video":"s1-c00000.mp4"}
+            {"clip":0,"fps":15,"frames":30,"height":120,
+            "people":[{"frames":[],"id":0,"segments":[{"end":2.0,"label":"jump","start":0.0,"transition":0.0}]}],
+            "seconds":2.0,"seed":1,"version":1,"video":"s1-c00000.mp4","width":160}
             """.write(to: truth, atomically: true, encoding: .utf8)
         try writer.add(groundTruth: truth.path)
         try writer.end()

@@ -5,6 +5,7 @@ import Foundation
 import Media
 import Pipeline
 @testable import Stages
+import Synth
 import XCTest
 
 /// A card in a temporary folder (labels beside it), loaded without graph files.
@@ -116,8 +117,8 @@ final class PreprocessTests: XCTestCase {
 
     func testWindowLabelsAndTransitions() {
         let segments = [
-            GroundTruthFile.Segment(label: "walk", start: 0, end: 2.14, transition: 0),
-            GroundTruthFile.Segment(label: "wave", start: 2.14, end: 4, transition: 0.41),
+            ActionSegmentTruth(label: "walk", start: 0, end: 2.14, transition: 0),
+            ActionSegmentTruth(label: "wave", start: 2.14, end: 4, transition: 0.41),
         ]
         // Transition [1.935, 2.345]; more than half of it (0.205) inside the window: skipped.
         XCTAssertEqual(DatasetWriter.label(start: 1.8, end: 2.3, segments: segments).skipped, true)
@@ -129,9 +130,9 @@ final class PreprocessTests: XCTestCase {
 
     func testPersonRegionIsASquareAroundTheBoxUnionClippedToTheFrame() {
         let image = Image(width: 100, height: 50, format: .rgb24, pixels: [UInt8](repeating: 0, count: 15000))
-        let frames = [GroundTruthFile.Frame(t: 0, box: [40, 10, 10, 20]),
-                      GroundTruthFile.Frame(t: 0.1, box: [44, 12, 10, 20]),
-                      GroundTruthFile.Frame(t: 5, box: [0, 0, 100, 50])]
+        let frames = [PersonFrameTruth(index: 0, t: 0, box: [40, 10, 10, 20], keypoints: []),
+                      PersonFrameTruth(index: 0, t: 0.1, box: [44, 12, 10, 20], keypoints: []),
+                      PersonFrameTruth(index: 0, t: 5, box: [0, 0, 100, 50], keypoints: [])]
         // Union x 40...54, y 10...32: side 22 × 1.25 = 27.5 around (47, 21).
         let region = DatasetWriter.personRegion(frames: frames, start: 0, end: 1, image: image)!
         XCTAssertEqual(region.x, 33.25, accuracy: 1e-9)
@@ -143,7 +144,7 @@ final class PreprocessTests: XCTestCase {
 }
 
 final class GroundTruthReadingTests: XCTestCase {
-    /// The example of docs/synth.md (keypoints and other keys included): only the fields dataset needs are read.
+    /// The example of docs/synth.md, read as `dataset` reads it: with Synth's own ground-truth type.
     func testReadsTheSynthSchema() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("gt-\(UUID().uuidString).json")
         defer { try? FileManager.default.removeItem(at: path) }
@@ -157,13 +158,13 @@ final class GroundTruthReadingTests: XCTestCase {
             {"end":4.0000,"label":"wave","start":2.1400,"transition":0.4100}]}
             ],"seconds":4.0000,"seed":42,"version":1,"video":"s42-c00003.mp4","width":320}
             """.write(to: path, atomically: true, encoding: .utf8)
-        let truth = try GroundTruthFile.load(path.path)
+        let truth = try GroundTruth.load(path.path)
         XCTAssertEqual(truth.video, "s42-c00003.mp4")
         XCTAssertEqual(truth.people.first?.id, 0)
         XCTAssertEqual(truth.people.first?.segments.map(\.label), ["walk", "wave"])
         XCTAssertEqual(truth.people.first?.segments.last?.transition, 0.41)
         XCTAssertEqual(truth.people.first?.frames.map(\.t), [0, 0.0667])
         XCTAssertEqual(truth.people.first?.frames.first?.box, [161.82, 95.91, 43.03, 132.80])
-        XCTAssertThrowsError(try GroundTruthFile.load("/nonexistent.json"))
+        XCTAssertThrowsError(try GroundTruth.load("/nonexistent.json"))
     }
 }

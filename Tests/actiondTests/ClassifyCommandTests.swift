@@ -108,8 +108,9 @@ final class ClassifyCommandTests: XCTestCase {
         let video = try clip()
         try FileManager.default.moveItem(atPath: video, toPath: dir.appendingPathComponent("s3-c00001.mp4").path)
         try """
-            {"people":[{"frames":[],"id":0,"segments":[{"end":2.0,"label":"jump","start":0.0,"transition":0.0}]}],
-            "version":1,"video":"s3-c00001.mp4"}
+            {"clip":1,"fps":15,"frames":30,"height":120,
+            "people":[{"frames":[],"id":0,"segments":[{"end":2.0,"label":"jump","start":0.0,"transition":0.0}]}],
+            "seconds":2.0,"seed":3,"version":1,"video":"s3-c00001.mp4","width":160}
             """.write(to: dir.appendingPathComponent("s3-c00001.json"), atomically: true, encoding: .utf8)
         let out = dir.appendingPathComponent("ds")
         let card = Self.fixtures.appendingPathComponent("models/ts.yaml").path
