@@ -17,24 +17,9 @@ public final class CompiledPipeline: Sendable {
     /// Compiles `config`. Throws `ConfigError` with the `file:line:col` of each stage this build cannot run and
     /// of each model card whose graphs do not load, do not match the card, or do not compile for its input.
     public init(config: PipelineConfig, store: ModelStore) throws(ConfigError) {
-        var diagnostics: [ConfigDiagnostic] = []
+        var diagnostics = Self.unsupportedStages(config)
         func report(_ at: ConfigLocation, _ message: String) {
             diagnostics.append(ConfigDiagnostic(file: at.file, line: at.line, column: at.column, message: message))
-        }
-        for stage in config.stages {
-            switch stage.options {
-            case .detect, .track, .pose:
-                report(stage.location, "stage `\(stage.kind.rawValue)` is not supported by this build: it has no person "
-                       + "detection, tracking or pose model; remove the stage (whole-frame pipelines: decode → "
-                       + "[flow] → classify → [smooth])")
-            case let .classify(options):
-                do { try ClassifyStage.check(options) } catch { report(stage.location, "\(error)") }
-                if options.per == .track {
-                    report(stage.location, "`per: track` needs a `track` stage, which this build does not have; use "
-                           + "`per: frame` for whole-frame clips")
-                }
-            default: break
-            }
         }
         // Each distinct card: its graphs against the card, then compiled for the card's input as a run would.
         let provider = ONNXSignatureProvider()
@@ -79,6 +64,30 @@ public final class CompiledPipeline: Sendable {
             throw ConfigError([ConfigDiagnostic(file: config.file, line: 1, column: 1,
                                                 message: "the pipeline cannot be wired: \(error)")])
         }
+    }
+
+    /// The stages (and options) of `config` this build cannot run, at their `file:line:col`. Needs no model.
+    public static func unsupportedStages(_ config: PipelineConfig) -> [ConfigDiagnostic] {
+        var diagnostics: [ConfigDiagnostic] = []
+        func report(_ at: ConfigLocation, _ message: String) {
+            diagnostics.append(ConfigDiagnostic(file: at.file, line: at.line, column: at.column, message: message))
+        }
+        for stage in config.stages {
+            switch stage.options {
+            case .detect, .track, .pose:
+                report(stage.location, "stage `\(stage.kind.rawValue)` is not supported by this build: it has no person "
+                       + "detection, tracking or pose model; remove the stage (whole-frame pipelines: decode → "
+                       + "[flow] → classify → [smooth])")
+            case let .classify(options):
+                do { try ClassifyStage.check(options) } catch { report(stage.location, "\(error)") }
+                if options.per == .track {
+                    report(stage.location, "`per: track` needs a `track` stage, which this build does not have; use "
+                           + "`per: frame` for whole-frame clips")
+                }
+            default: break
+            }
+        }
+        return diagnostics
     }
 
     /// Every compiled graph the config uses (the store keeps these across a reload).

@@ -130,4 +130,19 @@ final class CompiledPipelineTests: XCTestCase {
         let whole = try offline.scores(StagesFixtures.clips(records, card: card, clip: 8, stride: 8)[0].items)
         XCTAssertNotEqual(whole, out[0].scores.scores)
     }
+
+    func testStagesThisBuildCannotRunAreRefusedAtTheirLines() throws {
+        // The schema example (decode → detect → track → pose → flow → classify per track → smooth).
+        let example = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("PipelineTests/Fixtures/example/pipeline.yaml").path
+        let config = try ConfigLoader.load(path: example)
+        let refused = CompiledPipeline.unsupportedStages(config)
+        XCTAssertEqual(refused.map(\.line), [31, 32, 33, 35])
+        XCTAssertTrue(refused[0].message.hasPrefix("stage `detect` is not supported by this build"), refused[0].message)
+        XCTAssertTrue(refused[3].message.hasPrefix("`per: track` needs a `track` stage"), refused[3].message)
+        XCTAssertThrowsError(try CompiledPipeline(config: config, store: ModelStore())) { error in
+            let lines = (error as? ConfigError)?.diagnostics.filter { $0.file == example }.map(\.line) ?? []
+            XCTAssertEqual(Array(lines.prefix(4)), [31, 32, 33, 35], "\(error)")
+        }
+    }
 }
