@@ -18,9 +18,6 @@ public final class CompiledPipeline: Sendable {
     /// of each model card whose graphs do not load, do not match the card, or do not compile for its input.
     public init(config: PipelineConfig, store: ModelStore) throws(ConfigError) {
         var diagnostics = Self.unsupportedStages(config)
-        func report(_ at: ConfigLocation, _ message: String) {
-            diagnostics.append(ConfigDiagnostic(file: at.file, line: at.line, column: at.column, message: message))
-        }
         // Each distinct card: its graphs against the card, then compiled for the card's input as a run would.
         let provider = ONNXSignatureProvider()
         var seen = Set<String>()
@@ -41,7 +38,7 @@ public final class CompiledPipeline: Sendable {
             } catch {
                 let at = model.card.locations["onnx"] ?? model.card.locations["kind"]
                     ?? ConfigLocation(file: model.card.path, line: 1, column: 1)
-                report(at, "cannot compile the model for the card's input: \(error)")
+                diagnostics.append(ConfigDiagnostic(at: at, "cannot compile the model for the card's input: \(error)"))
             }
         }
         if !diagnostics.isEmpty { throw ConfigError(diagnostics) }
@@ -61,17 +58,15 @@ public final class CompiledPipeline: Sendable {
             _ = try graph(source: DecodeSource(path: "", options: config.decode ?? DecodeOptions()),
                           sourceQueue: (capacity: 1, policy: .block))
         } catch {
-            throw ConfigError([ConfigDiagnostic(file: config.file, line: 1, column: 1,
-                                                message: "the pipeline cannot be wired: \(error)")])
+            throw ConfigError([ConfigDiagnostic(at: ConfigLocation(file: config.file, line: 1, column: 1),
+                                                "the pipeline cannot be wired: \(error)")])
         }
     }
 
     /// The stages (and options) of `config` this build cannot run, at their `file:line:col`. Needs no model.
     public static func unsupportedStages(_ config: PipelineConfig) -> [ConfigDiagnostic] {
         var diagnostics: [ConfigDiagnostic] = []
-        func report(_ at: ConfigLocation, _ message: String) {
-            diagnostics.append(ConfigDiagnostic(file: at.file, line: at.line, column: at.column, message: message))
-        }
+        func report(_ at: ConfigLocation, _ message: String) { diagnostics.append(ConfigDiagnostic(at: at, message)) }
         for stage in config.stages {
             switch stage.options {
             case .detect, .track, .pose:

@@ -26,6 +26,12 @@ public struct ConfigDiagnostic: Error, Sendable, Hashable, CustomStringConvertib
         self.severity = severity
     }
 
+    /// A diagnostic at a place the config or a card names.
+    public init(at location: ConfigLocation, _ message: String, severity: Severity = .error) {
+        self.init(file: location.file, line: location.line, column: location.column, message: message,
+                  severity: severity)
+    }
+
     public var description: String { "\(file):\(line):\(column): \(severity.rawValue): \(message)" }
 }
 

@@ -38,8 +38,7 @@ extension PipelineConfig {
         paths.sorted { ($0.location.line, $0.location.column) < ($1.location.line, $1.location.column) }
             .compactMap { entry in
             FilesystemProbe.problem(entry).map { message, severity in
-                ConfigDiagnostic(file: entry.location.file, line: entry.location.line, column: entry.location.column,
-                                 message: message, severity: severity)
+                ConfigDiagnostic(at: entry.location, message, severity: severity)
             }
         }
     }

@@ -78,8 +78,7 @@ extension ModelCard {
             } catch {
                 let key = role == .main ? "onnx" : "\(role.rawValue).onnx"
                 let at = locations[key] ?? ConfigLocation(file: self.path, line: 1, column: 1)
-                failures.append(ConfigDiagnostic(file: at.file, line: at.line, column: at.column,
-                                                 message: "cannot load graph \(path): \(error)"))
+                failures.append(ConfigDiagnostic(at: at, "cannot load graph \(path): \(error)"))
             }
         }
         return failures + check(against: signatures)
@@ -95,7 +94,7 @@ private struct SignatureChecker {
     mutating func error(_ message: String, at key: String) {
         let at = card.locations[key] ?? card.locations[String(key.split(separator: ".").first ?? "")]
             ?? ConfigLocation(file: card.path, line: 1, column: 1)
-        diagnostics.append(ConfigDiagnostic(file: at.file, line: at.line, column: at.column, message: message))
+        diagnostics.append(ConfigDiagnostic(at: at, message))
     }
 
     /// The tensor a card field names, or the only one when it names none.
