@@ -57,12 +57,6 @@ public final class GraphRunner: @unchecked Sendable {
         self.session = session
     }
 
-    /// Compiles `path` for this runner alone (tests and one-off tools; pipelines share a `CompiledGraph`).
-    public convenience init(path: String, inputName: String?, outputName: String?, shape: [Int]) throws {
-        let graph = try CompiledGraph(path: path, inputName: inputName, outputName: outputName, shape: shape)
-        self.init(graph: graph, session: graph.makeRunner().session)
-    }
-
     public var path: String { graph.path }
     public var input: String { graph.input }
     public var output: String { graph.output }

@@ -150,7 +150,8 @@ final class ClassifierTests: XCTestCase {
         XCTAssertEqual(scores.count, 4)
         XCTAssertEqual(scores.reduce(0, +), 1, accuracy: 1e-5)
         // The graph's logits through softmax, computed apart.
-        let runner = try GraphRunner(path: card.onnx!, inputName: "clip", outputName: "logits", shape: fed.shape)
+        let runner = try CompiledGraph(path: card.onnx!, inputName: "clip", outputName: "logits", shape: fed.shape)
+            .makeRunner()
         let logits = try runner.run(fed).floats
         let top = logits.max()!
         let sum = logits.map { exp(Double($0 - top)) }.reduce(0, +)
@@ -160,9 +161,10 @@ final class ClassifierTests: XCTestCase {
     func testTwoStreamFusesSoftmaxesWithTheCardsWeightAndAveragesSegments() throws {
         let card = try StagesFixtures.card("ts")
         XCTAssertEqual(card.flow?.weight, 0.4)
-        let rgbNet = try GraphRunner(path: card.onnx!, inputName: "rgb", outputName: "logits", shape: [3, 32, 32])
-        let flowNet = try GraphRunner(path: card.flow!.onnx, inputName: "flow", outputName: "logits",
-                                      shape: [6, 32, 32])
+        let rgbNet = try CompiledGraph(path: card.onnx!, inputName: "rgb", outputName: "logits", shape: [3, 32, 32])
+            .makeRunner()
+        let flowNet = try CompiledGraph(path: card.flow!.onnx, inputName: "flow", outputName: "logits",
+                                        shape: [6, 32, 32]).makeRunner()
         let clip = StagesFixtures.clips(try StagesFixtures.records(flow: true), card: card, clip: 16, stride: 8)[0]
         for segments in [1, 2] {
             let classifier = try ClipClassifier(card: card, segments: segments)
@@ -196,7 +198,8 @@ final class ClassifierTests: XCTestCase {
     func testTwoDAveragesEveryFramesProbabilitiesRunningEachFrameOnce() throws {
         let card = try StagesFixtures.card("rgb2d")
         let classifier = try ClipClassifier(card: card)
-        let runner = try GraphRunner(path: card.onnx!, inputName: "rgb", outputName: "logits", shape: [3, 32, 32])
+        let runner = try CompiledGraph(path: card.onnx!, inputName: "rgb", outputName: "logits", shape: [3, 32, 32])
+            .makeRunner()
         let clips = StagesFixtures.clips(try StagesFixtures.records(flow: false), card: card, clip: 8, stride: 4)
         for (n, clip) in clips.prefix(2).enumerated() {
             let scores = try classifier.scores(clip.items)

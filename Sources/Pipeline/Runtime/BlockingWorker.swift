@@ -46,12 +46,11 @@ public final class BlockingWorker: @unchecked Sendable {
     }
 
     /// Lets the thread end once the jobs already given are done. Later `run` calls throw `CancellationError`.
+    /// The thread holds the worker until then, so every worker must be stopped.
     public func stop() {
         condition.lock()
         stopping = true
         condition.signal()
         condition.unlock()
     }
-
-    deinit { stop() }
 }
