@@ -63,6 +63,14 @@ enum ProtoTree {
             }
             return nil
         }
+        /// A little-endian fixed-width field of `width` bytes (4 or 8).
+        func fixed(_ width: Int) -> UInt64? {
+            guard bytes.endIndex - position >= width else { return nil }
+            var value: UInt64 = 0
+            for k in 0..<width { value |= UInt64(bytes[position + k]) << (8 * UInt64(k)) }
+            position += width
+            return value
+        }
         while position < bytes.endIndex {
             guard let key = varint() else { return nil }
             let number = Int(key >> 3)
@@ -71,17 +79,11 @@ enum ProtoTree {
                 guard let value = varint() else { return nil }
                 fields.append(ProtoField(number: number, value: .varint(value)))
             case 1:
-                guard bytes.endIndex - position >= 8 else { return nil }
-                var value: UInt64 = 0
-                for k in 0..<8 { value |= UInt64(bytes[position + k]) << (8 * UInt64(k)) }
-                position += 8
+                guard let value = fixed(8) else { return nil }
                 fields.append(ProtoField(number: number, value: .fixed64(value)))
             case 5:
-                guard bytes.endIndex - position >= 4 else { return nil }
-                var value: UInt32 = 0
-                for k in 0..<4 { value |= UInt32(bytes[position + k]) << (8 * UInt32(k)) }
-                position += 4
-                fields.append(ProtoField(number: number, value: .fixed32(value)))
+                guard let value = fixed(4) else { return nil }
+                fields.append(ProtoField(number: number, value: .fixed32(UInt32(value))))
             case 2:
                 guard let length = varint(), length <= UInt64(bytes.endIndex - position) else { return nil }
                 let payload = bytes[position..<(position + Int(length))]
