@@ -163,10 +163,25 @@ final class ConfigValidationTests: XCTestCase {
                 + "`detector`",
             "12:21: model `person` (models/person.yaml) has kind `detector`, but `track` needs a model with card "
                 + "kind `tracker`",
-            "13:20: model `tracker` (models/tracker.yaml) has kind `tracker`, but `pose` needs a model with card "
-                + "kind `pose`",
+            "13:20: model `tracker` (models/tracker.yaml) has kind `tracker`, but `pose` needs a pose model: a "
+                + "detector card with `format: ultralytics-pose` or a card of kind `pose`",
             "14:24: model `pose` (models/pose.yaml) has kind `pose`, but `classify` needs a classifier (card kind "
                 + "`3d`, `two-stream`, `cnn-rnn` or `2d`)",
+        ])
+    }
+
+    /// A detector must know the classes the stage keeps, and `pose` needs keypoints from its model.
+    func testDetectClassesAndPoseNeedKeypoints() throws {
+        let errors = try stages("""
+              - decode
+              - detect: { model: person, classes: [person, dog] }
+              - pose: { model: person }
+            """)
+        XCTAssertEqual(errors, [
+            "11:39: model `person` has no class `dog` (its labels, from models/person-labels.txt: "
+                + "person); set `classes` to the detector's name for people",
+            "12:20: model `person` (models/person.yaml) gives boxes without keypoints (`format: ultralytics-detect`); "
+                + "`pose` needs `format: ultralytics-pose` or a card of kind `pose`",
         ])
     }
 
@@ -185,7 +200,7 @@ final class ConfigValidationTests: XCTestCase {
     func testUnknownOptionSuggests() throws {
         XCTAssertEqual(try stages("  - decode\n  - detect: { model: person, treshold: 0.3 }"), [
             "11:30: unknown key `treshold` in `detect` options; did you mean `threshold`? "
-                + "(known keys: model, threshold, nms, max, classes)",
+                + "(known keys: model, threshold, iou, max, classes, agnostic)",
         ])
         XCTAssertEqual(try stages("  - decode: { fps: 15, codec: h264 }"), [
             "10:24: unknown key `codec` in `decode` options (known keys: fps, size, resize)",
@@ -217,7 +232,7 @@ final class ConfigValidationTests: XCTestCase {
     func testOutOfRange() throws {
         let errors = try stages("""
               - decode: { fps: 0 }
-              - detect: { model: person, threshold: 1.5, nms: -0.1 }
+              - detect: { model: person, threshold: 1.5, iou: -0.1 }
               - flow: { bound: 0 }
               - classify: { model: actions, stride: 0, segments: 100 }
               - smooth: { window: 0, min_length: -1 }
@@ -225,7 +240,7 @@ final class ConfigValidationTests: XCTestCase {
         XCTAssertEqual(errors, [
             "10:20: `fps` must be greater than 0 and less than or equal to 240, got 0",
             "11:41: `threshold` must be between 0 and 1, got 1.5",
-            "11:51: `nms` must be between 0 and 1, got -0.1",
+            "11:51: `iou` must be between 0 and 1, got -0.1",
             "12:20: `bound` must be greater than 0, got 0",
             "13:41: `stride` must be between 1 and 1024, got 0",
             "13:54: `segments` must be between 1 and 64, got 100",

@@ -81,7 +81,7 @@ final class ExampleConfigTests: XCTestCase {
         XCTAssertEqual(config.stages[0].options, .decode(decode))
         var detect = DetectOptions(model: "person")
         detect.threshold = 0.4
-        detect.nms = 0.5
+        detect.iou = 0.5
         detect.maxDetections = 20
         XCTAssertEqual(config.stages[1].options, .detect(detect))
         var track = TrackOptions()

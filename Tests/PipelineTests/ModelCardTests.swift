@@ -58,7 +58,7 @@ final class ModelCardTests: XCTestCase {
             "1:7: `kind` must be `3d`, `two-stream`, `cnn-rnn`, `2d`, `detector`, `pose` or `tracker`, got `3-d`; "
                 + "did you mean `3d`?",
             "3:52: unknown key `color` in `input`; did you mean `colour`? (known keys: name, layout, frames, stride, "
-                + "fps, size, resize, mean, std, colour, pixels)",
+                + "fps, size, resize, mean, std, colour, pixels, fill)",
             "5:1: unknown key `weights` in the model card (known keys: kind, name, onnx, input, output, flow, "
                 + "encoder, head)",
         ])
@@ -85,6 +85,46 @@ final class ModelCardTests: XCTestCase {
             "3:33: a `detector` model looks at one frame at a time: `frames` must be 1, got 4",
             "4:17: a `detector` model gives `detections`, not `logits`",
         ])
+    }
+
+    /// A detector card says how its rows are laid out and names its classes; keypoint keys need the pose format.
+    func testDetectorCardFormatLabelsAndKeypoints() throws {
+        XCTAssertEqual(try errors("""
+            kind: detector
+            onnx: person.onnx
+            input: { layout: NCHW, size: 320x320, resize: letterbox }
+            output: { kind: detections }
+            """), [
+            "4:9: `output` needs `labels`: a labels file with the detector's class names, one per line in output "
+                + "order (e.g. `person` alone for a person detector; the 80 COCO names for a COCO model)",
+        ])
+        XCTAssertEqual(try errors("""
+            kind: detector
+            onnx: person.onnx
+            input: { layout: NCHW, size: 320x320, resize: letterbox }
+            output: { kind: detections, labels: labels.txt, format: yolo, keypoints: 17 }
+            """), [
+            "4:57: `format` must be `ultralytics-detect` or `ultralytics-pose`, got `yolo`",
+            "4:74: `keypoints` only applies to `format: ultralytics-pose`",
+        ])
+        XCTAssertEqual(try errors("""
+            kind: 2d
+            onnx: actions.onnx
+            input: { layout: NCHW, size: 112x112 }
+            output: { kind: logits, labels: labels.txt, format: ultralytics-pose }
+            """), [
+            "4:53: `format` only applies to a `detections` output",
+        ])
+        let card = try card("""
+            kind: detector
+            onnx: person.onnx
+            input: { layout: NCHW, size: 320x256, resize: letterbox }
+            output: { kind: detections, labels: labels.txt, format: ultralytics-pose, keypoint_values: 2 }
+            """)
+        XCTAssertEqual(card.output.format, .ultralyticsPose)
+        XCTAssertEqual(card.output.keypoints, 17)
+        XCTAssertEqual(card.output.keypointValues, 2)
+        XCTAssertEqual(card.input.fill, 114, "detectors pad like Ultralytics by default")
     }
 
     func testValueErrorsInInput() throws {

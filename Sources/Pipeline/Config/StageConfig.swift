@@ -123,23 +123,26 @@ public struct DecodeOptions: Sendable, Equatable {
     public init() {}
 }
 
-/// Finds people: boxes per frame from a detector model (card `kind: detector`).
+/// Finds people: boxes (and, from a pose-format detector, keypoints) per frame, in source-video pixels.
 ///
 /// ```yaml
 /// - detect:
 ///     model: person      # required: a name under `models:` whose card has kind detector
-///     threshold: 0.5     # minimum box confidence, 0...1; default 0.5
-///     nms: 0.45          # IoU above which overlapping boxes are merged, 0...1; default 0.45
+///     threshold: 0.5     # minimum class score of a box, 0...1; default 0.5
+///     iou: 0.6           # non-maximum suppression: a box overlapping a better one by more is dropped, 0...1;
+///                        # default 0.6
 ///     max: 100           # most boxes kept per frame (>= 1); default 100
-///     classes: [person]  # detector labels kept; default [person]
+///     classes: [person]  # detector labels kept (names from the card's labels file); default [person]
+///     agnostic: false    # suppress overlapping boxes across classes too; default false (per class)
 /// ```
 /// Takes `frames`; gives `detections`.
 public struct DetectOptions: Sendable, Equatable {
     public var model: String
     public var threshold: Double = 0.5
-    public var nms: Double = 0.45
+    public var iou: Double = 0.6
     public var maxDetections = 100
     public var classes = ["person"]
+    public var agnostic = false
     public init(model: String) { self.model = model }
 }
 
@@ -166,12 +169,14 @@ public struct TrackOptions: Sendable, Equatable {
     public init() {}
 }
 
-/// Estimates COCO-17 keypoints for each detected person (card `kind: pose`).
+/// Keypoints for each detected person. The model is the `detect` stage's own when its card has
+/// `format: ultralytics-pose` (the keypoints come with the boxes, nothing runs twice); top-down pose models
+/// (card `kind: pose`, on person crops) are parsed and checked but not run by this build.
 ///
 /// ```yaml
 /// - pose:
-///     model: pose        # required: a name under `models:` whose card has kind pose
-///     threshold: 0.3     # minimum keypoint confidence to count as visible, 0...1; default 0.3
+///     model: pose        # required: a name under `models:` (a pose-format detector, or a card of kind pose)
+///     threshold: 0.3     # minimum keypoint score to count as visible, 0...1; default 0.3
 /// ```
 /// Takes `frames`, `detections`; gives `poses`.
 public struct PoseOptions: Sendable, Equatable {

@@ -89,13 +89,15 @@ extension ConfigParser {
         case .detect:
             let model = r.string("model", required: modelHint)
             let threshold = r.number("threshold", in: .unit)
-            let nms = r.number("nms", in: .unit)
+            let iou = r.number("iou", in: .unit)
             let max = r.int("max", in: .between(1, 10000))
             let classes = r.strings("classes")
+            let agnostic = r.bool("agnostic")
             guard let model else { return nil }
             var options = DetectOptions(model: model)
             if let threshold { options.threshold = threshold }
-            if let nms { options.nms = nms }
+            if let iou { options.iou = iou }
+            if let agnostic { options.agnostic = agnostic }
             if let max { options.maxDetections = max }
             if let classes { options.classes = classes }
             stage.options = .detect(options)
@@ -238,8 +240,25 @@ struct StageChecker {
     func resolveModel(_ stage: inout ParsedStage) {
         guard stage.complete else { return }
         switch stage.options {
-        case .detect: _ = card(for: stage, fits: [.detector], needs: "a model with card kind `detector`")
-        case .pose: _ = card(for: stage, fits: [.pose], needs: "a model with card kind `pose`")
+        case let .detect(options):
+            guard let card = card(for: stage, fits: [.detector], needs: "a model with card kind `detector`")
+            else { break }
+            let missing = options.classes.filter { !card.labels.contains($0) }
+            if !missing.isEmpty {
+                file.error("model `\(options.model)` has no class \(listing(missing)) (its labels, from "
+                           + "\(card.output.labelsFile ?? card.path): \(card.labels.prefix(12).joined(separator: ", "))"
+                           + "\(card.labels.count > 12 ? ", …" : "")); set `classes` to the detector's name for people",
+                           at: stage.nodes["classes"] ?? stage.nodes["model"] ?? stage.kindNode)
+            }
+        case let .pose(options):
+            guard let card = card(for: stage, fits: [.pose, .detector],
+                                  needs: "a pose model: a detector card with `format: ultralytics-pose` or a card "
+                                         + "of kind `pose`") else { break }
+            if card.kind == .detector, card.output.format?.hasKeypoints != true {
+                file.error("model `\(options.model)` (\(card.path)) gives boxes without keypoints (`format: "
+                           + "\(card.output.format?.rawValue ?? "?")`); `pose` needs `format: ultralytics-pose` or a "
+                           + "card of kind `pose`", at: stage.nodes["model"] ?? stage.kindNode)
+            }
         case .track: _ = card(for: stage, fits: [.tracker], needs: "a model with card kind `tracker`")
         case var .classify(options):
             let classifiers: [ModelKind] = [.threeD, .twoStream, .cnnRNN, .twoD]

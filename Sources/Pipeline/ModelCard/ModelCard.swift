@@ -38,6 +38,17 @@ public enum PixelRange: String, Sendable, Equatable, CaseIterable {
     case byte
 }
 
+/// How a detector's output rows are laid out (`output.format`).
+public enum DetectionFormat: String, Sendable, Equatable, CaseIterable {
+    /// Ultralytics YOLOv8 / YOLO11 detect export: `(1, 4 + C, N)` = cx, cy, w, h in input pixels, then C class
+    /// scores (sigmoid applied, no objectness).
+    case ultralyticsDetect = "ultralytics-detect"
+    /// Ultralytics pose export: `(1, 4 + C + K × D, N)` = box, C class scores, then K keypoints × (x, y[, score]).
+    case ultralyticsPose = "ultralytics-pose"
+
+    public var hasKeypoints: Bool { self == .ultralyticsPose }
+}
+
 public enum OutputKind: String, Sendable, Equatable, CaseIterable {
     case logits, probabilities, detections, heatmaps, features
 
@@ -64,10 +75,16 @@ public enum OutputKind: String, Sendable, Equatable, CaseIterable {
 ///   std: [0.22803, 0.22145, 0.216989]    # per channel, > 0; default [1, 1, 1]
 ///   colour: rgb                # rgb | bgr; default rgb
 ///   pixels: unit               # unit (0...1) | byte (0...255); default unit
+///   fill: 114                  # letterbox bars, 0...255 in every channel (before scaling); default 114 for
+///                              # detector and pose cards (as Ultralytics pads), 0 otherwise
 /// output:
 ///   name: logits               # graph output to read; default: the graph's only output
 ///   kind: logits               # logits | probabilities | detections | heatmaps | features (required)
-///   labels: labels.txt         # one label per line, relative to the card; required for logits/probabilities
+///   labels: labels.txt         # one label per line, relative to the card; required for logits/probabilities,
+///                              # and for detections (the class names, in output order)
+///   format: ultralytics-pose   # detections only (required there): ultralytics-detect | ultralytics-pose
+///   keypoints: 17              # ultralytics-pose: keypoints per person (COCO order when 17); default 17
+///   keypoint_values: 3         # ultralytics-pose: values per keypoint, 3 (x, y, score) or 2 (x, y); default 3
 /// flow:                        # two-stream only (required there): the flow network
 ///   onnx: actions-flow.onnx    # required
 ///   input: flow                # graph input; default: the graph's only input
@@ -110,6 +127,8 @@ public struct ModelCard: Sendable, Equatable {
         public var std: [Double] = [1, 1, 1]
         public var colour: ColourOrder = .rgb
         public var pixels: PixelRange = .unit
+        /// Value of letterbox bars in every channel, 0...255, before scaling and normalisation.
+        public var fill: Double = 0
     }
 
     public struct Output: Sendable, Equatable {
@@ -117,6 +136,11 @@ public struct ModelCard: Sendable, Equatable {
         public var kind: OutputKind
         /// Resolved path of the labels file.
         public var labelsFile: String?
+        /// Row layout of a `detections` output; nil for every other kind.
+        public var format: DetectionFormat?
+        /// Keypoints per detection and values per keypoint (`ultralytics-pose`); 0 keypoints otherwise.
+        public var keypoints: Int = 0
+        public var keypointValues: Int = 3
     }
 
     public struct FlowStream: Sendable, Equatable {

@@ -168,6 +168,7 @@ private final class CardParser {
         let std = reader.numbers("std", count: 3, in: .positive)
         let colour = reader.choice("colour", of: ColourOrder.allCases.map(\.rawValue)).flatMap(ColourOrder.init)
         let pixels = reader.choice("pixels", of: PixelRange.allCases.map(\.rawValue)).flatMap(PixelRange.init)
+        let fill = reader.number("fill", in: .between(0, 255))
 
         // Layout follows from what the model is; say which layouts fit when it does not.
         if let kind, let layout, let layoutNode = reader.value("layout") {
@@ -202,6 +203,7 @@ private final class CardParser {
         if let std { input.std = std }
         if let colour { input.colour = colour }
         if let pixels { input.pixels = pixels }
+        input.fill = fill ?? (kind == .detector || kind == .pose ? 114 : 0)
         return input
     }
 
@@ -228,6 +230,9 @@ private final class CardParser {
                            + "`\(outputKind.rawValue)`", at: kindNode)
             }
         }
+        // A detector's (or pose model's) detections: class names and row format. Other kinds with a
+        // `detections` output are already reported above.
+        let detections = outputKind == .detections && (kind == .detector || kind == .pose)
         var labels: [String] = []
         var labelsFile: String?
         if reader.has("labels") {
@@ -238,9 +243,42 @@ private final class CardParser {
             reader.missing("labels", "a labels file (one label per line, in output order) for a "
                            + "`\(outputKind!.rawValue)` output, e.g. `labels: labels.txt`")
             return nil
+        } else if detections {
+            reader.missing("labels", "a labels file with the detector's class names, one per line in output order "
+                           + "(e.g. `person` alone for a person detector; the 80 COCO names for a COCO model)")
+            return nil
+        }
+        let formatNames = DetectionFormat.allCases.map(\.rawValue)
+        var format: DetectionFormat?
+        var keypoints = 0, keypointValues = 3
+        if detections {
+            format = reader.choice("format", of: formatNames, required: "how the detections are laid out, "
+                                   + listing(formatNames)).flatMap(DetectionFormat.init(rawValue:))
+            note("output.format", reader.value("format"))
+            if format == .ultralyticsPose {
+                keypoints = reader.int("keypoints", in: .between(1, 1000)) ?? 17
+                keypointValues = reader.int("keypoint_values", in: .between(2, 3)) ?? 3
+            } else {
+                for key in ["keypoints", "keypoint_values"] {
+                    if let node = reader.value(key) {
+                        file.error("`\(key)` only applies to `format: ultralytics-pose`", at: node)
+                    }
+                }
+            }
+            if format == nil { return nil }
+        } else if outputKind != .detections {
+            for key in ["format", "keypoints", "keypoint_values"] {
+                if let node = reader.value(key) { file.error("`\(key)` only applies to a `detections` output", at: node) }
+            }
+        } else {
+            reader.allow("format", "keypoints", "keypoint_values")
         }
         guard let outputKind else { return nil }
-        return (ModelCard.Output(name: name, kind: outputKind, labelsFile: labelsFile), labels)
+        var output = ModelCard.Output(name: name, kind: outputKind, labelsFile: labelsFile)
+        output.format = format
+        output.keypoints = keypoints
+        output.keypointValues = keypointValues
+        return (output, labels)
     }
 
     /// One label per non-empty line; duplicates are an error since events are keyed by label.
