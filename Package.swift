@@ -37,6 +37,8 @@ let package = Package(
         .target(name: "Inference", dependencies: ["Tensor", "Kernels"]),
         .target(name: "ONNX", dependencies: ["Inference", "Tensor"]),
         .target(name: "Flow", dependencies: ["Vocabulary", "Tensor", "ParallelLoops"]),
+        // Ultralytics detect/pose heads: letterbox geometry, decoding, NMS, OKS. Knows nothing of video or tensors.
+        .target(name: "Vision", dependencies: ["Vocabulary"]),
         // Config model + validation, typed ports and the stage graph, bounded queues: knows nothing of video or tensors.
         .target(name: "Pipeline", dependencies: ["Vocabulary", .product(name: "Yams", package: "Yams")]),
         .target(name: "Synth", dependencies: ["Media", "TextFormat", "SeededRandom"]),
