@@ -91,6 +91,8 @@ let package = Package(
                                                         "Synth", "TestSupport"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Pipeline", "TextFormat", "TestSupport"]),
+        // Parity with the ultralytics package on its own exports (tools/fixtures/make_yolo_fixtures.py; via #filePath).
+        .testTarget(name: "VisionTests", dependencies: ["Vision", "Tensor", "SeededRandom"], exclude: ["Fixtures"]),
         .testTarget(name: "FlowTests", dependencies: ["Flow", "TestSupport"], resources: [.copy("Fixtures")]),
         // Deterministic mutation fuzzing (short in `make test`, long in `make fuzz`); corpora via #filePath.
         .target(name: "FuzzSupport", dependencies: ["SeededRandom"], path: "Tests/FuzzSupport"),
