@@ -37,6 +37,8 @@ let package = Package(
         .target(name: "Inference", dependencies: ["Tensor", "Kernels"]),
         .target(name: "ONNX", dependencies: ["Inference", "Tensor"]),
         .target(name: "Flow", dependencies: ["Vocabulary", "Tensor", "ParallelLoops"]),
+        // Ultralytics detect/pose heads: letterbox geometry, decoding, NMS, OKS. Knows nothing of video or tensors.
+        .target(name: "Vision", dependencies: ["Vocabulary"]),
         // Config model + validation, typed ports and the stage graph, bounded queues: knows nothing of video or tensors.
         .target(name: "Pipeline", dependencies: ["Vocabulary", .product(name: "Yams", package: "Yams")]),
         .target(name: "Synth", dependencies: ["Media", "TextFormat", "SeededRandom"]),
@@ -89,6 +91,8 @@ let package = Package(
                                                         "Synth", "TestSupport"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Pipeline", "TextFormat", "TestSupport"]),
+        // Parity with the ultralytics package on its own exports (tools/fixtures/make_yolo_fixtures.py; via #filePath).
+        .testTarget(name: "VisionTests", dependencies: ["Vision", "Tensor", "SeededRandom"], exclude: ["Fixtures"]),
         .testTarget(name: "FlowTests", dependencies: ["Flow", "TestSupport"], resources: [.copy("Fixtures")]),
         // Deterministic mutation fuzzing (short in `make test`, long in `make fuzz`); corpora via #filePath.
         .target(name: "FuzzSupport", dependencies: ["SeededRandom"], path: "Tests/FuzzSupport"),
