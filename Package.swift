@@ -44,7 +44,7 @@ let package = Package(
         .target(name: "Synth", dependencies: ["Media", "TextFormat", "SeededRandom"]),
         // Stages: wires Media, Flow and the engine into Pipeline stages (decode, flow, classify, smooth).
         .target(name: "Stages", dependencies: ["Pipeline", "Media", "Flow", "Inference", "ONNX", "Tensor",
-                                         "TextFormat", "Synth"]),
+                                         "TextFormat", "Synth", "Vision"]),
         // Daemon: `actiond run` — sources (watched folders, streams, files), journal, sinks, signals, systemd, metrics.
         .target(name: "Daemon", dependencies: [
             "Pipeline",
@@ -69,6 +69,7 @@ let package = Package(
             "Stages",
             "Daemon",
             "TextFormat",
+            "Vision",
             argumentParser,
         ]),
 
@@ -87,7 +88,7 @@ let package = Package(
         // Fixtures are found through #filePath, so the (large) model files are not copied into a bundle.
         .testTarget(name: "ONNXTests", dependencies: ["ONNX", "Inference", "Tensor", "TestSupport"],
                     exclude: ["Fixtures"]),
-        .testTarget(name: "StagesTests", dependencies: ["Stages", "Pipeline", "Media", "Flow", "Tensor", "ONNX",
+        .testTarget(name: "StagesTests", dependencies: ["Stages", "Pipeline", "Media", "Flow", "Tensor", "ONNX", "Vision",
                                                         "Synth", "TestSupport"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Pipeline", "TextFormat", "TestSupport"]),

@@ -43,6 +43,7 @@ public enum ActiondDaemon {
         // a config error is an exit 2 with its file:line:col, never a reason to quarantine an input.
         let store = ModelStore()
         let compiled = try CompiledPipeline(config: config, store: store)
+        try compiled.requireActions()
         let daemon = try Daemon(options: options, compiled: compiled, store: store, logger: logger)
         var serviceGroupConfig = ServiceGroupConfiguration(
             services: [.init(service: daemon, successTerminationBehavior: .gracefullyShutdownGroup)],
@@ -209,6 +210,7 @@ final class Daemon: Service, @unchecked Sendable {
             guard problems.isEmpty else { throw ConfigError(problems) }
             // Compiled through the same store: models whose files did not change are not compiled again.
             compiled = try CompiledPipeline(config: new, store: store)
+            try compiled.requireActions()
         } catch {
             logger.error("SIGHUP: the new config is rejected, the running one stays in force:\n\(error)")
             return

@@ -13,6 +13,11 @@ public final class CompiledPipeline: Sendable {
     public let modelName: String
     /// Compiled classifiers by the config's model name.
     private let classifiers: [String: CompiledClassifier]
+    /// Compiled detectors by the config's model name.
+    private let detectors: [String: CompiledDetector]
+    /// What a run of this pipeline gives: action segments when it classifies, else the people it finds (the
+    /// `poses` of a pose stage, or the `detections`).
+    public let output: StreamKind
 
     /// Compiles `config`. Throws `ConfigError` with the `file:line:col` of each stage this build cannot run and
     /// of each model card whose graphs do not load, do not match the card, or do not compile for its input.
@@ -41,9 +46,26 @@ public final class CompiledPipeline: Sendable {
                 diagnostics.append(ConfigDiagnostic(at: at, "cannot compile the model for the card's input: \(error)"))
             }
         }
+        var detectors: [String: CompiledDetector] = [:]
+        for stage in config.stages {
+            guard case let .detect(options) = stage.options, detectors[options.model] == nil,
+                  let model = config.model(named: options.model) else { continue }
+            do {
+                detectors[options.model] = try CompiledDetector(card: model.card, model: options.model, store: store)
+            } catch {
+                let card = model.card
+                let at = card.locations["output.format"] ?? card.locations["onnx"] ?? card.locations["kind"]
+                    ?? ConfigLocation(file: card.path, line: 1, column: 1)
+                diagnostics.append(ConfigDiagnostic(at: at, "\(error)"))
+            }
+        }
         if !diagnostics.isEmpty { throw ConfigError(diagnostics) }
         self.config = config
         self.classifiers = classifiers
+        self.detectors = detectors
+        let kinds = Set(config.stages.map(\.kind))
+        output = kinds.contains(.classify) ? .segments : kinds.contains(.pose) ? .poses
+            : kinds.contains(.detect) ? .detections : .segments
         var labels: [String] = [], modelName = ""
         for stage in config.stages {
             if case let .classify(options) = stage.options, let model = config.model(named: options.model) {
@@ -67,12 +89,26 @@ public final class CompiledPipeline: Sendable {
     public static func unsupportedStages(_ config: PipelineConfig) -> [ConfigDiagnostic] {
         var diagnostics: [ConfigDiagnostic] = []
         func report(_ at: ConfigLocation, _ message: String) { diagnostics.append(ConfigDiagnostic(at: at, message)) }
+        let detectModels = config.stages.compactMap { stage -> String? in
+            if case let .detect(options) = stage.options { return options.model }
+            return nil
+        }
         for stage in config.stages {
             switch stage.options {
-            case .detect, .track, .pose:
-                report(stage.location, "stage `\(stage.kind.rawValue)` is not supported by this build: it has no person "
-                       + "detection, tracking or pose model; remove the stage (whole-frame pipelines: decode → "
-                       + "[flow] → classify → [smooth])")
+            case .track:
+                report(stage.location, "stage `track` is not supported by this build: it has no tracker yet; remove "
+                       + "the stage (people: decode → detect → [pose]; actions: decode → [flow] → classify → [smooth])")
+            case let .pose(options):
+                guard let card = config.model(named: options.model)?.card else { break }
+                if card.kind == .pose {
+                    report(stage.location, "top-down pose models (card kind `pose`, run on person crops) are not "
+                           + "supported by this build; use a detector card with `format: ultralytics-pose` and name "
+                           + "it in both `detect` and `pose`")
+                } else if !detectModels.contains(options.model) {
+                    report(stage.location, "`pose` takes its keypoints from the `detect` stage's model: name the same "
+                           + "model (\(detectModels.map { "`\($0)`" }.joined(separator: ", "))) or put `\(options.model)` "
+                           + "in `detect`")
+                }
             case let .classify(options):
                 do { try ClassifyStage.check(options) } catch { report(stage.location, "\(error)") }
                 if options.per == .track {
@@ -86,9 +122,19 @@ public final class CompiledPipeline: Sendable {
     }
 
     /// Every compiled graph the config uses (the store keeps these across a reload).
-    public var graphs: [CompiledGraph] { classifiers.values.flatMap(\.graphs) }
+    public var graphs: [CompiledGraph] { classifiers.values.flatMap(\.graphs) + detectors.values.map(\.graph) }
 
-    /// A runnable graph for one file or stream: decode → [flow] → classify → [scores tap] → smooth or best label.
+    /// Throws unless a run gives action segments (the service and `classify` write actions; people alone are
+    /// `actiond detect`'s).
+    public func requireActions() throws(ConfigError) {
+        guard output != .segments else { return }
+        throw ConfigError([ConfigDiagnostic(at: ConfigLocation(file: config.file, line: 1, column: 1),
+                                            "the pipeline has no `classify` stage, so it finds no actions; add one "
+                                            + "(people alone: `actiond detect FILE --pipeline \(config.file)`)")])
+    }
+
+    /// A runnable graph for one file or stream: decode → [detect → [pose]] → [flow] → classify → [scores tap] →
+    /// smooth or best label; or, without classify, decode → detect → [pose] ending in the people found.
     /// `onClipScores` sees every clip's scores as they pass (`--all-scores`, clip counters). Queues out of the
     /// decoder take `sourceQueue` (block for files, drop-oldest for live streams); the others block, 4 deep.
     public func graph(source: DecodeSource, sourceQueue: (capacity: Int, policy: QueuePolicy), threads: Int = 1,
@@ -111,7 +157,15 @@ public final class CompiledPipeline: Sendable {
                 node = AnyStage(SmoothStage(labels: labels, options: options), input: StreamPorts.clipScores,
                                 output: StreamPorts.segments)
                 smoothed = true
-            case .detect, .track, .pose:
+            case let .detect(options):
+                guard let detector = detectors[options.model] else {
+                    throw StagesError.unsupported("model `\(options.model)` is not declared")
+                }
+                node = AnyStage(DetectStage(detector, options: options), input: StreamPorts.frames,
+                                output: StreamPorts.detections)
+            case .pose:
+                node = AnyStage(PoseFromDetectorStage())
+            case .track:
                 throw StagesError.unsupported("stage `\(stage.kind.rawValue)` (\(stage.location)) is not supported")
             }
             // The runtime ports are the config's: the same names the config's port check reasoned about.
@@ -126,12 +180,12 @@ public final class CompiledPipeline: Sendable {
                                        output: StreamPorts.clipScores))
             }
         }
-        if !smoothed {
+        if !smoothed, output == .segments {
             stages.append(AnyStage(BestLabelStage(labels: labels), input: StreamPorts.clipScores,
                                    output: StreamPorts.segments))
         }
         return try StageGraph(source: AnySource(source, port: StreamPorts.frames), sourceQueue: sourceQueue,
-                              stages: stages, output: StreamPorts.segments.erased, stageQueueCapacity: 4)
+                              stages: stages, output: StreamPorts.port(output), stageQueueCapacity: 4)
     }
 
     /// A graph over one file, its decoder waiting for the pipeline (16 frames queued at most).

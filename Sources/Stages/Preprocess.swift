@@ -108,7 +108,7 @@ public enum Preprocess {
         precondition(image.format == .rgb24, "Preprocess.frame takes RGB images")
         let input = card.input
         var planes = resize(Planes(image: image), region: region, width: input.size.width,
-                            height: input.size.height, mode: input.resize)
+                            height: input.size.height, mode: input.resize, fill: Float(input.fill))
         let n = planes.width * planes.height
         let unit: Float = input.pixels == .unit ? 1 / 255 : 1
         let order = input.colour == .rgb ? [0, 1, 2] : [2, 1, 0]

@@ -4,12 +4,17 @@
 import Flow
 import Media
 import Pipeline
+import Vision
 
 public enum StreamPorts {
     /// Decoded, sampled frames at the working size (RGB24).
     public static let frames = Port<Image>(.frames)
     /// Flow from the previous frame into this one, at the flow size.
     public static let flow = Port<FlowField>(.flow)
+    /// The people found on one frame, best first, in source-video pixels (keypoints from a pose-format detector).
+    public static let detections = Port<[Detection]>(.detections)
+    /// The people on one frame with their keypoints, in source-video pixels.
+    public static let poses = Port<[Detection]>(.poses)
     /// Every track's box and state on one frame.
     public static let tracks = Port<[TrackBox]>(.tracks)
     /// One score vector per classified clip (per track in per-track mode).
@@ -25,7 +30,8 @@ public enum StreamPorts {
         case .tracks: return tracks.erased
         case .clipScores: return clipScores.erased
         case .segments: return segments.erased
-        case .detections, .poses: return nil
+        case .detections: return detections.erased
+        case .poses: return poses.erased
         }
     }
 }

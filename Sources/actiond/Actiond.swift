@@ -19,6 +19,7 @@ struct Actiond: AsyncParsableCommand {
             Models.self,
             Check.self,
             Classify.self,
+            Detect.self,
             Run.self,
             Dataset.self,
             Bench.self,
@@ -50,5 +51,6 @@ struct Bench: AsyncParsableCommand {
             BenchConv.self,
             BenchFlow.self,
             BenchSynth.self,
+            BenchDetect.self,
         ])
 }

@@ -46,6 +46,7 @@ struct Classify: AsyncParsableCommand {
         var tap: (@Sendable (ClipScores) -> Void)?
         if allScores { tap = { score in clips.append(score) } }
         let compiled = try CompiledPipeline(config: config, store: ModelStore())
+        try compiled.requireActions()
         let graph = try compiled.file(file, threads: max(1, threadCount / 2), progress: progress, onClipScores: tap)
         let collected = Collector<ActionSegment>()
         _ = try await graph.run { packet in
@@ -102,24 +103,27 @@ struct Classify: AsyncParsableCommand {
     }
 }
 
-/// Finds the default pipeline config.
+/// Finds a pipeline config shipped with actiond: `default.yaml` (actions; ACTIOND_PIPELINE overrides it) or
+/// `people.yaml` (people, for `detect`).
 enum DefaultPipeline {
-    static func candidates() -> [String] {
+    static func candidates(name: String = "default.yaml") -> [String] {
         var result: [String] = []
-        if let env = ProcessInfo.processInfo.environment["ACTIOND_PIPELINE"], !env.isEmpty { result.append(env) }
+        if name == "default.yaml", let env = ProcessInfo.processInfo.environment["ACTIOND_PIPELINE"], !env.isEmpty {
+            result.append(env)
+        }
         let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
         var directory = executable.deletingLastPathComponent()
         // The package checkout (.build/<triple>/<config>/actiond) and the install prefix (<prefix>/bin/actiond).
         for _ in 0..<5 {
-            result.append(directory.appendingPathComponent("pipelines/default.yaml").path)
-            result.append(directory.appendingPathComponent("share/actiond/pipelines/default.yaml").path)
+            result.append(directory.appendingPathComponent("pipelines/" + name).path)
+            result.append(directory.appendingPathComponent("share/actiond/pipelines/" + name).path)
             directory = directory.deletingLastPathComponent()
         }
         return result
     }
 
-    static func locate() throws -> String {
-        let paths = candidates()
+    static func locate(name: String = "default.yaml") throws -> String {
+        let paths = candidates(name: name)
         if let found = paths.first(where: { FileManager.default.fileExists(atPath: $0) }) { return found }
         throw UsageError("no default pipeline found; pass --pipeline FILE or set ACTIOND_PIPELINE (looked in: "
                          + paths.prefix(4).joined(separator: ", ") + ", …)")
