@@ -32,6 +32,9 @@ struct Detect: AsyncParsableCommand {
     @Option(help: "Frames per second to process (default: the decode stage's fps).")
     var fps: Double?
 
+    @Option(help: "Minimum box score (default: the detect stage's threshold); evaluation uses a low one.")
+    var threshold: Double?
+
     @Flag(help: "One JSON object per processed frame.")
     var json = false
 
@@ -41,7 +44,10 @@ struct Detect: AsyncParsableCommand {
     func run() async throws {
         guard FileManager.default.fileExists(atPath: file) else { throw UsageError("no such file: \(file)") }
         if let fps, !(fps > 0 && fps <= 240) { throw UsageError("--fps must be in (0, 240], got \(fps)") }
-        let config = try PeoplePipeline.load(pipeline, fps: fps)
+        if let threshold, !(0...1).contains(threshold) {
+            throw UsageError("--threshold must be in [0, 1], got \(threshold)")
+        }
+        let config = try PeoplePipeline.load(pipeline, fps: fps, threshold: threshold)
         let threadCount = try ThreadKnob.apply(threads, config: config.threads)
         for warning in config.warnings { writeStderr(warning.description) }
         let compiled = try CompiledPipeline(config: config, store: ModelStore())
@@ -76,7 +82,7 @@ struct Detect: AsyncParsableCommand {
 
 /// The people part of a pipeline config: decode, detect and pose stages only.
 enum PeoplePipeline {
-    static func load(_ path: String?, fps: Double? = nil) throws -> PipelineConfig {
+    static func load(_ path: String?, fps: Double? = nil, threshold: Double? = nil) throws -> PipelineConfig {
         var config = try ConfigLoader.load(path: try path ?? DefaultPipeline.locate(name: "people.yaml"))
         config.stages = config.stages.filter { [.decode, .detect, .pose].contains($0.kind) }
         guard config.stages.contains(where: { $0.kind == .detect }) else {
@@ -84,12 +90,15 @@ enum PeoplePipeline {
                                                 "the pipeline has no `detect` stage; add one, e.g. "
                                                 + "`- detect: { model: person }`")])
         }
-        if let fps {
-            for index in config.stages.indices {
-                if case var .decode(options) = config.stages[index].options {
-                    options.fps = fps
-                    config.stages[index].options = .decode(options)
-                }
+        for index in config.stages.indices {
+            switch config.stages[index].options {
+            case var .decode(options) where fps != nil:
+                options.fps = fps!
+                config.stages[index].options = .decode(options)
+            case var .detect(options) where threshold != nil:
+                options.threshold = threshold!
+                config.stages[index].options = .detect(options)
+            default: break
             }
         }
         return config

@@ -5,8 +5,8 @@
 #   tools/eval/detect_ap.py --actiond ... --dir DIR          # clips already rendered (any .json + video pairs)
 #
 # Renders `--clips` busy-scene clips with `--seed` (never a training seed: training uses 7101 and 7202) unless
-# `--dir` is given, runs `actiond detect CLIP --json` on each (at the pipeline's decode rate; every processed
-# frame is matched to the ground-truth frame with the same index), and prints one table row per seed plus the
+# `--dir` is given, runs `actiond detect CLIP --json --threshold 0.01` on each (at the pipeline's decode rate; every
+# processed frame is matched to the ground-truth frame shown at its time), and prints one table row per seed plus the
 # totals: AP50, AP@[.5:.95], AR@100 for boxes, OKS-AP and OKS-AP50 for keypoints. People less than 30 % visible
 # are neither hits nor misses (tools/eval/coco.py). Needs: pip install pycocotools numpy (a venv outside the repo).
 import argparse
@@ -26,7 +26,8 @@ def render(actiond: str, out: str, seed: int, clips: int, synth_args: list) -> N
 
 
 def detect(actiond: str, video: str, pipeline: str | None) -> list:
-    cmd = [actiond, "detect", video, "--json"] + (["--pipeline", pipeline] if pipeline else [])
+    # A low threshold, as COCO evaluation wants the whole precision/recall curve.
+    cmd = [actiond, "detect", video, "--json", "--threshold", "0.01"] + (["--pipeline", pipeline] if pipeline else [])
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     return [json.loads(line) for line in out.splitlines() if line.strip()]
 
@@ -36,10 +37,12 @@ def evaluate_dir(actiond: str, directory: str, pipeline: str | None, collector: 
     for name in sorted(f for f in os.listdir(directory) if f.endswith(".json")):
         truth = json.load(open(os.path.join(directory, name)))
         results = detect(actiond, os.path.join(directory, truth["video"]), pipeline)
-        by_frame = coco.truth_frames(truth, [r["frame"] for r in results])
+        # The ground-truth frame shown at the processed frame's time.
+        index = {id(r): int(round(r["t"] * truth["fps"])) for r in results}
+        by_frame = coco.truth_frames(truth, sorted(set(index.values())))
         for r in results:
             predictions = [(p["box"], p["score"], p.get("keypoints")) for p in r["people"]]
-            collector.add_image(truth["width"], truth["height"], by_frame[r["frame"]], predictions)
+            collector.add_image(truth["width"], truth["height"], by_frame[index[id(r)]], predictions)
             frames += 1
     return frames
 

@@ -421,31 +421,31 @@ def main() -> None:
 
 
 def write_card(path: str, metrics: dict, epoch: int, params: int) -> None:
-    names = ["nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder", "right_shoulder",
-             "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hip", "right_hip", "left_knee",
-             "right_knee", "left_ankle", "right_ankle"]
-    text = f"""# people-pose: demo person detector + COCO-17 keypoints of actiond's rendered world (actiond synth busy
-# scenes), NOT a COCO model. Trained by tools/train/people.py (make models); see docs/models.md.
-# {params} parameters; validation (seed {SEEDS['val']}): box AP50 {metrics['AP50']:.3f}, AP {metrics['AP']:.3f},
-# keypoint OKS-AP {metrics.get('kAP', 0):.3f} (epoch {epoch}).
-kind: detect
+    """The card (kind detector, Ultralytics pose rows) and its labels file (one class: person)."""
+    labels = os.path.basename(path).replace(".yaml", "-labels.txt")
+    with open(os.path.join(os.path.dirname(path), labels), "w") as f:
+        f.write("person\n")
+    text = f"""# people-pose: demo person detector + COCO-17 keypoints of actiond's rendered world (actiond synth --busy),
+# NOT a COCO model. Trained by tools/train/people.py; see docs/models.md.
+# {params} parameters; validation clips (seed {SEEDS['val']}): box AP50 {metrics['AP50']:.3f}, AP@[.5:.95]
+# {metrics['AP']:.3f}, keypoint OKS-AP {metrics.get('kAP', 0):.3f} (epoch {epoch}).
+kind: detector
 onnx: people-pose.onnx
 input:
   name: images
   layout: NCHW
   size: {INPUT_W}x{INPUT_H}
   resize: letterbox
+  fill: 114
   colour: rgb
   pixels: unit
 output:
   name: output0
+  kind: detections
   format: ultralytics-pose
-  classes: [person]
-  keypoints: [{", ".join(names)}]
-detect:
-  threshold: 0.4
-  iou: 0.6
-  max_det: 50
+  labels: {labels}
+  keypoints: {KEYPOINTS}
+  keypoint_values: 3
 """
     with open(path, "w") as f:
         f.write(text)
