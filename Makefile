@@ -12,7 +12,7 @@ SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Tests run optimised: kernels, flow and decoding are too slow unoptimised to test at real sizes.
 TESTFLAGS  := -c $(CONFIG) -Xswiftc -enable-testing
 
-.PHONY: deps build test demo bench-decode models clean install uninstall fuzz
+.PHONY: deps build test demo bench-decode models people-model clean install uninstall fuzz
 
 deps:
 	@missing=""; for p in $(APT_PKGS); do \
@@ -91,6 +91,19 @@ models: build
 	$(TRAIN) --models actions-two-stream --train-clips 3600 --every 1 --half --epochs 6 --lr 5e-4 --init --flow-preset fast
 	$(TRAIN) --models actions-two-stream --train-clips 6000 --every 1 --half --epochs 5 --lr 4e-4 --init --flow-preset fast
 	$(TRAIN) --models actions-two-stream --train-clips 3600 --every 1 --half --epochs 6 --lr 1e-3 --init --flow-preset medium
+
+# The person + keypoint model (models/default/people-pose.*; docs/models.md): a first run on the rendered world's
+# crowds (a performer and 5 people crossing), then one that continues from it on twice the clips. About an hour
+# on 2 cores (OMP_WAIT_POLICY=PASSIVE is set by the script: spinning OpenMP threads were 5-10x slower on a
+# shared 2-core machine).
+PEOPLE := $(TRAIN_VENV)/bin/python tools/train/people.py --actiond $(BIN) --batch 16
+people-model: build
+	@[ -x $(TRAIN_VENV)/bin/python ] || python3 -m venv $(TRAIN_VENV)
+	$(TRAIN_VENV)/bin/pip install -q -r tools/train/requirements.txt
+	$(PEOPLE) --work /tmp/actiond-people-1 --out /tmp/actiond-people-1/out --train-clips 300 --val-clips 30 \
+	    --epochs 10 --synth "--people 6"
+	$(PEOPLE) --work /tmp/actiond-people-2 --out models/default --train-clips 600 --val-clips 30 --epochs 6 \
+	    --lr 1e-3 --synth "--people 6" --init /tmp/actiond-people-1/people-best.pt
 
 # `make install` (after `make build`, as your user): the binary, pipelines and models under $(PREFIX), the unit files
 # with ExecStart rewritten to $(PREFIX)/bin/actiond, and in $(SYSCONFDIR)/actiond an example config (only if none

@@ -62,12 +62,12 @@ def decode_video(path: str, w: int, h: int) -> np.ndarray:
     return np.frombuffer(raw, np.uint8).reshape(-1, h, w, 3)
 
 
-def render(actiond: str, work: str, split: str, clips: int, busy_args: list, log) -> str:
+def render(actiond: str, work: str, split: str, clips: int, synth_args: list, log) -> str:
     out = os.path.join(work, "clips", split)
     have = len([f for f in os.listdir(out) if f.endswith(".json")]) if os.path.isdir(out) else 0
     if have < clips:
         cmd = [actiond, "synth", "--out", out, "--seed", str(SEEDS[split]), "--clips", str(clips), "--seconds", "4",
-               "--size", "320x240", *busy_args]
+               "--size", "320x240", *synth_args]
         log("$ " + " ".join(cmd))
         subprocess.run(cmd, check=True, stdout=sys.stderr)
     return out
@@ -341,7 +341,7 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--busy", default="--busy", help="synth options for busy scenes (space-separated)")
+    ap.add_argument("--synth", default="--busy", help="options of `actiond synth` for the clips (space-separated)")
     ap.add_argument("--init", help="checkpoint to continue from")
     ap.add_argument("--stop-after", type=int, help="stop after this many epochs of the schedule")
     args = ap.parse_args()
@@ -356,9 +356,9 @@ def main() -> None:
         logf.write(line + "\n")
         logf.flush()
 
-    busy = args.busy.split()
-    train_dir = render(args.actiond, args.work, "train", args.train_clips, busy, log)
-    val_dir = render(args.actiond, args.work, "val", args.val_clips, busy, log)
+    synth_args = args.synth.split()
+    train_dir = render(args.actiond, args.work, "train", args.train_clips, synth_args, log)
+    val_dir = render(args.actiond, args.work, "val", args.val_clips, synth_args, log)
     images, labels = load_split(train_dir, args.train_clips, args.every, log)
     val_images, val_labels = load_split(val_dir, args.val_clips, 4, log)
     log(f"train {len(images)} frames, {sum(len(l) for l in labels)} people; val {len(val_images)} frames")
@@ -425,7 +425,7 @@ def write_card(path: str, metrics: dict, epoch: int, params: int) -> None:
     labels = os.path.basename(path).replace(".yaml", "-labels.txt")
     with open(os.path.join(os.path.dirname(path), labels), "w") as f:
         f.write("person\n")
-    text = f"""# people-pose: demo person detector + COCO-17 keypoints of actiond's rendered world (actiond synth --busy),
+    text = f"""# people-pose: demo person detector + COCO-17 keypoints of actiond's rendered world (actiond synth),
 # NOT a COCO model. Trained by tools/train/people.py; see docs/models.md.
 # {params} parameters; validation clips (seed {SEEDS['val']}): box AP50 {metrics['AP50']:.3f}, AP@[.5:.95]
 # {metrics['AP']:.3f}, keypoint OKS-AP {metrics.get('kAP', 0):.3f} (epoch {epoch}).
