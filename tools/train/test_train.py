@@ -1,6 +1,7 @@
 # Checks of the training recipe's pieces that can be wrong silently: the flow flip (mirror + negate x),
 # zoom scaling of displacements, photometric jitter staying in pixel range, the random dataset round trip and
-# the export check. Run: /path/to/venv/bin/python tools/train/test_train.py
+# the export check, and the people model's letterbox, augmentation, assigner and export.
+# Run: /path/to/venv/bin/python tools/train/test_train.py
 import os
 import sys
 import tempfile
@@ -12,7 +13,9 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import data  # noqa: E402
 import make_models  # noqa: E402
+import people  # noqa: E402
 import train  # noqa: E402
+from people_net import PeopleNet  # noqa: E402
 
 ENC = data.Encoding(mean=torch.tensor([0.45] * 3), std=torch.tensor([0.225] * 3), scale=1.0, flow_zero=0.0)
 
@@ -125,6 +128,61 @@ class LoopTests(unittest.TestCase):
         out = make_models.relayout(split, cards["actions-r2plus1d"], cards["actions-cnn-gru"])
         self.assertEqual(out.inputs["clip"].shape, (2, 4, 3, 2, 2))
         self.assertEqual(out.inputs["clip"][1, 2, 0, 1, 1], x[1, 0, 2, 1, 1])
+
+
+class PeopleTests(unittest.TestCase):
+    """The people model's recipe: letterbox as Ultralytics computes it, labels that follow the augmentation
+    (flip swaps left and right), the assigner's positives inside their box, and the head's exported shape."""
+
+    def test_letterbox_params(self):
+        w, h = people.INPUT_W, people.INPUT_H
+        self.assertEqual(people.letterbox_params(320, 240), (min(w / 320, h / 240), 0, 0, w, h))
+        r, left, top, nw, nh = people.letterbox_params(640, 360)
+        self.assertEqual((nw, nh), (round(640 * r), round(360 * r)))
+        self.assertEqual((left, top), (round((w - nw) / 2 - 0.1), round((h - nh) / 2 - 0.1)))
+
+    def test_flip_swaps_left_and_right_and_keeps_keypoints_in_boxes(self):
+        rng = np.random.default_rng(3)
+        img = np.full((people.INPUT_H, people.INPUT_W, 3), 100, np.uint8)
+        lab = np.zeros((1, 5 + 51), np.float32)
+        lab[0, :5] = [100, 40, 140, 160, 1.0]
+        k = lab[0, 5:].reshape(17, 3)
+        k[:, 0], k[:, 1], k[:, 2] = np.linspace(101, 139, 17), np.linspace(41, 159, 17), 2
+        flips = 0
+        for _ in range(20):
+            _, out = people.augment(img, lab, rng)
+            if len(out) == 0:
+                continue
+            ko = out[0, 5:].reshape(17, 3)
+            inside = ko[:, 2] > 0
+            self.assertTrue(((ko[inside, 0] >= out[0, 0] - 1e-3) & (ko[inside, 0] <= out[0, 2] + 1e-3)).all())
+            # x grows with the keypoint index here. A flip mirrors x (the nose, which keeps its name, goes from
+            # leftmost to rightmost) and swaps left and right names, so the left wrist (9) stays left of the right
+            # wrist (10); mirroring without the swap would put it right of it.
+            if ko[0, 0] > ko[16, 0]:
+                flips += 1
+            self.assertLess(ko[9, 0], ko[10, 0])
+        self.assertGreater(flips, 0)
+
+    def test_assigner_picks_anchors_inside_the_box(self):
+        model = PeopleNet()
+        centres, _ = model.grid([(people.INPUT_H // s, people.INPUT_W // s) for s in (8, 16, 32)], "cpu")
+        n = centres.shape[1]
+        boxes = torch.tensor([[50.0, 30.0, 90.0, 150.0]]).repeat(n, 1)
+        gt = torch.tensor([[50.0, 30.0, 90.0, 150.0]])
+        fg, index, target = people.assign(boxes, torch.full((n,), 0.5), centres, gt)
+        self.assertGreater(int(fg.sum()), 0)
+        chosen = centres[:, fg]
+        self.assertTrue(((chosen[0] > 50) & (chosen[0] < 90) & (chosen[1] > 30) & (chosen[1] < 150)).all())
+        self.assertTrue((target[fg] > 0).all() and (target[~fg] == 0).all())
+
+    def test_export_has_the_ultralytics_pose_shape(self):
+        model = PeopleNet().eval()
+        x = torch.rand(1, 3, people.INPUT_H, people.INPUT_W)
+        with tempfile.TemporaryDirectory() as d:
+            info = people.export(model, os.path.join(d, "p.onnx"), x)
+        cells = sum((people.INPUT_H // s) * (people.INPUT_W // s) for s in (8, 16, 32))
+        self.assertEqual(info["shape"], [1, 56, cells])
 
 
 if __name__ == "__main__":
