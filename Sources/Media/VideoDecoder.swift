@@ -179,6 +179,12 @@ public final class VideoDecoder {
                              reason: "it is a still image (\(codecName)), not a video")
         }
         let (width, height) = (Int(par.pointee.width), Int(par.pointee.height))
+        if MediaInfo.isStillImageContainer(containerName), width <= 0 || height <= 0 {
+            // FFmpeg picks its image reader by file name; a file that is not a picture then has no size.
+            avformat_close_input(&format)
+            throw MediaError(.notAVideo, source: source, operation: "open",
+                             reason: "it is not a picture: FFmpeg's \(containerName) reader found no image in it")
+        }
         if width > Self.maxFrameSide || height > Self.maxFrameSide || width * height > Self.maxFramePixels {
             avformat_close_input(&format)
             throw MediaError(.tooLarge, source: source, operation: "open",

@@ -67,6 +67,9 @@ struct Detect: AsyncParsableCommand {
             return config.model(named: options.model)?.card.labels
         }.first ?? []
         let sorted = frames.values.sorted { $0.0 < $1.0 }
+        guard !sorted.isEmpty else {
+            throw MediaError(.notAVideo, source: file, operation: "decode", reason: "no frame could be decoded")
+        }
         for (index, (time, people)) in sorted.enumerated() {
             print(json ? PeopleJSON.frame(time: time, index: index, people: people, labels: labels)
                        : PeopleJSON.text(time: time, index: index, people: people, labels: labels))

@@ -37,6 +37,13 @@ final class BadInputTests: XCTestCase {
         let text = dir.appendingPathComponent("notes.mp4")
         try Data(String(repeating: "not a video\n", count: 100).utf8).write(to: text)
         TestMedia.expectError(.notAVideo) { try VideoDecoder(text.path) }
+        // Named like a picture, FFmpeg's image reader takes it and finds no image: refused, not 0 frames.
+        let picture = dir.appendingPathComponent("notes.png")
+        try Data("not a picture\n".utf8).write(to: picture)
+        let error = TestMedia.expectError(.notAVideo) {
+            try VideoDecoder(picture.path, options: DecoderOptions(stillImages: true))
+        }
+        XCTAssertTrue(error?.summary.contains("it is not a picture") == true, error?.summary ?? "")
         try assertStillUsable()
     }
 
