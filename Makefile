@@ -54,6 +54,9 @@ demo: build
 	   echo "           actiond:      $$(grep "s11-c0000$$i" demo-out/events.jsonl | grep -o '"label":"[a-z_]*"\|"start":[0-9.]*\|"end":[0-9.]*' \
 	   | paste - - - | sed 's/"label":"\([a-z_]*\)"\t"start":\([0-9.]*\)\t"end":\([0-9.]*\)/\1 \2-\3/' | tr '\n' ' ')"; done
 	@echo "events: demo-out/events.jsonl ($$(wc -l < demo-out/events.jsonl) lines, docs/output.md)"
+	@echo "--- people: boxes and keypoints with the embedded person + pose model, two frames a second (docs/models.md)"
+	$(BIN) synth --out demo-out/people --seed 21 --clips 1 --seconds 2 --size 320x240 --people 5
+	$(BIN) detect demo-out/people/s21-c00000.mp4 --fps 2
 	@echo "demo: rendered clips + ground truth, frames, a flow picture are in demo-out/ (demo models: docs/models.md)"
 
 # Long fuzz campaigns (Tests/FuzzTests; `make test` runs them short): FUZZ_ITERATIONS inputs per campaign on seed
@@ -102,7 +105,7 @@ people-model: build
 	$(TRAIN_VENV)/bin/pip install -q -r tools/train/requirements.txt
 	$(PEOPLE) --work /tmp/actiond-people-1 --out /tmp/actiond-people-1/out --train-clips 300 --val-clips 30 \
 	    --epochs 10 --synth "--people 6"
-	$(PEOPLE) --work /tmp/actiond-people-2 --out models/default --train-clips 600 --val-clips 30 --epochs 6 \
+	$(PEOPLE) --work /tmp/actiond-people-2 --out models/default --train-clips 600 --val-clips 30 --epochs 5 \
 	    --lr 1e-3 --synth "--people 6" --init /tmp/actiond-people-1/people-best.pt
 
 # `make install` (after `make build`, as your user): the binary, pipelines and models under $(PREFIX), the unit files
