@@ -60,7 +60,7 @@ struct Canvas {
             owner.withUnsafeMutableBufferPointer { owner in
                 for y in r.y0..<r.y1 {
                     let py = Float(y) + 0.5
-                    for x in r.x0..<r.x1 {
+                    for x in rowSpan(py, a, b, reach: rMax, r.x0..<r.x1) {
                         let p = SIMD2<Float>(Float(x) + 0.5, py)
                         let (sd, d, radius) = capsuleDistance(p, a, ab, len2, ra, rb)
                         if sd >= 0.5 { continue }
@@ -96,7 +96,7 @@ struct Canvas {
             owner.withUnsafeMutableBufferPointer { owner in
                 for y in r.y0..<r.y1 {
                     let py = Float(y) + 0.5
-                    for x in r.x0..<r.x1 {
+                    for x in rowSpan(py, points, reach: radius, r.x0..<r.x1) {
                         let p = SIMD2<Float>(Float(x) + 0.5, py)
                         let (sd, edge, inside, nearest) = polygonDistance(p, points, orientation, radius)
                         if sd >= 0.5 { continue }
@@ -171,6 +171,54 @@ func capsuleDistance(_ p: SIMD2<Float>, _ a: SIMD2<Float>, _ ab: SIMD2<Float>, _
     return (dist - radius, d, radius)
 }
 
+/// The columns of `columns` whose pixel centres on the row at height `py` may lie within `reach` of the segment
+/// from `a` to `b` (plus a margin): every pixel a primitive of that reach can cover at all is among them, so
+/// skipping the others changes nothing. The hull of where the row meets the discs around `a` and `b` and the band
+/// along the segment; for a nearly horizontal segment, the segment's extent when the row is near it.
+@inline(__always)
+func rowSpan(_ py: Float, _ a: SIMD2<Float>, _ b: SIMD2<Float>, reach: Float, _ columns: Range<Int>) -> Range<Int> {
+    let r = reach + 1.5
+    guard py >= min(a.y, b.y) - r, py <= max(a.y, b.y) + r else { return columns.lowerBound..<columns.lowerBound }
+    var lo = min(a.x, b.x) - r, hi = max(a.x, b.x) + r
+    let ab = b - a
+    let length = (ab * ab).sum().squareRoot()
+    if abs(ab.y) > 0.05 * length {
+        lo = .infinity
+        hi = -.infinity
+        @inline(__always) func disc(_ c: SIMD2<Float>) {
+            let dy = py - c.y
+            if abs(dy) <= r {
+                let half = (r * r - dy * dy).squareRoot()
+                lo = min(lo, c.x - half)
+                hi = max(hi, c.x + half)
+            }
+        }
+        disc(a)
+        disc(b)
+        let centre = a.x + ab.x * (py - a.y) / ab.y, half = r * length / abs(ab.y)
+        lo = min(lo, centre - half)
+        hi = max(hi, centre + half)
+    }
+    // Pixel x has its centre at x + 0.5.
+    let first = max(columns.lowerBound, Int((lo - 0.5).rounded(.down)))
+    let last = min(columns.upperBound, Int((hi - 0.5).rounded(.up)) + 1)
+    return first < last ? first..<last : columns.lowerBound..<columns.lowerBound
+}
+
+/// `rowSpan` for a convex polygon grown by `reach`: the hull over its edges (the row's crossing of the inside lies
+/// between two edge crossings).
+@inline(__always)
+func rowSpan(_ py: Float, _ points: [SIMD2<Float>], reach: Float, _ columns: Range<Int>) -> Range<Int> {
+    var first = columns.upperBound, last = columns.lowerBound
+    for i in 0..<points.count {
+        let span = rowSpan(py, points[i], points[(i + 1) % points.count], reach: reach, columns)
+        if span.isEmpty { continue }
+        first = min(first, span.lowerBound)
+        last = max(last, span.upperBound)
+    }
+    return first < last ? first..<last : columns.lowerBound..<columns.lowerBound
+}
+
 /// +1 or -1 by the winding of `points`, so "inside" is the same side of every edge.
 func polygonOrientation(_ points: [SIMD2<Float>]) -> Float {
     var area: Float = 0
@@ -233,9 +281,11 @@ struct Silhouette {
         let ab = b - a
         let len2 = max((ab * ab).sum(), 1e-6)
         for y in ys {
-            let py = Float(y) + 0.5
-            for x in xs where Canvas.owns(capsuleDistance(SIMD2<Float>(Float(x) + 0.5, py), a, ab, len2, ra, rb).sd) {
-                covered[(y - y0) * width + (x - x0)] = true
+            let py = Float(y) + 0.5, row = (y - y0) * width - x0
+            for x in rowSpan(py, a, b, reach: rMax, xs)
+            where !covered[row + x]
+                && Canvas.owns(capsuleDistance(SIMD2<Float>(Float(x) + 0.5, py), a, ab, len2, ra, rb).sd) {
+                covered[row + x] = true
             }
         }
     }
@@ -247,10 +297,11 @@ struct Silhouette {
         let (xs, ys) = range(lo.x - radius, lo.y - radius, hi.x + radius, hi.y + radius)
         let orientation = polygonOrientation(points)
         for y in ys {
-            let py = Float(y) + 0.5
-            for x in xs
-            where Canvas.owns(polygonDistance(SIMD2<Float>(Float(x) + 0.5, py), points, orientation, radius).sd) {
-                covered[(y - y0) * width + (x - x0)] = true
+            let py = Float(y) + 0.5, row = (y - y0) * width - x0
+            for x in rowSpan(py, points, reach: radius, xs)
+            where !covered[row + x]
+                && Canvas.owns(polygonDistance(SIMD2<Float>(Float(x) + 0.5, py), points, orientation, radius).sd) {
+                covered[row + x] = true
             }
         }
     }
