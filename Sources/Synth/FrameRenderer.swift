@@ -1,6 +1,6 @@
 // Draws one frame of a ClipScene: background through the moving camera, people far to near as shaded
-// capsules, then light, vignette and sensor noise; and reads each person's box and keypoints (with
-// visibility from what actually covers each keypoint's pixel) from the same drawing.
+// capsules, then light, vignette and sensor noise; and reads each person's box, keypoints (with visibility
+// from what actually covers each keypoint's pixel) and visible fraction from the same drawing.
 import Foundation
 import SeededRandom
 
@@ -29,6 +29,20 @@ private struct Part {
             return (lo - r, hi + r)
         }
     }
+}
+
+/// One drawn person, as the ground truth reads it.
+private struct Posed {
+    /// Projected keypoints, COCO order.
+    var points: [SIMD2<Float>]
+    /// Depth of the face keypoints relative to the head centre, in head radii (+ = towards the camera).
+    var faceDepth: [Double]
+    /// [x, y, w, h] clipped to the picture; nil when entirely outside.
+    var box: [Double]?
+    /// Keypoints each part contains, by part number.
+    var masks: [UInt32]
+    /// Pixels the person would own drawn alone on a canvas without edges (0 when outside the picture).
+    var area: Int
 }
 
 private func mask(_ keypoints: Keypoint...) -> UInt32 {
@@ -64,7 +78,7 @@ extension ClipScene {
         }
         if drawPeople {
             let t = Double(index) / Double(options.fps)
-            var posed: [(points: [SIMD2<Float>], faceDepth: [Double], box: [Double]?, masks: [UInt32])] = []
+            var posed: [Posed] = []
             for (slot, performer) in performers.enumerated() {
                 if performer.id == 0, let seat {
                     let origin = screenOrigin(worldX: seat.worldX, groundY: seat.groundY, frame: index)
@@ -72,11 +86,17 @@ extension ClipScene {
                 }
                 posed.append(draw(performer, slot: slot, time: t, frame: index, on: &canvas))
             }
+            // Pixels where each person is on top in the finished picture.
+            var onTop = [Int](repeating: 0, count: performers.count)
+            canvas.owner.withUnsafeBufferPointer { owner in
+                for o in owner where o >= 0 { onTop[Int(o) / 64] += 1 }
+            }
             for (slot, performer) in performers.enumerated() {
-                guard let box = posed[slot].box else { continue }
+                let posed = posed[slot]
+                guard let box = posed.box else { continue }
                 var keypoints: [KeypointTruth] = []
                 for k in 0..<Keypoint.count {
-                    let p = posed[slot].points[k]
+                    let p = posed.points[k]
                     // Decided on the coordinates as written (2 decimals), so readers see consistent data.
                     let x = rounded(Double(p.x), 2), y = rounded(Double(p.y), 2)
                     var v = KeypointVisibility.outside
@@ -86,15 +106,16 @@ extension ClipScene {
                         // pixel by half (a limb thinner than a pixel: nothing can be hiding the joint).
                         let owner = Int(canvas.owner[Int(y) * w + Int(x)])
                         let own = owner >= 0 && owner / 64 == slot
-                            && posed[slot].masks[owner % 64] & (1 << UInt32(k)) != 0
-                        if own || owner == -1, k > 4 || posed[slot].faceDepth[k] > -0.15 {
+                            && posed.masks[owner % 64] & (1 << UInt32(k)) != 0
+                        if own || owner == -1, k > 4 || posed.faceDepth[k] > -0.15 {
                             v = .visible
                         }
                     }
                     keypoints.append(KeypointTruth(x: x, y: y, visibility: v))
                 }
+                let visible = posed.area > 0 ? min(1, Double(onTop[slot]) / Double(posed.area)) : 0
                 truths[performer.id] = PersonFrameTruth(index: index, t: rounded(t, 4), box: box.map { rounded($0, 2) },
-                                                        keypoints: keypoints)
+                                                        keypoints: keypoints, visible: rounded(visible, 2))
             }
         }
         var pixels = [UInt8](repeating: 0, count: w * h * 3)
@@ -209,10 +230,9 @@ extension ClipScene {
         }
     }
 
-    /// Draws one person; returns projected keypoints, face keypoint depths (head radii, + = towards the camera)
-    /// the box clipped to the picture (nil when entirely outside) and the keypoints each part contains.
+    /// Draws one person; returns what the ground truth is read with.
     private func draw(_ performer: Performer, slot: Int, time: Double, frame: Int, on canvas: inout Canvas)
-        -> (points: [SIMD2<Float>], faceDepth: [Double], box: [Double]?, masks: [UInt32])
+        -> Posed
     {
         let shape = performer.shape
         let pose = performer.timeline.state(at: time).pose
@@ -309,6 +329,18 @@ extension ClipScene {
         let x0 = max(0, Double(lo.x)), y0 = max(0, Double(lo.y))
         let x1 = min(Double(options.width), Double(hi.x)), y1 = min(Double(options.height), Double(hi.y))
         let box: [Double]? = x1 > x0 && y1 > y0 ? [x0, y0, x1 - x0, y1 - y0] : nil
-        return (points, faceDepth, box, parts.map(\.keypoints))
+        // The pixels the person would own drawn alone without picture edges: the visible fraction's denominator.
+        var area = 0
+        if box != nil {
+            var silhouette = Silhouette(lo: lo, hi: hi)
+            for part in parts {
+                switch part.shape {
+                case let .capsule(a, b, ra, rb): silhouette.capsule(a, b, ra, rb)
+                case let .polygon(points, rr): silhouette.polygon(points, radius: rr)
+                }
+            }
+            area = silhouette.area
+        }
+        return Posed(points: points, faceDepth: faceDepth, box: box, masks: parts.map(\.keypoints), area: area)
     }
 }
