@@ -329,9 +329,21 @@ extension ClipScene {
         let x0 = max(0, Double(lo.x)), y0 = max(0, Double(lo.y))
         let x1 = min(Double(options.width), Double(hi.x)), y1 = min(Double(options.height), Double(hi.y))
         let box: [Double]? = x1 > x0 && y1 > y0 ? [x0, y0, x1 - x0, y1 - y0] : nil
-        // The pixels the person would own drawn alone without picture edges: the visible fraction's denominator.
+        // The pixels the person would own drawn alone on a canvas without edges: the visible fraction's
+        // denominator. Whether a part takes a pixel over does not depend on what was there, so inside the picture
+        // these are the pixels the person owns right after being drawn; only someone reaching past the picture's
+        // edges needs the unbounded silhouette.
         var area = 0
-        if box != nil {
+        let reach = Silhouette.reach(lo: lo, hi: hi), w = options.width
+        let inPicture = reach.x.lowerBound >= 0 && reach.y.lowerBound >= 0 && reach.x.upperBound <= w
+            && reach.y.upperBound <= options.height
+        if box != nil, inPicture {
+            canvas.owner.withUnsafeBufferPointer { owner in
+                for y in reach.y {
+                    for x in reach.x where owner[y * w + x] >= 0 && Int(owner[y * w + x]) / 64 == slot { area += 1 }
+                }
+            }
+        } else if box != nil {
             var silhouette = Silhouette(lo: lo, hi: hi)
             for part in parts {
                 switch part.shape {

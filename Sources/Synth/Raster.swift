@@ -260,11 +260,18 @@ struct Silhouette {
 
     /// A grid covering [lo, hi] (plus the painters' one-pixel margin).
     init(lo: SIMD2<Float>, hi: SIMD2<Float>) {
-        x0 = Int((lo.x - 1).rounded(.down))
-        y0 = Int((lo.y - 1).rounded(.down))
-        width = max(0, Int((hi.x + 1).rounded(.up)) - x0)
-        height = max(0, Int((hi.y + 1).rounded(.up)) - y0)
+        let reach = Silhouette.reach(lo: lo, hi: hi)
+        x0 = reach.x.lowerBound
+        y0 = reach.y.lowerBound
+        width = reach.x.count
+        height = reach.y.count
         covered = [Bool](repeating: false, count: width * height)
+    }
+
+    /// The pixels a drawing within [lo, hi] can touch at all, on the unbounded grid (the painters' margin included).
+    static func reach(lo: SIMD2<Float>, hi: SIMD2<Float>) -> (x: Range<Int>, y: Range<Int>) {
+        let x0 = Int((lo.x - 1).rounded(.down)), y0 = Int((lo.y - 1).rounded(.down))
+        return (x0..<max(x0, Int((hi.x + 1).rounded(.up))), y0..<max(y0, Int((hi.y + 1).rounded(.up))))
     }
 
     /// Pixel range of [minX, maxX] × [minY, maxY] as the painters compute it, without clipping to a picture
