@@ -1,6 +1,6 @@
-// Draws one frame of a ClipScene: background through the moving camera, people far to near as shaded
-// capsules, then light, vignette and sensor noise; and reads each person's box, keypoints (with visibility
-// from what actually covers each keypoint's pixel) and visible fraction from the same drawing.
+// Draws one frame of a ClipScene: background through the moving camera, people and props far to near (people as
+// shaded capsules), then light, vignette and sensor noise; and reads each person's box, keypoints (with
+// visibility from what actually covers each keypoint's pixel) and visible fraction from the same drawing.
 import Foundation
 import SeededRandom
 
@@ -72,28 +72,39 @@ extension ClipScene {
         canvas.clearOwners()
         if composite { drawBackground(into: &canvas, frame: index) }
         var truths: [Int: PersonFrameTruth] = [:]
-        if !drawPeople, let seat {  // furniture belongs to the empty scene too
-            seat.draw(on: &canvas, origin: screenOrigin(worldX: seat.worldX, groundY: seat.groundY, frame: index),
-                      light: light)
+        let t = Double(index) / Double(options.fps)
+        // Everything on the floor, far to near by ground line: people, each just after their seats (which belong
+        // to the empty scene too), and props.
+        var order: [(groundY: Double, isProp: Bool, index: Int)] = performers.indices.map {
+            (performers[$0].groundY[index], false, $0)
+        }
+        order += props.indices.map { (props[$0].groundY, true, $0) }
+        order.sort { ($0.groundY, $0.isProp ? 1 : 0, $0.index) < ($1.groundY, $1.isProp ? 1 : 0, $1.index) }
+        var posed = [Posed?](repeating: nil, count: performers.count)
+        let z = zoom[index]
+        for item in order {
+            if item.isProp {
+                props[item.index].draw(on: &canvas, place: { p in
+                    let o = screenOrigin(worldX: p.x, groundY: p.y, frame: index)
+                    return SIMD2<Float>(Float(o.x), Float(o.y))
+                }, zoom: z, light: light, shadowStrength: shadowStrength)
+                continue
+            }
+            let performer = performers[item.index]
+            for seat in seats where seat.sitter == performer.id {
+                seat.draw(on: &canvas, origin: screenOrigin(worldX: seat.worldX, groundY: seat.groundY, frame: index),
+                          light: light)
+            }
+            if drawPeople { posed[item.index] = draw(performer, slot: item.index, time: t, frame: index, on: &canvas) }
         }
         if drawPeople {
-            let t = Double(index) / Double(options.fps)
-            var posed: [Posed] = []
-            for (slot, performer) in performers.enumerated() {
-                if performer.id == 0, let seat {
-                    let origin = screenOrigin(worldX: seat.worldX, groundY: seat.groundY, frame: index)
-                    seat.draw(on: &canvas, origin: origin, light: light)
-                }
-                posed.append(draw(performer, slot: slot, time: t, frame: index, on: &canvas))
-            }
             // Pixels where each person is on top in the finished picture.
             var onTop = [Int](repeating: 0, count: performers.count)
             canvas.owner.withUnsafeBufferPointer { owner in
                 for o in owner where o >= 0 { onTop[Int(o) / 64] += 1 }
             }
             for (slot, performer) in performers.enumerated() {
-                let posed = posed[slot]
-                guard let box = posed.box else { continue }
+                guard let posed = posed[slot], let box = posed.box else { continue }
                 var keypoints: [KeypointTruth] = []
                 for k in 0..<Keypoint.count {
                     let p = posed.points[k]
@@ -237,8 +248,8 @@ extension ClipScene {
         let shape = performer.shape
         let pose = performer.timeline.state(at: time).pose
         let body = Kinematics.pose(pose, shape: shape)
-        let origin = screenOrigin(worldX: performer.x[frame], groundY: performer.groundY, frame: frame)
-        let s = performer.scale * origin.zoom, ox = origin.x, oy = origin.y
+        let origin = screenOrigin(worldX: performer.x[frame], groundY: performer.groundY[frame], frame: frame)
+        let s = performer.scale[frame] * origin.zoom, ox = origin.x, oy = origin.y
         // Contact shadow on the ground under the feet; it fades as the person leaves the ground.
         let feet = (body.keypoints[Keypoint.leftAnkle.rawValue] + body.keypoints[Keypoint.rightAnkle.rawValue]) / 2
         let spread = abs(body.keypoints[Keypoint.leftAnkle.rawValue].x - body.keypoints[Keypoint.rightAnkle.rawValue].x)
