@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Overlay `actiond synth` ground truth on its video, for eyeballing: boxes, skeletons (green = visible,
-orange = occluded; outside-the-frame keypoints are not drawn) and the current label, tiled into one PNG.
+"""Overlay `actiond synth` ground truth on its video, for eyeballing: boxes (red when less than 30 % of the
+person is visible), skeletons (green = visible, orange = occluded; outside-the-frame keypoints are not drawn),
+the current label and the visible fraction, tiled into one PNG.
 
 Needs the ffmpeg CLI and Pillow:  tools/synth-preview.py DIR/s1-c00000.json out.png [--every 10] [--columns 5]
 """
@@ -37,7 +38,9 @@ def main():
                 if frame is None:
                     continue
                 x, y, w, h = frame["box"]
-                draw.rectangle([x, y, x + w, y + h], outline=(255, 255, 0))
+                visible = frame.get("visible")  # absent before ground-truth version 2
+                hidden = visible is not None and visible < 0.3
+                draw.rectangle([x, y, x + w, y + h], outline=(255, 0, 0) if hidden else (255, 255, 0))
                 kps = frame["keypoints"]
                 for a, b in BONES:
                     if kps[a][2] > 0 and kps[b][2] > 0:
@@ -48,7 +51,8 @@ def main():
                         draw.ellipse([kx - 1.5, ky - 1.5, kx + 1.5, ky + 1.5], fill=colour)
                 t = index / truth["fps"]
                 label = next((s["label"] for s in person["segments"] if s["start"] <= t < s["end"]), "?")
-                draw.text((x, max(0, y - 10)), "%d %s" % (person["id"], label), fill=(255, 255, 255))
+                text = "%d %s" % (person["id"], label) + ("" if visible is None else " %.2f" % visible)
+                draw.text((x, max(0, y - 10)), text, fill=(255, 255, 255))
             tiles.append(image)
     columns = min(args.columns, len(tiles))
     rows = (len(tiles) + columns - 1) // columns

@@ -1,6 +1,6 @@
-// Draws one frame of a ClipScene: background through the moving camera, people far to near as shaded
-// capsules, then light, vignette and sensor noise; and reads each person's box and keypoints (with
-// visibility from what actually covers each keypoint's pixel) from the same drawing.
+// Draws one frame of a ClipScene: background through the moving camera, people and props far to near (people as
+// shaded capsules), then light, vignette and sensor noise; and reads each person's box, keypoints (with
+// visibility from what actually covers each keypoint's pixel) and visible fraction from the same drawing.
 import Foundation
 import SeededRandom
 
@@ -31,6 +31,20 @@ private struct Part {
     }
 }
 
+/// One drawn person, as the ground truth reads it.
+private struct Posed {
+    /// Projected keypoints, COCO order.
+    var points: [SIMD2<Float>]
+    /// Depth of the face keypoints relative to the head centre, in head radii (+ = towards the camera).
+    var faceDepth: [Double]
+    /// [x, y, w, h] clipped to the picture; nil when entirely outside.
+    var box: [Double]?
+    /// Keypoints each part contains, by part number.
+    var masks: [UInt32]
+    /// Pixels the person would own drawn alone on a canvas without edges (0 when outside the picture).
+    var area: Int
+}
+
 private func mask(_ keypoints: Keypoint...) -> UInt32 {
     keypoints.reduce(0) { $0 | (1 << UInt32($1.rawValue)) }
 }
@@ -58,25 +72,42 @@ extension ClipScene {
         canvas.clearOwners()
         if composite { drawBackground(into: &canvas, frame: index) }
         var truths: [Int: PersonFrameTruth] = [:]
-        if !drawPeople, let seat {  // furniture belongs to the empty scene too
-            seat.draw(on: &canvas, origin: screenOrigin(worldX: seat.worldX, groundY: seat.groundY, frame: index),
-                      light: light)
+        let t = Double(index) / Double(options.fps)
+        // Everything on the floor, far to near by ground line: people, each just after their seats (which belong
+        // to the empty scene too), and props.
+        var order: [(groundY: Double, isProp: Bool, index: Int)] = performers.indices.map {
+            (performers[$0].groundY[index], false, $0)
+        }
+        order += props.indices.map { (props[$0].groundY, true, $0) }
+        order.sort { ($0.groundY, $0.isProp ? 1 : 0, $0.index) < ($1.groundY, $1.isProp ? 1 : 0, $1.index) }
+        var posed = [Posed?](repeating: nil, count: performers.count)
+        let z = zoom[index]
+        for item in order {
+            if item.isProp {
+                props[item.index].draw(on: &canvas, place: { p in
+                    let o = screenOrigin(worldX: p.x, groundY: p.y, frame: index)
+                    return SIMD2<Float>(Float(o.x), Float(o.y))
+                }, zoom: z, light: light, shadowStrength: shadowStrength)
+                continue
+            }
+            let performer = performers[item.index]
+            for seat in seats where seat.sitter == performer.id {
+                seat.draw(on: &canvas, origin: screenOrigin(worldX: seat.worldX, groundY: seat.groundY, frame: index),
+                          light: light)
+            }
+            if drawPeople { posed[item.index] = draw(performer, slot: item.index, time: t, frame: index, on: &canvas) }
         }
         if drawPeople {
-            let t = Double(index) / Double(options.fps)
-            var posed: [(points: [SIMD2<Float>], faceDepth: [Double], box: [Double]?, masks: [UInt32])] = []
-            for (slot, performer) in performers.enumerated() {
-                if performer.id == 0, let seat {
-                    let origin = screenOrigin(worldX: seat.worldX, groundY: seat.groundY, frame: index)
-                    seat.draw(on: &canvas, origin: origin, light: light)
-                }
-                posed.append(draw(performer, slot: slot, time: t, frame: index, on: &canvas))
+            // Pixels where each person is on top in the finished picture.
+            var onTop = [Int](repeating: 0, count: performers.count)
+            canvas.owner.withUnsafeBufferPointer { owner in
+                for o in owner where o >= 0 { onTop[Int(o) / 64] += 1 }
             }
             for (slot, performer) in performers.enumerated() {
-                guard let box = posed[slot].box else { continue }
+                guard let posed = posed[slot], let box = posed.box else { continue }
                 var keypoints: [KeypointTruth] = []
                 for k in 0..<Keypoint.count {
-                    let p = posed[slot].points[k]
+                    let p = posed.points[k]
                     // Decided on the coordinates as written (2 decimals), so readers see consistent data.
                     let x = rounded(Double(p.x), 2), y = rounded(Double(p.y), 2)
                     var v = KeypointVisibility.outside
@@ -86,15 +117,16 @@ extension ClipScene {
                         // pixel by half (a limb thinner than a pixel: nothing can be hiding the joint).
                         let owner = Int(canvas.owner[Int(y) * w + Int(x)])
                         let own = owner >= 0 && owner / 64 == slot
-                            && posed[slot].masks[owner % 64] & (1 << UInt32(k)) != 0
-                        if own || owner == -1, k > 4 || posed[slot].faceDepth[k] > -0.15 {
+                            && posed.masks[owner % 64] & (1 << UInt32(k)) != 0
+                        if own || owner == -1, k > 4 || posed.faceDepth[k] > -0.15 {
                             v = .visible
                         }
                     }
                     keypoints.append(KeypointTruth(x: x, y: y, visibility: v))
                 }
+                let visible = posed.area > 0 ? min(1, Double(onTop[slot]) / Double(posed.area)) : 0
                 truths[performer.id] = PersonFrameTruth(index: index, t: rounded(t, 4), box: box.map { rounded($0, 2) },
-                                                        keypoints: keypoints)
+                                                        keypoints: keypoints, visible: rounded(visible, 2))
             }
         }
         var pixels = [UInt8](repeating: 0, count: w * h * 3)
@@ -209,16 +241,15 @@ extension ClipScene {
         }
     }
 
-    /// Draws one person; returns projected keypoints, face keypoint depths (head radii, + = towards the camera)
-    /// the box clipped to the picture (nil when entirely outside) and the keypoints each part contains.
+    /// Draws one person; returns what the ground truth is read with.
     private func draw(_ performer: Performer, slot: Int, time: Double, frame: Int, on canvas: inout Canvas)
-        -> (points: [SIMD2<Float>], faceDepth: [Double], box: [Double]?, masks: [UInt32])
+        -> Posed
     {
         let shape = performer.shape
         let pose = performer.timeline.state(at: time).pose
         let body = Kinematics.pose(pose, shape: shape)
-        let origin = screenOrigin(worldX: performer.x[frame], groundY: performer.groundY, frame: frame)
-        let s = performer.scale * origin.zoom, ox = origin.x, oy = origin.y
+        let origin = screenOrigin(worldX: performer.x[frame], groundY: performer.groundY[frame], frame: frame)
+        let s = performer.scale[frame] * origin.zoom, ox = origin.x, oy = origin.y
         // Contact shadow on the ground under the feet; it fades as the person leaves the ground.
         let feet = (body.keypoints[Keypoint.leftAnkle.rawValue] + body.keypoints[Keypoint.rightAnkle.rawValue]) / 2
         let spread = abs(body.keypoints[Keypoint.leftAnkle.rawValue].x - body.keypoints[Keypoint.rightAnkle.rawValue].x)
@@ -309,6 +340,30 @@ extension ClipScene {
         let x0 = max(0, Double(lo.x)), y0 = max(0, Double(lo.y))
         let x1 = min(Double(options.width), Double(hi.x)), y1 = min(Double(options.height), Double(hi.y))
         let box: [Double]? = x1 > x0 && y1 > y0 ? [x0, y0, x1 - x0, y1 - y0] : nil
-        return (points, faceDepth, box, parts.map(\.keypoints))
+        // The pixels the person would own drawn alone on a canvas without edges: the visible fraction's
+        // denominator. Whether a part takes a pixel over does not depend on what was there, so inside the picture
+        // these are the pixels the person owns right after being drawn; only someone reaching past the picture's
+        // edges needs the unbounded silhouette.
+        var area = 0
+        let reach = Silhouette.reach(lo: lo, hi: hi), w = options.width
+        let inPicture = reach.x.lowerBound >= 0 && reach.y.lowerBound >= 0 && reach.x.upperBound <= w
+            && reach.y.upperBound <= options.height
+        if box != nil, inPicture {
+            canvas.owner.withUnsafeBufferPointer { owner in
+                for y in reach.y {
+                    for x in reach.x where owner[y * w + x] >= 0 && Int(owner[y * w + x]) / 64 == slot { area += 1 }
+                }
+            }
+        } else if box != nil {
+            var silhouette = Silhouette(lo: lo, hi: hi)
+            for part in parts {
+                switch part.shape {
+                case let .capsule(a, b, ra, rb): silhouette.capsule(a, b, ra, rb)
+                case let .polygon(points, rr): silhouette.polygon(points, radius: rr)
+                }
+            }
+            area = silhouette.area
+        }
+        return Posed(points: points, faceDepth: faceDepth, box: box, masks: parts.map(\.keypoints), area: area)
     }
 }

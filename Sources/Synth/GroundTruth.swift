@@ -5,7 +5,8 @@ import Foundation
 import TextFormat
 
 public struct GroundTruth: Sendable, Equatable, Decodable {
-    public static let currentVersion = 1
+    /// 2 added each person frame's `visible` fraction; version 1 files read with `visible` nil.
+    public static let currentVersion = 2
 
     public var version: Int
     /// File name of the video beside this JSON.
@@ -93,15 +94,20 @@ public struct PersonFrameTruth: Sendable, Equatable, Decodable {
     public var box: [Double]
     /// 17 keypoints in COCO order, pixel coordinates (origin at the top-left corner of the picture).
     public var keypoints: [KeypointTruth]
+    /// Pixels of the picture where this person is on top, divided by the pixels the person would cover drawn
+    /// alone on a canvas without edges (0…1, 2 decimals): leaving the picture and being hidden both lower it.
+    /// Nil in files written before it existed (version 1).
+    public var visible: Double?
 
-    public init(index: Int, t: Double, box: [Double], keypoints: [KeypointTruth]) {
+    public init(index: Int, t: Double, box: [Double], keypoints: [KeypointTruth], visible: Double? = nil) {
         self.index = index
         self.t = t
         self.box = box
         self.keypoints = keypoints
+        self.visible = visible
     }
 
-    enum CodingKeys: String, CodingKey { case index, t, box, keypoints }
+    enum CodingKeys: String, CodingKey { case index, t, box, keypoints, visible }
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -116,6 +122,7 @@ public struct PersonFrameTruth: Sendable, Equatable, Decodable {
             }
             return KeypointTruth(x: triple[0], y: triple[1], visibility: v)
         }
+        visible = try c.decodeIfPresent(Double.self, forKey: .visible)
     }
 }
 
@@ -139,7 +146,9 @@ extension GroundTruth {
                 out += frame.keypoints.map {
                     "[\(decimal($0.x, digits: 2)),\(decimal($0.y, digits: 2)),\($0.visibility.rawValue)]"
                 }.joined(separator: ",")
-                out += "],\"t\":\(decimal(frame.t, digits: 4))}"
+                out += "],\"t\":\(decimal(frame.t, digits: 4))"
+                if let visible = frame.visible { out += ",\"visible\":\(decimal(visible, digits: 2))" }
+                out += "}"
             }
             out += "],\"id\":\(person.id),\"segments\":["
             out += person.segments.map {

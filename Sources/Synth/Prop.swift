@@ -1,11 +1,14 @@
-// Furniture near the performer: a stool or chair where a `sit_down`/`stand_up` person sits (so nobody sits on
-// air), and the same furniture as a distractor in some clips without sitting, so its presence does not give
-// the label away. Drawn just before the performer (it stands behind them) and owned by no person, so it
-// occludes people walking behind it.
+// Things in the scene that are not people. Furniture: a stool or chair where a `sit_down`/`stand_up` person
+// sits (so nobody sits on air), and the same furniture as a distractor in some clips without sitting, so its
+// presence does not give the label away; drawn just before its person (it stands behind them). Props in busy
+// scenes: poles, crates, bushes and low walls standing on the floor, drawn in depth order with the people.
+// Both are owned by no person, so they hide the people behind them.
 import Foundation
 import SeededRandom
 
 struct Seat: Sendable {
+    /// Id of the person it belongs to (drawn just before them).
+    var sitter: Int
     /// World x of the performer's body origin (pixels), ground line (pixels), pixels per body unit, facing.
     var worldX: Double
     var groundY: Double
@@ -40,13 +43,14 @@ struct Seat: Sendable {
             let frame = min(frames - 1, max(0, Int(((segment.start + segment.end) / 2 * fps).rounded())))
             let top = hips.y - performer.shape.thighRadius
             let centre = Vec3(0, top, (hips.z + knees.z) / 2 - 0.04)
-            return Seat(worldX: performer.x[frame], groundY: performer.groundY, scale: performer.scale, yaw: yaw,
-                        centre: centre, height: top, width: width, depth: depth, backrest: backrest,
-                        colour: colour)
+            return Seat(sitter: performer.id, worldX: performer.x[frame], groundY: performer.groundY[frame],
+                        scale: performer.scale[frame], yaw: yaw, centre: centre, height: top, width: width,
+                        depth: depth, backrest: backrest, colour: colour)
         }
         let side = rng.sign() * rng.uniform(0.45, 0.9)
-        return Seat(worldX: performer.x[0] + side * performer.scale, groundY: performer.groundY,
-                    scale: performer.scale, yaw: rng.uniform(-60, 60), centre: Vec3(0, 0.27, 0),
+        return Seat(sitter: performer.id, worldX: performer.x[0] + side * performer.scale[0],
+                    groundY: performer.groundY[0], scale: performer.scale[0], yaw: rng.uniform(-60, 60),
+                    centre: Vec3(0, 0.27, 0),
                     height: rng.uniform(0.24, 0.3), width: width, depth: depth, backrest: backrest, colour: colour)
     }
 
@@ -88,4 +92,180 @@ struct Seat: Sendable {
         }
         for item in items.sorted(by: { $0.depth < $1.depth }) { item.draw(&canvas) }
     }
+}
+
+/// Something standing on the floor of a busy scene, in front of or between people: a pole (some with a sign), a
+/// crate (some with another on top), a bush, a low wall. Planned in world pixels (the picture before the
+/// camera's pan, shake and zoom), drawn in depth order with the people.
+struct Prop: Sendable {
+    enum Kind: Sendable { case pole, crate, bush, wall }
+
+    /// Extent in body units (standing height 1): across, up, and away from the camera.
+    struct Size: Sendable {
+        var width: Double
+        var height: Double
+        var depth: Double
+    }
+
+    /// A drawing primitive in world pixels.
+    enum Piece: Sendable {
+        /// A convex polygon; `stripes` is the period in pixels of horizontal bands (planks, brick courses), 0 none.
+        case polygon([SIMD2<Double>], colour: Vec3, stripes: Double)
+        case capsule(SIMD2<Double>, SIMD2<Double>, radius: Double, colour: Vec3)
+    }
+
+    let kind: Kind
+    /// Ground line of its front (frame rows, before the camera): orders it among the people.
+    let groundY: Double
+    let pieces: [Piece]
+    /// Soft contact shadow on the floor: centre, radii (world pixels); radius 0 for none.
+    let shadowCentre: SIMD2<Double>
+    let shadowRadii: SIMD2<Double>
+
+    static func size(_ kind: Kind, _ rng: inout SplitMix64) -> Size {
+        switch kind {
+        case .pole:
+            let width = rng.uniform(0.025, 0.07)
+            return Size(width: width, height: rng.uniform(1.3, 3), depth: width)
+        case .crate:
+            return Size(width: rng.uniform(0.25, 0.6), height: rng.uniform(0.2, 0.5), depth: rng.uniform(0.25, 0.5))
+        case .bush:
+            return Size(width: rng.uniform(0.35, 1), height: rng.uniform(0.3, 0.75), depth: rng.uniform(0.3, 0.6))
+        case .wall:
+            return Size(width: rng.uniform(1, 3.5), height: rng.uniform(0.3, 0.9), depth: rng.uniform(0.12, 0.3))
+        }
+    }
+
+    /// The prop of `kind` and `size` whose front is centred at lateral offset `x` and `distance` on `stage`.
+    init(kind: Kind, size: Size, x: Double, distance: Double, stage: Stage, rng: inout SplitMix64) {
+        self.kind = kind
+        groundY = stage.groundRow(distance)
+        let scale = stage.scale(distance)
+        var pieces: [Piece] = []
+        /// A box: the outline of its eight corners in the colour of its side, then its top, then its front.
+        func box(_ cx: Double, _ base: Double, _ front: Double, _ s: Size, _ colour: Vec3, stripes: Double = 0) {
+            let xs = [cx - s.width / 2, cx + s.width / 2], ys = [base, base + s.height]
+            let ds = [front, front + s.depth]
+            var corners: [SIMD2<Double>] = []
+            for x in xs { for y in ys { for d in ds { corners.append(stage.point(x, y, d)) } } }
+            let top = [stage.point(xs[0], ys[1], ds[0]), stage.point(xs[1], ys[1], ds[0]),
+                       stage.point(xs[1], ys[1], ds[1]), stage.point(xs[0], ys[1], ds[1])]
+            let face = [stage.point(xs[0], ys[0], ds[0]), stage.point(xs[1], ys[0], ds[0]),
+                        stage.point(xs[1], ys[1], ds[0]), stage.point(xs[0], ys[1], ds[0])]
+            pieces.append(.polygon(convexHull(corners), colour: colour * 0.7, stripes: 0))
+            pieces.append(.polygon(top, colour: colour * 1.15, stripes: 0))
+            pieces.append(.polygon(face, colour: colour, stripes: stripes))
+        }
+        var shadow = SIMD2<Double>(0, 0)
+        switch kind {
+        case .pole:
+            let colour = rng.chance(0.5) ? Vec3(repeating: rng.uniform(0.1, 0.6))
+                : hsv(rng.unit(), rng.uniform(0.3, 0.8), rng.uniform(0.2, 0.7))
+            let foot = stage.point(x, 0, distance), head = stage.point(x, size.height, distance)
+            pieces.append(.capsule(foot, head, radius: size.width / 2 * scale, colour: colour))
+            if rng.chance(0.4) {
+                let plate = Size(width: rng.uniform(0.25, 0.5), height: rng.uniform(0.2, 0.4), depth: 0.02)
+                let colours = [Vec3(0.9, 0.9, 0.88), Vec3(0.1, 0.25, 0.7), Vec3(0.75, 0.1, 0.08), Vec3(0.9, 0.75, 0.1)]
+                box(x, size.height - plate.height - rng.uniform(0, 0.2), distance - 0.03, plate, rng.pick(colours))
+            }
+        case .crate:
+            let wood = rng.chance(0.5)
+            let colour = wood ? hsv(rng.uniform(0.07, 0.11), rng.uniform(0.4, 0.7), rng.uniform(0.35, 0.75))
+                : hsv(rng.unit(), rng.uniform(0.3, 0.9), rng.uniform(0.25, 0.85))
+            let planks = wood && rng.chance(0.6) ? rng.uniform(0.05, 0.1) * scale : 0
+            box(x, 0, distance, size, colour, stripes: planks)
+            if rng.chance(0.35) {  // another, smaller, on top
+                let upper = Size(width: size.width * rng.uniform(0.6, 0.95), height: size.height * rng.uniform(0.6, 1),
+                                 depth: size.depth * rng.uniform(0.7, 0.95))
+                box(x + rng.uniform(-0.1, 0.1) * size.width, size.height, distance + 0.5 * (size.depth - upper.depth),
+                    upper, colour * rng.uniform(0.85, 1.15), stripes: planks)
+            }
+            shadow = SIMD2(0.55 * size.width * scale, 0)
+        case .bush:
+            let hue = rng.uniform(0.2, 0.38), saturation = rng.uniform(0.4, 0.8), value = rng.uniform(0.2, 0.55)
+            var blobs: [(d: Double, piece: Piece)] = []
+            for _ in 0..<rng.int(5...9) {
+                let r = rng.uniform(0.25, 0.4) * min(size.width, 1.4 * size.height)
+                let bx = x + rng.uniform(-1, 1) * max(0, size.width / 2 - 0.6 * r)
+                let by = rng.uniform(0.8 * r, max(0.8 * r, size.height - r))
+                let d = distance + rng.uniform(0, size.depth)
+                let colour = hsv(hue + rng.uniform(-0.03, 0.03), saturation, value * rng.uniform(0.8, 1.2))
+                let centre = stage.point(bx, by, d)
+                blobs.append((d, .capsule(centre, centre, radius: r * stage.scale(d), colour: colour)))
+            }
+            // Far blobs first.
+            pieces += blobs.enumerated().sorted { ($0.element.d, $0.offset) > ($1.element.d, $1.offset) }
+                .map(\.element.piece)
+            shadow = SIMD2(0.5 * size.width * scale, 0)
+        case .wall:
+            let colour: Vec3, courses: Double
+            switch rng.int(0...2) {
+            case 0:  // brick
+                colour = hsv(rng.uniform(0.0, 0.06), rng.uniform(0.45, 0.7), rng.uniform(0.35, 0.65))
+                courses = rng.uniform(0.06, 0.09) * scale
+            case 1:  // concrete
+                colour = Vec3(repeating: rng.uniform(0.4, 0.75))
+                courses = 0
+            default:  // painted boards
+                colour = hsv(rng.unit(), rng.uniform(0.2, 0.6), rng.uniform(0.4, 0.85))
+                courses = rng.uniform(0.1, 0.16) * scale
+            }
+            box(x, 0, distance, size, colour, stripes: courses)
+            shadow = SIMD2(0.52 * size.width * scale, 0)
+        }
+        if shadow.x > 0 {
+            // As deep as the footprint looks from the camera, plus a little.
+            let near = stage.point(x, 0, distance).y, far = stage.point(x, 0, distance + size.depth).y
+            shadow.y = 0.5 * (near - far) + 0.03 * scale
+            shadowCentre = SIMD2(stage.point(x, 0, distance).x, 0.5 * (near + far))
+        } else {
+            shadowCentre = SIMD2(0, 0)
+        }
+        shadowRadii = shadow
+        self.pieces = pieces
+    }
+
+    /// Draws the prop through `place` (world pixels to picture pixels: the camera's pan, shake and zoom).
+    func draw(on canvas: inout Canvas, place: (SIMD2<Double>) -> SIMD2<Float>, zoom: Double, light: Light,
+              shadowStrength: Double) {
+        if shadowRadii.x > 0 {
+            canvas.shadow(centre: place(shadowCentre), rx: Float(shadowRadii.x * zoom), ry: Float(shadowRadii.y * zoom),
+                          strength: Float(shadowStrength))
+        }
+        for piece in pieces {
+            switch piece {
+            case let .polygon(points, colour, stripes):
+                let placed = points.map(place)
+                var paint = Paint(colour: SIMD3<Float>(Float(colour.x), Float(colour.y), Float(colour.z)))
+                if stripes > 0 {
+                    paint.stripeFrequency = Float(1 / (stripes * zoom))
+                    paint.stripeOrigin = placed[0]
+                }
+                canvas.roundedPolygon(placed, radius: 0, paint: paint, light: light, id: -2)
+            case let .capsule(a, b, radius, colour):
+                canvas.capsule(place(a), place(b), Float(radius * zoom), Float(radius * zoom),
+                               paint: Paint(colour: SIMD3<Float>(Float(colour.x), Float(colour.y), Float(colour.z))),
+                               light: light, id: -2)
+            }
+        }
+    }
+}
+
+/// Convex hull of `points`, counter-clockwise in picture coordinates (Andrew's monotone chain).
+func convexHull(_ points: [SIMD2<Double>]) -> [SIMD2<Double>] {
+    let sorted = points.sorted { ($0.x, $0.y) < ($1.x, $1.y) }
+    guard sorted.count > 2 else { return sorted }
+    func turn(_ o: SIMD2<Double>, _ a: SIMD2<Double>, _ b: SIMD2<Double>) -> Double {
+        (a.x - o.x) * (b.y - o.y) - (a.y - o.y) * (b.x - o.x)
+    }
+    var lower: [SIMD2<Double>] = [], upper: [SIMD2<Double>] = []
+    for p in sorted {
+        while lower.count >= 2, turn(lower[lower.count - 2], lower[lower.count - 1], p) <= 0 { lower.removeLast() }
+        lower.append(p)
+    }
+    for p in sorted.reversed() {
+        while upper.count >= 2, turn(upper[upper.count - 2], upper[upper.count - 1], p) <= 0 { upper.removeLast() }
+        upper.append(p)
+    }
+    return Array(lower.dropLast() + upper.dropLast())
 }

@@ -10,7 +10,8 @@ public struct SynthOptions: Sendable, Equatable {
     public var height: Int
     public var fps: Int
     public var seconds: Double
-    /// People in the clip: one prominent performer plus `people - 1` who walk or run across.
+    /// People in the clip: one prominent performer plus `people - 1` who walk or run across; in a busy scene
+    /// the most people a clip has (each clip draws 1...people).
     public var people: Int
     /// Actions the performer draws from (the whole vocabulary by default).
     public var actions: [Action]
@@ -23,10 +24,14 @@ public struct SynthOptions: Sendable, Equatable {
     /// Without switching, clip i performs `actions[i % actions.count]` instead of a random pick, so any run of
     /// a multiple of `actions.count` clips is exactly balanced.
     public var balanced: Bool
+    /// A busy scene instead of one performer: 1...`people` people at all distances who stand and act, walk
+    /// in and out and across, occlude each other and are hidden by props in front of them (docs/synth.md).
+    public var busy: Bool
 
     public init(width: Int = 320, height: Int = 240, fps: Int = 15, seconds: Double = 4, people: Int = 1,
                 actions: [Action] = Action.allCases, switching: Bool = false,
-                segmentSeconds: ClosedRange<Double> = 1.5...3.5, quality: Int? = nil, balanced: Bool = false) {
+                segmentSeconds: ClosedRange<Double> = 1.5...3.5, quality: Int? = nil, balanced: Bool = false,
+                busy: Bool = false) {
         self.width = width
         self.height = height
         self.fps = fps
@@ -37,6 +42,7 @@ public struct SynthOptions: Sendable, Equatable {
         self.segmentSeconds = segmentSeconds
         self.quality = quality
         self.balanced = balanced
+        self.busy = busy
     }
 
     public var frameCount: Int { max(1, Int((seconds * Double(fps)).rounded())) }
@@ -87,10 +93,11 @@ struct Performer: Sendable {
     var id: Int
     var shape: BodyShape
     var timeline: Timeline
-    /// World x of the pelvis per frame (pixels), the ground line (pixels, frame rows) and the pixel height.
+    /// Per frame: world x of the pelvis (pixels), the ground line (pixels, frame rows; nearer is lower, so it
+    /// orders drawing) and the standing height in pixels (before zoom).
     var x: [Double]
-    var groundY: Double
-    var scale: Double
+    var groundY: [Double]
+    var scale: [Double]
 }
 
 public struct ClipScene: Sendable {
@@ -99,9 +106,12 @@ public struct ClipScene: Sendable {
     public let clip: Int
     let clipSeed: UInt64
     let background: Background
-    var performers: [Performer]  // drawing order: far to near
-    /// Furniture drawn just before the performer (id 0).
-    let seat: Seat?
+    /// Everyone in the clip; drawn far to near by their ground line in each frame.
+    var performers: [Performer]
+    /// Furniture, each drawn just before the person it belongs to.
+    let seats: [Seat]
+    /// Things standing on the floor that hide people behind them (busy scenes).
+    var props: [Prop]
     let cameraX: [Double], cameraY: [Double]
     /// Camera zoom per frame about the picture centre (1 = none; some clips slowly zoom in or out).
     let zoom: [Double]
@@ -154,7 +164,8 @@ public struct ClipScene: Sendable {
             }
             return xs
         }
-        let travel = path(timeline0, scale: height0, start: 0)
+        // A busy scene has no performer for the camera to follow (its people are planned once the camera is).
+        let travel = options.busy ? [Double](repeating: 0, count: frames) : path(timeline0, scale: height0, start: 0)
         // The camera follows a travelling performer part of the way, pans a little, and shakes.
         rng = stream(4)
         var follow = rng.uniform(0.55, 0.95), pan = rng.uniform(-0.03, 0.03) * w
@@ -193,8 +204,17 @@ public struct ClipScene: Sendable {
         } else {
             zoom = [Double](repeating: 1, count: frames)
         }
+        guard !options.busy else {
+            let plan = BusyPlan(options: options, horizon: horizon, cameraX: camX, zoom: zoom, stream: stream)
+            performers = plan.people
+            seats = plan.seats
+            props = plan.props
+            (gain, tint, light, noiseSigma, shadowStrength, vignette) = ClipScene.sensor(options, rng: stream(5))
+            return
+        }
+        let constant = { (value: Double) in [Double](repeating: value, count: frames) }
         var people = [Performer(id: 0, shape: shape0, timeline: timeline0, x: travel.map { $0 + x0 },
-                                groundY: groundY0, scale: height0)]
+                                groundY: constant(groundY0), scale: constant(height0))]
         // Others walk or run across at their own depth: nearer (lower) means bigger, perspective from the horizon.
         let heightPerRow = height0 / (groundY0 - horizon)  // body height per image row below the horizon
         let gaits = options.actions.filter(\.isGait)
@@ -213,30 +233,41 @@ public struct ClipScene: Sendable {
             let steps = path(timeline, scale: scale, start: 0)
             let offset = entry - steps[enterFrame]
             people.append(Performer(id: id, shape: BodyShape.sample(&rng), timeline: timeline,
-                                    x: steps.map { $0 + offset }, groundY: ground, scale: scale))
+                                    x: steps.map { $0 + offset }, groundY: constant(ground), scale: constant(scale)))
         }
-        performers = people.sorted { ($0.groundY, $0.id) < ($1.groundY, $1.id) }
+        performers = people.sorted { ($0.groundY[0], $0.id) < ($1.groundY[0], $1.id) }
         rng = stream(6)
-        seat = Seat.plan(for: people[0], fps: fps, rng: &rng)
-        // Light: slow drift, sometimes a switch, a colour cast; shading light from a random upper side.
-        rng = stream(5)
+        seats = Seat.plan(for: people[0], fps: fps, rng: &rng).map { [$0] } ?? []
+        props = []
+        (gain, tint, light, noiseSigma, shadowStrength, vignette) = ClipScene.sensor(options, rng: stream(5))
+    }
+
+    /// Light: slow drift, sometimes a switch, a colour cast, a shading light from a random upper side; sensor
+    /// noise, contact shadow strength and vignetting.
+    static func sensor(_ options: SynthOptions, rng: SplitMix64)
+        -> (gain: [Float], tint: SIMD3<Float>, light: Light, noiseSigma: Float, shadowStrength: Double,
+            vignette: [Float])
+    {
+        var rng = rng
+        let w = Double(options.width), h = Double(options.height), fps = Double(options.fps)
+        let frames = options.frameCount, duration = options.seconds
         let g0 = rng.uniform(0.75, 1.15), ga = rng.uniform(0, 0.15), period = rng.uniform(2, 8)
         let phase = rng.unit() * 2 * .pi
         let step = rng.chance(0.15) ? (rng.uniform(0, duration), rng.uniform(0.7, 1.3)) : nil
-        gain = (0..<frames).map { i in
+        let gain = (0..<frames).map { i in
             let t = Double(i) / fps
             var g = g0 * (1 + ga * sin(2 * .pi * t / period + phase))
             if let (at, factor) = step { g *= 1 + (factor - 1) * ramp(t, at, at + 0.2) }
             return Float(g)
         }
-        tint = SIMD3<Float>(Float(1 + 0.05 * rng.normal()), Float(1 + 0.03 * rng.normal()),
-                            Float(1 + 0.05 * rng.normal()))
+        let tint = SIMD3<Float>(Float(1 + 0.05 * rng.normal()), Float(1 + 0.03 * rng.normal()),
+                                Float(1 + 0.05 * rng.normal()))
         let lx = rng.uniform(-0.8, 0.8)
         let dir = normalized(Vec3(lx, -rng.uniform(0.3, 0.8), rng.uniform(0.5, 1)))
-        light = Light(direction: SIMD3<Float>(Float(dir.x), Float(dir.y), Float(dir.z)),
-                      ambient: Float(rng.uniform(0.35, 0.55)), diffuse: Float(rng.uniform(0.5, 0.75)))
-        noiseSigma = Float(rng.uniform(1, 6)) / 255
-        shadowStrength = rng.uniform(0.15, 0.5)
+        let light = Light(direction: SIMD3<Float>(Float(dir.x), Float(dir.y), Float(dir.z)),
+                          ambient: Float(rng.uniform(0.35, 0.55)), diffuse: Float(rng.uniform(0.5, 0.75)))
+        let noiseSigma = Float(rng.uniform(1, 6)) / 255
+        let shadowStrength = rng.uniform(0.15, 0.5)
         let strength = Float(rng.uniform(0, 0.35))
         var vig = [Float](repeating: 1, count: options.width * options.height)
         for y in 0..<options.height {
@@ -245,7 +276,7 @@ public struct ClipScene: Sendable {
                 vig[y * options.width + x] = 1 - strength * 0.5 * (dx * dx + dy * dy)
             }
         }
-        vignette = vig
+        return (gain, tint, light, noiseSigma, shadowStrength, vig)
     }
 
     /// The performer's segments: one action, or a chain of actions with blended changes.

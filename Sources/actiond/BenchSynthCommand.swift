@@ -23,11 +23,14 @@ struct BenchSynth: ParsableCommand {
     @Option(help: "Parallel clips in the batch measurement.")
     var jobs: Int = 2
 
-    @Option(help: "People per clip.")
-    var people: Int = 1
+    @Option(help: "People per clip (default 1; with --busy the most per clip, default 6).")
+    var people: Int?
+
+    @Flag(help: "Busy scenes (`actiond synth --busy`).")
+    var busy = false
 
     func validate() throws {
-        guard clips >= 1, runs >= 1, jobs >= 1, people >= 1 else {
+        guard clips >= 1, runs >= 1, jobs >= 1, people ?? 1 >= 1 else {
             throw ValidationError("--clips, --runs, --jobs and --people must be at least 1")
         }
         for s in sizes.split(separator: ",") where Size(argument: String(s)) == nil {
@@ -36,18 +39,19 @@ struct BenchSynth: ParsableCommand {
     }
 
     func run() throws {
+        let people = self.people ?? (busy ? 6 : 1)
         let directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("actiond-bench-synth-\(getpid())").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        print("clips: \(clips) x 4 s at 15 fps, people: \(people), runs: \(runs), batch jobs: \(jobs), "
-              + "cores: \(ProcessInfo.processInfo.activeProcessorCount)")
+        print("clips: \(clips) x 4 s at 15 fps, people: \(busy ? "busy, 1...\(people)" : "\(people)"), runs: \(runs), "
+              + "batch jobs: \(jobs), cores: \(ProcessInfo.processInfo.activeProcessorCount)")
         print("          ----------------- wall ------------------   ------- per CPU-second -------")
         print("size          draw   encode     clip    batch  clips/s       draw   encode     clip    batch")
         for text in sizes.split(separator: ",") {
             let size = Size(argument: String(text))!
             let options = SynthOptions(width: size.width, height: size.height, fps: 15, seconds: 4, people: people,
-                                       quality: 23)
+                                       quality: 23, busy: busy)
             let frames = options.frameCount * clips
             var draw: [Double] = [], encode: [Double] = [], single: [Double] = [], batch: [Double] = []
             var drawCPU: [Double] = [], encodeCPU: [Double] = [], singleCPU: [Double] = [], batchCPU: [Double] = []

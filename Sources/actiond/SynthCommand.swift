@@ -32,10 +32,16 @@ struct SynthCommand: ParsableCommand {
     @Option(help: "Frames per second.")
     var fps: Int = 15
 
-    @Option(help: "People per clip: one performer plus people walking or running across.")
-    var people: Int = 1
+    @Option(help: ArgumentHelp("People per clip: one performer plus people walking or running across (default 1); "
+                               + "with --busy the most people a clip has (default 6).", valueName: "K"))
+    var people: Int?
 
-    @Option(help: "Comma-separated actions the performer draws from (default: all; see --list-actions).")
+    @Flag(help: ArgumentHelp("Busy scenes: each clip has 1 to --people people at all distances who stand and act, "
+                             + "walk in, across and out, and hide each other and behind props (docs/synth.md)."))
+    var busy = false
+
+    @Option(help: ArgumentHelp("Comma-separated actions the performer (with --busy: everyone standing) draws from "
+                               + "(default: all; see --list-actions)."))
     var actions: String?
 
     @Flag(name: .customLong("switch"), help: "Let the performer change action within a clip.")
@@ -86,7 +92,10 @@ struct SynthCommand: ParsableCommand {
         guard first >= 0 else { throw ValidationError("--first must be 0 or more") }
         guard fps >= 1, fps <= 120 else { throw ValidationError("--fps must be in 1...120") }
         guard seconds > 0, seconds <= 600 else { throw ValidationError("--seconds must be in (0, 600]") }
-        guard people >= 1, people <= 16 else { throw ValidationError("--people must be in 1...16") }
+        guard (1...16).contains(people ?? 1) else { throw ValidationError("--people must be in 1...16") }
+        if busy, balanced {
+            throw ValidationError("--balanced cycles the performer's action; busy scenes have no performer (drop one)")
+        }
         guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1") }
         if let quality, !(0...51).contains(quality) { throw ValidationError("--quality must be in 0...51") }
         if try parsedActions().isEmpty { throw ValidationError("--actions lists no action") }
@@ -107,8 +116,9 @@ struct SynthCommand: ParsableCommand {
             throw UsageError("cannot create --out directory \(directory): \(error.localizedDescription)")
         }
         let options = SynthOptions(width: size.width, height: size.height, fps: fps, seconds: seconds,
-                                   people: people, actions: try parsedActions(), switching: switching,
-                                   segmentSeconds: try segmentRange(), quality: quality, balanced: balanced)
+                                   people: people ?? (busy ? 6 : 1), actions: try parsedActions(),
+                                   switching: switching, segmentSeconds: try segmentRange(), quality: quality,
+                                   balanced: balanced, busy: busy)
         let total = clips, frames = options.frameCount
         let started = DispatchTime.now().uptimeNanoseconds
         let elapsed = { @Sendable in Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9 }

@@ -117,6 +117,61 @@ final class GroundTruthTests: XCTestCase {
                                               "version", "video", "width"])
     }
 
+    /// Every person frame says how visible the person is; files written before that (version 1) still read.
+    func testVisibleFractionAndVersionOneFiles() throws {
+        let truth = Synth.groundTruth(options: small, seed: 9, clip: 2)
+        XCTAssertEqual(truth.version, 2)
+        XCTAssert(truth.people.allSatisfy { $0.frames.allSatisfy { $0.visible != nil } })
+        let object = try JSONSerialization.jsonObject(with: Data(truth.json().utf8)) as! [String: Any]
+        let people = object["people"] as! [[String: Any]], frame = (people[0]["frames"] as! [[String: Any]])[0]
+        XCTAssertEqual(frame.keys.sorted(), ["box", "index", "keypoints", "t", "visible"])
+        XCTAssertEqual(frame["visible"] as? Double, truth.people[0].frames[0].visible)
+        let old = """
+            {"clip":0,"fps":10,"frames":1,"height":120,"people":[
+            {"frames":[
+            {"box":[1.00,2.00,30.00,60.00],"index":0,"keypoints":[\(Array(repeating: "[5.00,6.00,2]", count: 17)
+                .joined(separator: ","))],"t":0.0000}],"id":0,"segments":[{"end":0.1000,"label":"idle","start":0.0000,\
+            "transition":0.0000}]}],"seconds":0.1000,"seed":1,"version":1,"video":"s1-c00000.mp4","width":160}
+            """
+        let decoded = try JSONDecoder().decode(GroundTruth.self, from: Data(old.utf8))
+        XCTAssertEqual(decoded.version, 1)
+        XCTAssertNil(decoded.people[0].frames[0].visible)
+        XCTAssertEqual(decoded.people[0].frames[0].box, [1, 2, 30, 60])
+    }
+
+    /// Box strictly inside the picture (touching no edge).
+    private func inside(_ frame: PersonFrameTruth, width: Int, height: Int) -> Bool {
+        let b = frame.box
+        return b[0] > 0.5 && b[1] > 0.5 && b[0] + b[2] < Double(width) - 0.5 && b[1] + b[3] < Double(height) - 0.5
+    }
+
+    /// Drawn alone and wholly inside the picture, a person is visible 1.00 (the silhouette and the picture count
+    /// the same pixels); partly outside, less.
+    func testLonePersonInsideThePictureIsFullyVisible() {
+        var insideFrames = 0, leaving = 0
+        for seed in 0..<12 {
+            let options = SynthOptions(width: 160, height: 120, fps: 10, seconds: 3, actions: [.walk, .run, .wave],
+                                       switching: seed % 2 == 0)
+            let truth = Synth.groundTruth(options: options, seed: UInt64(seed), clip: 0)
+            for frame in truth.people[0].frames where inside(frame, width: truth.width, height: truth.height) {
+                insideFrames += 1
+                XCTAssertEqual(frame.visible, 1, "seed \(seed) frame \(frame.index)")
+            }
+        }
+        // People crossing leave the picture (being hidden as well can only lower the fraction further).
+        for seed in 0..<6 {
+            let options = SynthOptions(width: 160, height: 120, fps: 10, seconds: 3, people: 3)
+            for person in Synth.groundTruth(options: options, seed: UInt64(seed), clip: 0).people {
+                for frame in person.frames where frame.keypoints.filter({ $0.visibility == .outside }).count >= 6 {
+                    leaving += 1
+                    XCTAssertLessThan(frame.visible!, 0.95, "seed \(seed) person \(person.id) frame \(frame.index)")
+                }
+            }
+        }
+        XCTAssertGreaterThan(insideFrames, 100)
+        XCTAssertGreaterThan(leaving, 5)
+    }
+
     func testConsistencyOverManyClips() {
         let vocabulary = Set(Action.allCases.map(\.rawValue))
         var counts = [0, 0, 0]  // keypoint visibility 0, 1, 2 over everything

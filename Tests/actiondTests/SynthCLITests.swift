@@ -88,6 +88,28 @@ final class SynthCLITests: XCTestCase {
         }
     }
 
+    /// Busy scenes: at most --people people, each person frame with its visible fraction.
+    func testBusyScenes() throws {
+        let run = try synth("busy", ["--clips", "3", "--busy", "--people", "3"])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        for clip in 0..<3 {
+            let json = try Data(contentsOf: dir.appendingPathComponent("busy/s17-c0000\(clip).json"))
+            let truth = try XCTUnwrap(try JSONSerialization.jsonObject(with: json) as? [String: Any])
+            XCTAssertEqual(truth["version"] as? Int, 2)
+            let people = try XCTUnwrap(truth["people"] as? [[String: Any]])
+            XCTAssert((1...3).contains(people.count), "clip \(clip): \(people.count) people")
+            for person in people {
+                for frame in person["frames"] as? [[String: Any]] ?? [] {
+                    let visible = try XCTUnwrap(frame["visible"] as? Double)
+                    XCTAssert(visible >= 0 && visible <= 1)
+                }
+            }
+        }
+        let conflicting = try synth("bad", ["--clips", "1", "--busy", "--balanced"])
+        XCTAssertEqual(conflicting.status, 2)
+        XCTAssert(conflicting.stderr.contains("busy scenes have no performer"), conflicting.stderr)
+    }
+
     func testUsageErrorsExitTwo() throws {
         for (arguments, message) in [
             (["--clips", "1", "--actions", "dance"], "unknown action 'dance'"),
