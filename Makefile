@@ -55,7 +55,7 @@ demo: build
 	   | paste - - - | sed 's/"label":"\([a-z_]*\)"\t"start":\([0-9.]*\)\t"end":\([0-9.]*\)/\1 \2-\3/' | tr '\n' ' ')"; done
 	@echo "events: demo-out/events.jsonl ($$(wc -l < demo-out/events.jsonl) lines, docs/output.md)"
 	@echo "--- people: boxes and keypoints with the embedded person + pose model, two frames a second (docs/models.md)"
-	$(BIN) synth --out demo-out/people --seed 21 --clips 1 --seconds 2 --size 320x240 --people 5
+	$(BIN) synth --out demo-out/people --seed 21 --clips 1 --seconds 2 --size 320x240 --busy
 	$(BIN) detect demo-out/people/s21-c00000.mp4 --fps 2
 	@echo "demo: rendered clips + ground truth, frames, a flow picture are in demo-out/ (demo models: docs/models.md)"
 
@@ -96,17 +96,17 @@ models: build
 	$(TRAIN) --models actions-two-stream --train-clips 3600 --every 1 --half --epochs 6 --lr 1e-3 --init --flow-preset medium
 
 # The person + keypoint model (models/default/people-pose.*; docs/models.md): a first run on the rendered world's
-# crowds (a performer and 5 people crossing), then one that continues from it on twice the clips. About an hour
-# on 2 cores (OMP_WAIT_POLICY=PASSIVE is set by the script: spinning OpenMP threads were 5-10x slower on a
-# shared 2-core machine).
+# crowds (a performer and 5 people crossing), then one that continues from it on busy scenes (1-6 people at all
+# distances, props). About 50 minutes on 2 cores (the script sets OMP_WAIT_POLICY=PASSIVE: spinning OpenMP
+# threads were 5-10x slower on a shared 2-core machine).
 PEOPLE := $(TRAIN_VENV)/bin/python tools/train/people.py --actiond $(BIN) --batch 16
 people-model: build
 	@[ -x $(TRAIN_VENV)/bin/python ] || python3 -m venv $(TRAIN_VENV)
 	$(TRAIN_VENV)/bin/pip install -q -r tools/train/requirements.txt
 	$(PEOPLE) --work /tmp/actiond-people-1 --out /tmp/actiond-people-1/out --train-clips 300 --val-clips 30 \
 	    --epochs 10 --synth "--people 6"
-	$(PEOPLE) --work /tmp/actiond-people-2 --out models/default --train-clips 600 --val-clips 30 --epochs 5 \
-	    --lr 1e-3 --synth "--people 6" --init /tmp/actiond-people-1/people-best.pt
+	$(PEOPLE) --work /tmp/actiond-people-2 --out models/default --train-clips 400 --val-clips 30 --epochs 5 \
+	    --lr 1e-3 --synth "--busy" --init /tmp/actiond-people-1/people-best.pt
 
 # `make install` (after `make build`, as your user): the binary, pipelines and models under $(PREFIX), the unit files
 # with ExecStart rewritten to $(PREFIX)/bin/actiond, and in $(SYSCONFDIR)/actiond an example config (only if none

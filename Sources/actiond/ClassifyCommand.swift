@@ -154,7 +154,10 @@ final class ProgressBar: Sendable {
         FileHandle.standardError.write(Data("\r[\(bar)] \(percent)%  \(seconds)s".utf8))
     }
 
-    func finish() { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+    func finish() { clearLine() }
+
+    /// Clears the bar's line (before other output on a shared terminal; the next update draws it again).
+    func clearLine() { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
 }
 
 func pad(_ text: String, _ width: Int) -> String { String(repeating: " ", count: max(0, width - text.count)) + text }

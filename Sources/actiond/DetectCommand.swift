@@ -5,6 +5,7 @@ import Foundation
 import Media
 import Pipeline
 import Stages
+import Synchronization
 import Synth
 import TextFormat
 import Vision
@@ -55,30 +56,35 @@ struct Detect: AsyncParsableCommand {
         var progress: (@Sendable (Double) -> Void)?
         if let bar { progress = { time in bar.update(time) } }
         let graph = try compiled.file(file, threads: threadCount, progress: progress)
-        let frames = Collector<(Double, [Detection])>()
-        let clock = ContinuousClock(), start = clock.now
-        _ = try await graph.run { packet in
-            if let people = packet.value as? [Detection] { frames.append((packet.time, people)) }
-        }
-        bar?.finish()
-        let elapsed = clock.now - start
         let labels = config.stages.compactMap { stage -> [String]? in
             guard case let .detect(options) = stage.options else { return nil }
             return config.model(named: options.model)?.card.labels
         }.first ?? []
-        let sorted = frames.values.sorted { $0.0 < $1.0 }
-        guard !sorted.isEmpty else {
-            throw MediaError(.notAVideo, source: file, operation: "decode", reason: "no frame could be decoded")
+        // Printed as they come (the sink gets frames in time order): a long video shows its people as it goes.
+        let counts = Mutex((frames: 0, people: 0))
+        let json = self.json
+        let clock = ContinuousClock(), start = clock.now
+        _ = try await graph.run { packet in
+            guard let people = packet.value as? [Detection] else { return }
+            let index = counts.withLock { c in
+                defer { c.frames += 1; c.people += people.count }
+                return c.frames
+            }
+            let text = json ? PeopleJSON.frame(time: packet.time, index: index, people: people, labels: labels)
+                            : PeopleJSON.text(time: packet.time, index: index, people: people, labels: labels)
+            bar?.clearLine()
+            print(text)
         }
-        for (index, (time, people)) in sorted.enumerated() {
-            print(json ? PeopleJSON.frame(time: time, index: index, people: people, labels: labels)
-                       : PeopleJSON.text(time: time, index: index, people: people, labels: labels))
+        bar?.finish()
+        let elapsed = clock.now - start
+        let (frameCount, peopleCount) = counts.withLock { ($0.frames, $0.people) }
+        guard frameCount > 0 else {
+            throw MediaError(.notAVideo, source: file, operation: "decode", reason: "no frame could be decoded")
         }
         if !json {
             let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
-            let total = sorted.reduce(0) { $0 + $1.1.count }
-            print("\(sorted.count) frames, \(total) detections, \(decimal(Double(sorted.count) / max(seconds, 1e-9), digits: 1)) "
-                  + "frames/s (decode included)")
+            print("\(frameCount) frames, \(peopleCount) detections, "
+                  + "\(decimal(Double(frameCount) / max(seconds, 1e-9), digits: 1)) frames/s (decode included)")
         }
     }
 }
@@ -177,7 +183,8 @@ struct BenchDetect: ParsableCommand {
         var stage = DetectStage(detector, options: options)
         let size = decode.size
         var synth = SynthOptions(width: size.width, height: size.height, seconds: Double(frames) / 15)
-        synth.people = 4
+        synth.busy = true
+        synth.people = 6
         let scene = ClipScene(options: synth, seed: 1, clip: 0)
         let images = (0..<min(frames, scene.frameCount)).map { index in
             Image(width: size.width, height: size.height, format: .rgb24, pixels: scene.renderFrame(index).pixels)

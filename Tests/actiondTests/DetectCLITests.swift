@@ -96,7 +96,7 @@ final class DetectCLITests: XCTestCase {
             ?? UInt64(Date().timeIntervalSince1970 * 1000) % 1_000_000 + 10_000_000
         print("DetectCLITests seed \(seed) (replay: ACTIOND_DETECT_SEED=\(seed))")
         let render = try ActiondBinary.run(["synth", "--out", dir.path, "--seed", "\(seed)", "--clips", "3",
-                                            "--seconds", "3", "--people", "5"])
+                                            "--seconds", "3", "--busy"])
         XCTAssertEqual(render.status, 0, render.stderr)
         var truthFrames: [Int: [Truth.Person.Frame]] = [:], found: [Found] = []
         for clip in 0..<3 {
@@ -129,7 +129,7 @@ final class DetectCLITests: XCTestCase {
     func testStillImageAndBadInputs() throws {
         // A still image: one frame at t = 0.
         let render = try ActiondBinary.run(["synth", "--out", dir.path, "--seed", "3", "--clips", "1", "--seconds", "1",
-                                            "--people", "3"])
+                                            "--busy"])
         XCTAssertEqual(render.status, 0, render.stderr)
         let png = dir.appending("still.png").path
         let extract = try runProcess("/usr/bin/ffmpeg", ["-v", "error", "-i", dir.appending("s3-c00000.mp4").path,
