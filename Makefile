@@ -104,9 +104,9 @@ people-model: build
 	@[ -x $(TRAIN_VENV)/bin/python ] || python3 -m venv $(TRAIN_VENV)
 	$(TRAIN_VENV)/bin/pip install -q -r tools/train/requirements.txt
 	$(PEOPLE) --work /tmp/actiond-people-1 --out /tmp/actiond-people-1/out --train-clips 300 --val-clips 30 \
-	    --epochs 10 --synth "--people 6"
+	    --epochs 10 --synth="--people 6"
 	$(PEOPLE) --work /tmp/actiond-people-2 --out models/default --train-clips 400 --val-clips 30 --epochs 5 \
-	    --lr 1e-3 --synth "--busy" --init /tmp/actiond-people-1/people-best.pt
+	    --lr 1e-3 --synth=--busy --init /tmp/actiond-people-1/people-best.pt
 
 # `make install` (after `make build`, as your user): the binary, pipelines and models under $(PREFIX), the unit files
 # with ExecStart rewritten to $(PREFIX)/bin/actiond, and in $(SYSCONFDIR)/actiond an example config (only if none

@@ -341,7 +341,8 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--synth", default="--busy", help="options of `actiond synth` for the clips (space-separated)")
+    ap.add_argument("--synth", default="--busy", help="options of `actiond synth` for the clips, space-separated; "
+                    "write --synth=--busy (argparse takes a lone --busy for an option)")
     ap.add_argument("--init", help="checkpoint to continue from")
     ap.add_argument("--stop-after", type=int, help="stop after this many epochs of the schedule")
     args = ap.parse_args()
