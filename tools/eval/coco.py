@@ -14,6 +14,8 @@ import contextlib
 import io
 import json
 
+import numpy as np
+
 MIN_VISIBLE = 0.30
 SIGMAS = [0.026, 0.025, 0.025, 0.035, 0.035, 0.079, 0.079, 0.072, 0.072, 0.062, 0.062, 0.107, 0.107, 0.087,
           0.087, 0.089, 0.089]
@@ -79,7 +81,7 @@ class Collector:
                 ev = COCOeval(gt, dt, kind)
                 ev.params.maxDets = [1, 10, 100] if kind == "bbox" else [20]
                 if kind == "keypoints":
-                    ev.params.kpt_oks_sigmas = __import__("numpy").array(SIGMAS)
+                    ev.params.kpt_oks_sigmas = np.array(SIGMAS)
                 ev.evaluate()
                 ev.accumulate()
                 ev.summarize()

@@ -38,11 +38,11 @@ def evaluate_dir(actiond: str, directory: str, pipeline: str | None, collector: 
         truth = json.load(open(os.path.join(directory, name)))
         results = detect(actiond, os.path.join(directory, truth["video"]), pipeline)
         # The ground-truth frame shown at the processed frame's time.
-        index = {id(r): int(round(r["t"] * truth["fps"])) for r in results}
-        by_frame = coco.truth_frames(truth, sorted(set(index.values())))
-        for r in results:
+        shown = [int(round(r["t"] * truth["fps"])) for r in results]
+        by_frame = coco.truth_frames(truth, set(shown))
+        for r, index in zip(results, shown):
             predictions = [(p["box"], p["score"], p.get("keypoints")) for p in r["people"]]
-            collector.add_image(truth["width"], truth["height"], by_frame[index[id(r)]], predictions)
+            collector.add_image(truth["width"], truth["height"], by_frame[index], predictions)
             frames += 1
     return frames
 
