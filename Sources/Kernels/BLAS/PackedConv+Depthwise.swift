@@ -19,8 +19,7 @@ extension PackedConv {
             return (offset, min(first, last), last)
         }
         let planes = batch * g.outChannels
-        let inPlace = residual.map { UnsafeRawPointer($0) == UnsafeRawPointer(output) } ?? false
-        let residual = inPlace ? nil : residual
+        let (inPlace, residual) = Self.separate(residual, from: output)
         Parallel.forRanges(planes, work: planes * outPlane * kVol) { range in
             for p in range {
                 let channel = p % g.outChannels

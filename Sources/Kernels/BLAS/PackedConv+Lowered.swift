@@ -21,8 +21,8 @@ extension PackedConv {
         let pointwise = strategy == .pointwise
         let weights = self.weights, bias = self.bias
         // A residual that is the output buffer itself is accumulated by the sgemm (beta = 1) instead.
-        let inPlace = residual.map { UnsafeRawPointer($0) == UnsafeRawPointer(output) } ?? false
-        let residual = inPlace ? nil : residual, beta: Float = inPlace ? 1 : 0
+        let (inPlace, residual) = Self.separate(residual, from: output)
+        let beta: Float = inPlace ? 1 : 0
         let fuse = bias != nil || residual != nil || activation != .none
         Parallel.forWorkers(workers) { worker in
             let slab = workspace + worker * depth * columns

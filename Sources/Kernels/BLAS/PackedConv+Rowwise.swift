@@ -37,11 +37,10 @@ extension PackedConv {
         let tilesPerFrame = (h.output + rowsPerTile - 1) / rowsPerTile
         let tiles = batch * g.group * d.output * tilesPerFrame
         let workers = KernelThreads.workers
-        let blocks = tiles < 2 * workers ? min((2 * workers + tiles - 1) / tiles, max(1, coutG / 16)) : 1
+        let blocks = channelBlocks(tiles: tiles)
         let items = tiles * blocks
         let used = min(workers, items)
-        let inPlace = residual.map { UnsafeRawPointer($0) == UnsafeRawPointer(output) } ?? false
-        let residual = inPlace ? nil : residual
+        let (inPlace, residual) = Self.separate(residual, from: output)
         let weights = self.weights, bias = self.bias
         let fuse = bias != nil || residual != nil || activation != .none
         // Output columns whose tap kw lands inside the input row: [first, last), and the input offset.

@@ -18,10 +18,9 @@ extension PackedConv {
         let tilesPerPlane = (d.output + framesPerTile - 1) / framesPerTile
         let tiles = batch * g.group * tilesPerPlane
         let workers = KernelThreads.workers
-        let blocks = tiles < 2 * workers ? min((2 * workers + tiles - 1) / tiles, max(1, coutG / 16)) : 1
+        let blocks = channelBlocks(tiles: tiles)
         let items = tiles * blocks
-        let inPlace = residual.map { UnsafeRawPointer($0) == UnsafeRawPointer(output) } ?? false
-        let residual = inPlace ? nil : residual
+        let (inPlace, residual) = Self.separate(residual, from: output)
         let tapWeights = self.weights, bias = self.bias
         let fuse = bias != nil || residual != nil || activation != .none
         Parallel.forWorkers(min(workers, items)) { worker in

@@ -129,13 +129,25 @@ public final class PackedConv: @unchecked Sendable {
         let target = max(Self.minimumTileColumns, (wide + 15) & ~15)
         let tilesPerPlane = (outPlane + target - 1) / target
         let columns = (outPlane + tilesPerPlane - 1) / tilesPerPlane  // even tiles, none nearly empty
-        let tiles = batch * g.group * tilesPerPlane
-        let workers = KernelThreads.workers
-        var blocks = 1
-        if tiles < 2 * workers {
-            blocks = min((2 * workers + tiles - 1) / tiles, max(1, g.outChannelsPerGroup / 16))
-        }
+        let blocks = channelBlocks(tiles: batch * g.group * tilesPerPlane)
         return Tiling(columns: columns, tilesPerPlane: tilesPerPlane, channelBlocks: blocks)
+    }
+
+    /// Blocks each tile's output channels are split into: with fewer than two tiles per worker, enough blocks
+    /// (of at least 16 channels) that every worker has work; otherwise 1.
+    func channelBlocks(tiles: Int) -> Int {
+        let workers = KernelThreads.workers
+        guard tiles < 2 * workers else { return 1 }
+        return min((2 * workers + tiles - 1) / tiles, max(1, geometry.outChannelsPerGroup / 16))
+    }
+
+    /// Whether `residual` is the output buffer itself (the kernel then accumulates onto the output instead of
+    /// adding it again), and the residual left to add separately (nil when there is none or it is in place).
+    static func separate(_ residual: UnsafePointer<Float>?, from output: UnsafeMutablePointer<Float>)
+        -> (inPlace: Bool, residual: UnsafePointer<Float>?)
+    {
+        let inPlace = residual.map { UnsafeRawPointer($0) == UnsafeRawPointer(output) } ?? false
+        return (inPlace, inPlace ? nil : residual)
     }
 
     /// Floats of scratch `run` needs for this input size (a column slab per worker; none for 1×1 or depthwise).
