@@ -15,8 +15,10 @@ public final class CompiledPipeline: Sendable {
     private let classifiers: [String: CompiledClassifier]
     /// Compiled detectors by the config's model name.
     private let detectors: [String: CompiledDetector]
-    /// What a run of this pipeline gives: action segments when it classifies, else the people it finds (the
-    /// `poses` of a pose stage, or the `detections`).
+    /// Compiled Siamese trackers by the config's model name.
+    private let trackers: [String: CompiledTracker]
+    /// What a run of this pipeline gives: action segments when it classifies, else the people it follows
+    /// (`tracks`) or finds (the `poses` of a pose stage, or the `detections`).
     public let output: StreamKind
 
     /// Compiles `config`. Throws `ConfigError` with the `file:line:col` of each stage this build cannot run and
@@ -59,12 +61,27 @@ public final class CompiledPipeline: Sendable {
                 diagnostics.append(ConfigDiagnostic(at: at, "\(error)"))
             }
         }
+        var trackers: [String: CompiledTracker] = [:]
+        for stage in config.stages {
+            guard case let .track(options) = stage.options, options.kind == .siamese, let name = options.model,
+                  trackers[name] == nil, let model = config.model(named: name) else { continue }
+            do {
+                trackers[name] = try CompiledTracker(card: model.card, model: name, store: store)
+            } catch {
+                let card = model.card
+                let at = card.locations["siamese"] ?? card.locations["onnx"] ?? card.locations["kind"]
+                    ?? ConfigLocation(file: card.path, line: 1, column: 1)
+                diagnostics.append(ConfigDiagnostic(at: at, "\(error)"))
+            }
+        }
         if !diagnostics.isEmpty { throw ConfigError(diagnostics) }
         self.config = config
         self.classifiers = classifiers
         self.detectors = detectors
+        self.trackers = trackers
         let kinds = Set(config.stages.map(\.kind))
-        output = kinds.contains(.classify) ? .segments : kinds.contains(.pose) ? .poses
+        output = kinds.contains(.classify) ? .segments : kinds.contains(.track) ? .tracks
+            : kinds.contains(.pose) ? .poses
             : kinds.contains(.detect) ? .detections : .segments
         var labels: [String] = [], modelName = ""
         for stage in config.stages {
@@ -95,9 +112,6 @@ public final class CompiledPipeline: Sendable {
         }
         for stage in config.stages {
             switch stage.options {
-            case .track:
-                report(stage.location, "stage `track` is not supported by this build: it has no tracker yet; remove "
-                       + "the stage (people: decode → detect → [pose]; actions: decode → [flow] → classify → [smooth])")
             case let .pose(options):
                 guard let card = config.model(named: options.model)?.card else { break }
                 if card.kind == .pose {
@@ -112,8 +126,8 @@ public final class CompiledPipeline: Sendable {
             case let .classify(options):
                 do { try ClassifyStage.check(options) } catch { report(stage.location, "\(error)") }
                 if options.per == .track {
-                    report(stage.location, "`per: track` needs a `track` stage, which this build does not have; use "
-                           + "`per: frame` for whole-frame clips")
+                    report(stage.location, "`per: track` (classifying each tracked person) is not supported by this "
+                           + "build yet; use `per: frame` for whole-frame clips, and `actiond track` to follow people")
                 }
             default: break
             }
@@ -122,7 +136,9 @@ public final class CompiledPipeline: Sendable {
     }
 
     /// Every compiled graph the config uses (the store keeps these across a reload).
-    public var graphs: [CompiledGraph] { classifiers.values.flatMap(\.graphs) + detectors.values.map(\.graph) }
+    public var graphs: [CompiledGraph] {
+        classifiers.values.flatMap(\.graphs) + detectors.values.map(\.graph) + trackers.values.flatMap(\.graphs)
+    }
 
     /// Throws unless a run gives action segments (the service and `classify` write actions; people alone are
     /// `actiond detect`'s).
@@ -133,8 +149,9 @@ public final class CompiledPipeline: Sendable {
                                             + "(people alone: `actiond detect FILE --pipeline \(config.file)`)")])
     }
 
-    /// A runnable graph for one file or stream: decode → [detect → [pose]] → [flow] → classify → [scores tap] →
-    /// smooth or best label; or, without classify, decode → detect → [pose] ending in the people found.
+    /// A runnable graph for one file or stream: decode → [detect → [pose] → [track]] → [flow] → classify →
+    /// [scores tap] → smooth or best label; or, without classify, decode → detect → [pose] → [track] ending in
+    /// the people followed or found.
     /// `onClipScores` sees every clip's scores as they pass (`--all-scores`, clip counters). Queues out of the
     /// decoder take `sourceQueue` (block for files, drop-oldest for live streams); the others block, 4 deep.
     public func graph(source: DecodeSource, sourceQueue: (capacity: Int, policy: QueuePolicy), threads: Int = 1,
@@ -165,8 +182,12 @@ public final class CompiledPipeline: Sendable {
                                 output: StreamPorts.detections)
             case .pose:
                 node = AnyStage(PoseFromDetectorStage())
-            case .track:
-                throw StagesError.unsupported("stage `\(stage.kind.rawValue)` (\(stage.location)) is not supported")
+            case let .track(options):
+                let compiled = options.model.flatMap { trackers[$0] }
+                if options.kind == .siamese, compiled == nil {
+                    throw StagesError.unsupported("model `\(options.model ?? "")` is not declared")
+                }
+                node = AnyStage(try TrackStage(options: options, compiled: compiled))
             }
             // The runtime ports are the config's: the same names the config's port check reasoned about.
             let takes = stage.ports.takes.map(\.rawValue), gives = stage.ports.gives.map(\.rawValue)

@@ -36,21 +36,30 @@ public enum StreamPorts {
     }
 }
 
-/// Where a track stands on a frame. Only confirmed tracks have their frame added to their clip; a removed
-/// track's partial clip is flushed or dropped by the classify stage's `partial` rule.
-public enum TrackState: String, Sendable, Equatable {
-    case tentative, confirmed, lost, removed
-}
-
-/// One track on one frame: its id (stable across frames), its box in working-frame pixels, and its state.
+/// One track on one frame: its id (stable across frames), its box in working-frame pixels (where crops are cut)
+/// and in source-video pixels, and its state. Only confirmed tracks have their frame added to their clip; a
+/// removed track (reported once) has its partial clip flushed or dropped by the classify stage's `partial` rule.
 public struct TrackBox: Sendable, Equatable {
     public var id: Int
     public var box: PixelRect
     public var state: TrackState
+    /// The matched detection's score, the search peak's probability, or 0 when the box is only predicted.
+    public var score: Double
+    /// What placed the box on this frame.
+    public var evidence: TrackEvidence
+    /// `box` in source-video pixels.
+    public var source: PixelRect
+    /// The matched detection's keypoints in source-video pixels; empty without a match or a pose-format detector.
+    public var keypoints: [Keypoint]
 
-    public init(id: Int, box: PixelRect, state: TrackState = .confirmed) {
+    public init(id: Int, box: PixelRect, state: TrackState = .confirmed, score: Double = 1,
+                evidence: TrackEvidence = .detection, source: PixelRect? = nil, keypoints: [Keypoint] = []) {
         self.id = id
         self.box = box
         self.state = state
+        self.score = score
+        self.evidence = evidence
+        self.source = source ?? box
+        self.keypoints = keypoints
     }
 }

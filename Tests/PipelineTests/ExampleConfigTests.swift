@@ -87,7 +87,7 @@ final class ExampleConfigTests: XCTestCase {
         var track = TrackOptions()
         track.model = "tracker"
         track.maxLost = 30
-        track.minHits = 2
+        track.confirm = 2
         track.iou = 0.25
         XCTAssertEqual(config.stages[2].options, .track(track))
         var poseOptions = PoseOptions(model: "pose")

@@ -150,11 +150,17 @@ public struct DetectOptions: Sendable, Equatable {
 ///
 /// ```yaml
 /// - track:
-///     kind: siamese      # siamese (appearance + motion, needs a tracker model) | iou (boxes only); default siamese
+///     kind: siamese      # siamese (boxes + appearance, needs a tracker model) | iou (boxes only); default siamese
 ///     model: tracker     # required for siamese: a name under `models:` whose card has kind tracker
-///     max_lost: 15       # frames a track survives without a match (>= 0); default 15
-///     min_hits: 3        # matched frames before a track is reported (>= 1); default 3
-///     iou: 0.3           # minimum box overlap to associate, 0...1; default 0.3
+///     high: 0.5          # detections at or above this score are matched first and may start tracks; default 0.5
+///     low: 0.1           # detections from `low` up to `high` only extend confirmed tracks; default 0.1
+///     start: 0.6         # score a detection needs to start a track (>= high); default 0.6
+///     iou: 0.3           # box overlap that lets a track and a detection match on boxes alone, 0...1; default 0.3
+///     confirm: 3         # matched frames in a row before a new track is confirmed (>= 1); default 3
+///     max_lost: 30       # frames a track lives without a detection before it is removed (>= 0); default 30
+///     appearance: 0.5    # siamese: weight of the appearance response in the matching score, 0...1; default 0.5
+///     refind: 0.6        # siamese: response probability that re-finds a lost track away from its predicted box,
+///                        # or follows a person the detector missed, 0...1; default 0.6
 /// ```
 /// Takes `frames`, `detections`; gives `tracks`.
 public struct TrackOptions: Sendable, Equatable {
@@ -163,9 +169,14 @@ public struct TrackOptions: Sendable, Equatable {
     }
     public var kind: Kind = .siamese
     public var model: String?
-    public var maxLost = 15
-    public var minHits = 3
+    public var high: Double = 0.5
+    public var low: Double = 0.1
+    public var start: Double = 0.6
     public var iou: Double = 0.3
+    public var confirm = 3
+    public var maxLost = 30
+    public var appearance: Double = 0.5
+    public var refind: Double = 0.6
     public init() {}
 }
 

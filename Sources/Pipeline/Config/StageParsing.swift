@@ -108,8 +108,30 @@ extension ConfigParser {
             }
             options.model = r.string("model")
             if let maxLost = r.int("max_lost", in: .between(0, 100_000)) { options.maxLost = maxLost }
-            if let minHits = r.int("min_hits", in: .between(1, 1000)) { options.minHits = minHits }
+            if let confirm = r.int("confirm", in: .between(1, 1000)) { options.confirm = confirm }
             if let iou = r.number("iou", in: .unit) { options.iou = iou }
+            if let high = r.number("high", in: .unit) { options.high = high }
+            if let low = r.number("low", in: .unit) { options.low = low }
+            options.start = max(options.start, options.high)
+            if let start = r.number("start", in: .unit) { options.start = start }
+            if let appearance = r.number("appearance", in: .unit) { options.appearance = appearance }
+            if let refind = r.number("refind", in: .unit) { options.refind = refind }
+            if options.low > options.high {
+                file.error("`low` (\(options.low)) must not exceed `high` (\(options.high))",
+                           at: r.entries.first { $0.key == "low" }?.keyNode)
+            }
+            if options.start < options.high {
+                file.error("`start` (\(options.start)) must be at least `high` (\(options.high)): a detection too "
+                           + "weak for the first association cannot start a track",
+                           at: r.entries.first { $0.key == "start" }?.keyNode)
+            }
+            if options.kind == .iou {
+                for key in ["appearance", "refind"] {
+                    if let entry = r.entries.first(where: { $0.key == key }) {
+                        file.error("`\(key)` only applies to `kind: siamese`", at: entry.keyNode)
+                    }
+                }
+            }
             if options.kind == .siamese, options.model == nil, !r.has("model") {
                 r.missing("model", "a `siamese` tracker needs its model (a name under `models:` with card kind "
                           + "tracker); or use `kind: iou` to track by box overlap alone")

@@ -97,6 +97,13 @@ public enum OutputKind: String, Sendable, Equatable, CaseIterable {
 /// head:                        # ... and the recurrent head over the cached features ([N, T, F] input)
 ///   onnx: actions-head.onnx
 ///   input: features            # default: the graph's only input
+/// siamese:                     # tracker only (required there): one backbone for exemplar and search crops,
+///                              # `input.size` is the exemplar crop (square); the graph's H and W are symbolic
+///   search: 128                # search crop side in pixels (> exemplar side)
+///   stride: 8                  # total stride of the backbone: response cells are this many search pixels apart
+///   context: 0.5               # context margin p = context × (w + h) around the box; default 0.5
+///   scale: 0.001               # response = scale × correlation + bias, a logit (sigmoid: probability)
+///   bias: 0                    # default 0
 /// ```
 public struct ModelCard: Sendable, Equatable {
     /// The card file path as it was reached (config-relative paths joined to the config's folder).
@@ -112,6 +119,7 @@ public struct ModelCard: Sendable, Equatable {
     public var flow: FlowStream?
     public var encoder: Encoder?
     public var head: Head?
+    public var siamese: Siamese?
     /// Positions of the card's fields ("input.size", "output.kind", ...) for errors found later.
     public var locations: [String: ConfigLocation]
 
@@ -164,6 +172,15 @@ public struct ModelCard: Sendable, Equatable {
         public var input: String?
     }
 
+    /// A Siamese tracker's crops and response (the exemplar side is `input.size`).
+    public struct Siamese: Sendable, Equatable {
+        public var search: Int
+        public var stride: Int
+        public var context: Double = 0.5
+        public var scale: Double
+        public var bias: Double = 0
+    }
+
     /// Every ONNX file the card needs, with its role, in the order the stages load them.
     public var graphs: [(role: GraphRole, path: String)] {
         var result: [(GraphRole, String)] = []
@@ -177,7 +194,7 @@ public struct ModelCard: Sendable, Equatable {
     public static func == (a: ModelCard, b: ModelCard) -> Bool {
         a.path == b.path && a.name == b.name && a.kind == b.kind && a.onnx == b.onnx && a.input == b.input
             && a.output == b.output && a.labels == b.labels && a.flow == b.flow && a.encoder == b.encoder
-            && a.head == b.head
+            && a.head == b.head && a.siamese == b.siamese
     }
 }
 

@@ -130,10 +130,22 @@ private final class CardParser {
         } else {
             card.allow("encoder", "head")
         }
+        var siamese: ModelCard.Siamese?
+        if let node = card.value("siamese") {
+            note("siamese", node)
+            if kind != nil, kind != .tracker {
+                file.error("`siamese` only applies to tracker cards; this card has kind `\(kind!.rawValue)`", at: node)
+            } else {
+                siamese = parseSiamese(node, exemplar: input?.size)
+            }
+        } else if kind == .tracker {
+            card.missing("siamese", "a tracker card describes its crops and response (`search`, `stride`, `scale`)")
+        }
         card.finish()
 
         guard let kind, let input, let (output, labels) = outputResult else { return nil }
         if kind == .twoStream, flow == nil { return nil }
+        if kind == .tracker, siamese == nil { return nil }
         if isSplit, encoder == nil || head == nil { return nil }
         if !isSplit, onnx == nil { return nil }
         if isSplit, input.layout != .nchw {
@@ -142,7 +154,38 @@ private final class CardParser {
             return nil
         }
         return ModelCard(path: file.path, name: name, kind: kind, onnx: onnx, input: input, output: output,
-                         labels: labels, flow: flow, encoder: encoder, head: head, locations: locations)
+                         labels: labels, flow: flow, encoder: encoder, head: head, siamese: siamese,
+                         locations: locations)
+    }
+
+    func parseSiamese(_ node: Node, exemplar: PixelSize?) -> ModelCard.Siamese? {
+        guard let reader = MappingReader(file: file, node: node, what: "`siamese`") else { return nil }
+        defer { reader.finish() }
+        let search = reader.int("search", in: .between(8, 4096),
+                                required: "the search crop side in pixels, e.g. `search: 128`")
+        note("siamese.search", reader.value("search"))
+        let stride = reader.int("stride", in: .between(1, 64),
+                                required: "the backbone's total stride, e.g. `stride: 8`")
+        let context = reader.number("context", in: .between(0, 4))
+        let scale = reader.number("scale", in: NumberRange(),
+                                  required: "the response scale learned in training (response = scale × correlation "
+                                  + "+ bias)")
+        let bias = reader.number("bias", in: NumberRange())
+        guard let search, let stride, let scale else { return nil }
+        if let exemplar {
+            if exemplar.width != exemplar.height {
+                file.error("a tracker's exemplar crop is square: `input.size` must be N×N, got \(exemplar)", at: nil,
+                           location: locations["input.size"])
+                return nil
+            }
+            if search <= exemplar.width || (search - exemplar.width) % stride != 0 {
+                file.error("`search` must exceed the exemplar side (\(exemplar.width)) by a multiple of `stride` "
+                           + "(\(stride)), got \(search)", at: reader.value("search"))
+                return nil
+            }
+        }
+        return ModelCard.Siamese(search: search, stride: stride, context: context ?? 0.5, scale: scale,
+                                 bias: bias ?? 0)
     }
 
     func parseInput(_ node: Node, kind: ModelKind?) -> ModelCard.Input? {
