@@ -294,7 +294,7 @@ public struct ClassifyStage: GraphStage {
 
 extension ResizeTransform {
     /// A working-frame box in source pixels.
-    func sourceBox(_ box: PixelRect) -> PixelRect {
+    public func sourceBox(_ box: PixelRect) -> PixelRect {
         let a = toSource(x: box.x, y: box.y), b = toSource(x: box.x + box.width, y: box.y + box.height)
         return PixelRect(x: a.x, y: a.y, width: b.x - a.x, height: b.y - a.y)
     }

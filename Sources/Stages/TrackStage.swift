@@ -295,7 +295,8 @@ public struct TrackStage: GraphStage {
             return d
         }
         cue?.show(frame)
-        return try tracker.step(working, cue: cue).map { person in
+        let picture = PixelRect(x: 0, y: 0, width: Double(frame.width), height: Double(frame.height))
+        return try tracker.step(working, cue: cue, frame: picture).map { person in
             TrackBox(id: person.id, box: person.box, state: person.phase, score: person.score,
                      evidence: person.evidence, source: transform.sourceBox(person.box),
                      keypoints: person.detection.map { detections[$0].keypoints } ?? [])

@@ -39,6 +39,12 @@ public struct BoxKalman: Sendable, Equatable {
         [box.x + box.width / 2, box.y + box.height / 2, box.width, box.height]
     }
 
+    /// Sets the size velocity to zero: the box keeps its size from now on until a measurement says otherwise.
+    public mutating func holdSize() {
+        mean[6] = 0
+        mean[7] = 0
+    }
+
     /// One frame ahead: x ← F x, P ← F P Fᵀ + Q.
     public mutating func predict() {
         let w = max(mean[2], 1), h = max(mean[3], 1)

@@ -136,9 +136,17 @@ public struct MultiTracker: Sendable {
     public var count: Int { tracks.count }
 
     /// One frame: associates `detections` with the tracks and reports every track that is not tentative
-    /// (confirmed and lost ones, and those removed on this frame, once), sorted by id.
-    public mutating func step(_ detections: [Detection], cue: AppearanceCue? = nil) throws -> [TrackedPerson] {
-        for index in tracks.indices { tracks[index].kalman.predict() }
+    /// (confirmed and lost ones, and those removed on this frame, once), sorted by id. With `frame` (the
+    /// picture's rectangle), a lost track whose predicted box has left it is removed at once.
+    public mutating func step(_ detections: [Detection], cue: AppearanceCue? = nil, frame: PixelRect? = nil) throws
+        -> [TrackedPerson]
+    {
+        for index in tracks.indices {
+            // A lost track keeps moving as it did, but stops changing size (its size velocity came from boxes
+            // that were being occluded or cut by the frame edge).
+            if tracks[index].phase == .lost { tracks[index].kalman.holdSize() }
+            tracks[index].kalman.predict()
+        }
         let searched = tracks.filter { $0.phase != .tentative && $0.hasTemplate }
         let responses = try cue?.search(searched.map { ($0.id, $0.kalman.box) }) ?? [:]
 
@@ -215,7 +223,8 @@ public struct MultiTracker: Sendable {
                                              evidence: .search, score: response.confidence, detection: nil))
             } else {
                 track.lostFrames += 1
-                if track.lostFrames > settings.maxLost {
+                let gone = frame.map { track.kalman.box.iou($0) == 0 } ?? false
+                if track.lostFrames > settings.maxLost || gone {
                     track.phase = .removed
                     removed.append(index)
                 } else {

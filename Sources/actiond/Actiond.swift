@@ -20,6 +20,7 @@ struct Actiond: AsyncParsableCommand {
             Check.self,
             Classify.self,
             Detect.self,
+            TrackCommand.self,
             Run.self,
             Dataset.self,
             Bench.self,

@@ -89,11 +89,14 @@ struct Detect: AsyncParsableCommand {
     }
 }
 
-/// The people part of a pipeline config: decode, detect and pose stages only.
+/// The people part of a pipeline config: decode, detect and pose stages, and with `track` the track stage.
 enum PeoplePipeline {
-    static func load(_ path: String?, fps: Double? = nil, threshold: Double? = nil) throws -> PipelineConfig {
+    static func load(_ path: String?, fps: Double? = nil, threshold: Double? = nil, track: Bool = false) throws
+        -> PipelineConfig
+    {
         var config = try ConfigLoader.load(path: try path ?? DefaultPipeline.locate(name: "people.yaml"))
-        config.stages = config.stages.filter { [.decode, .detect, .pose].contains($0.kind) }
+        let kept: [StageKind] = track ? [.decode, .detect, .pose, .track] : [.decode, .detect, .pose]
+        config.stages = config.stages.filter { kept.contains($0.kind) }
         guard config.stages.contains(where: { $0.kind == .detect }) else {
             throw ConfigError([ConfigDiagnostic(at: ConfigLocation(file: config.file, line: 1, column: 1),
                                                 "the pipeline has no `detect` stage; add one, e.g. "
