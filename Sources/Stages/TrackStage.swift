@@ -61,61 +61,97 @@ public final class CompiledTracker: Sendable {
 
 /// SiamFC's crops: squares cut from a frame around a point, resized to the network's size.
 public enum SiameseCrop {
-    /// The per-channel mean of an RGB24 image (the colour of the frame outside its edges), 0...255.
-    public static func meanColour(_ image: Image) -> [Float] {
-        var sums = [Double](repeating: 0, count: 3)
-        let n = image.width * image.height
-        image.pixels.withUnsafeBufferPointer { p in
-            for i in 0..<n {
-                sums[0] += Double(p[i * 3]); sums[1] += Double(p[i * 3 + 1]); sums[2] += Double(p[i * 3 + 2])
-            }
-        }
-        return sums.map { Float($0 / Double(max(n, 1))) }
-    }
-
     /// The square of side `side` frame pixels centred on (`cx`, `cy`), resized to `size`×`size`: RGB planes
     /// (3 × size × size) with values 0...1. Output pixel u samples frame x = cx − side/2 + (u + 0.5)·side/size
     /// − 0.5 (pixel centres, OpenCV INTER_LINEAR without antialiasing), bilinear between the four nearest pixels;
     /// pixels outside the frame take `fill` (the frame's mean colour).
     public static func cut(_ image: Image, cx: Double, cy: Double, side: Double, size: Int, fill: [Float]) -> [Float] {
-        precondition(image.format == .rgb24, "crops are cut from RGB24 frames")
-        let w = image.width, h = image.height, plane = size * size
+        cut(FramePlanes(image), cx: cx, cy: cy, side: side, size: size, fill: fill)
+    }
+
+    /// `cut` from a frame already in planes (one conversion per frame however many crops are cut from it).
+    public static func cut(_ frame: FramePlanes, cx: Double, cy: Double, side: Double, size: Int, fill: [Float])
+        -> [Float]
+    {
+        let w = frame.width, h = frame.height, plane = size * size
         var out = [Float](repeating: 0, count: 3 * plane)
         let step = side / Double(size)
-        let x0 = cx - side / 2, y0 = cy - side / 2
-        // Per output column: the two source columns and their weights (shared by every row).
-        var cols = [(Int, Int, Float)](repeating: (0, 0, 0), count: size)
-        for u in 0..<size {
-            let x = x0 + (Double(u) + 0.5) * step - 0.5
-            let xf = x.rounded(.down)
-            cols[u] = (Int(xf), Int(xf) + 1, Float(x - xf))
+        // Per output column (and row): the two source indices, clamped into the frame, whether each is really
+        // inside, and the weight of the second.
+        struct Tap { var a: Int, b: Int, inA: Bool, inB: Bool, weight: Float }
+        func taps(_ origin: Double, _ count: Int) -> [Tap] {
+            (0..<size).map { u in
+                let x = origin + (Double(u) + 0.5) * step - 0.5
+                let xf = x.rounded(.down), i = Int(xf)
+                return Tap(a: min(max(i, 0), count - 1), b: min(max(i + 1, 0), count - 1), inA: i >= 0 && i < count,
+                           inB: i + 1 >= 0 && i + 1 < count, weight: Float(x - xf))
+            }
         }
+        let columns = taps(cx - side / 2, w), rows = taps(cy - side / 2, h)
+        let inside = columns.allSatisfy { $0.inA && $0.inB }
         let scale: Float = 1 / 255
-        let fills = fill.map { $0 * scale }
-        image.pixels.withUnsafeBufferPointer { p in
+        frame.values.withUnsafeBufferPointer { p in
             out.withUnsafeMutableBufferPointer { o in
-                for v in 0..<size {
-                    let y = y0 + (Double(v) + 0.5) * step - 0.5
-                    let yf = y.rounded(.down)
-                    let ya = Int(yf), yb = ya + 1, fy = Float(y - yf)
-                    let rowA = ya >= 0 && ya < h, rowB = yb >= 0 && yb < h
-                    for u in 0..<size {
-                        let (xa, xb, fx) = cols[u]
-                        let colA = xa >= 0 && xa < w, colB = xb >= 0 && xb < w
-                        for c in 0..<3 {
-                            let f = fills[c]
-                            let aa = rowA && colA ? Float(p[(ya * w + xa) * 3 + c]) * scale : f
-                            let ab = rowA && colB ? Float(p[(ya * w + xb) * 3 + c]) * scale : f
-                            let ba = rowB && colA ? Float(p[(yb * w + xa) * 3 + c]) * scale : f
-                            let bb = rowB && colB ? Float(p[(yb * w + xb) * 3 + c]) * scale : f
-                            let top = aa + (ab - aa) * fx, bottom = ba + (bb - ba) * fx
-                            o[c * plane + v * size + u] = top + (bottom - top) * fy
+                for c in 0..<3 {
+                    let f = fill[c] * scale, source = c * w * h, target = c * plane
+                    for (v, row) in rows.enumerated() {
+                        let ra = source + row.a * w, rb = source + row.b * w, fy = row.weight
+                        let base = target + v * size
+                        if inside && row.inA && row.inB {
+                            for (u, col) in columns.enumerated() {
+                                let top = p[ra + col.a] + (p[ra + col.b] - p[ra + col.a]) * col.weight
+                                let bottom = p[rb + col.a] + (p[rb + col.b] - p[rb + col.a]) * col.weight
+                                o[base + u] = top + (bottom - top) * fy
+                            }
+                        } else {
+                            for (u, col) in columns.enumerated() {
+                                let aa = row.inA && col.inA ? p[ra + col.a] : f
+                                let ab = row.inA && col.inB ? p[ra + col.b] : f
+                                let ba = row.inB && col.inA ? p[rb + col.a] : f
+                                let bb = row.inB && col.inB ? p[rb + col.b] : f
+                                let top = aa + (ab - aa) * col.weight, bottom = ba + (bb - ba) * col.weight
+                                o[base + u] = top + (bottom - top) * fy
+                            }
                         }
                     }
                 }
             }
         }
         return out
+    }
+}
+
+/// An RGB24 frame as three float planes with values 0...1, and its per-channel mean (0...255).
+public struct FramePlanes: Sendable {
+    public let width: Int
+    public let height: Int
+    public let values: [Float]
+    public let mean: [Float]
+
+    public init(_ image: Image) {
+        precondition(image.format == .rgb24, "crops are cut from RGB24 frames")
+        width = image.width
+        height = image.height
+        let n = image.width * image.height
+        var planes = [Float](repeating: 0, count: 3 * n)
+        var sums = [0, 0, 0]
+        image.pixels.withUnsafeBufferPointer { p in
+            planes.withUnsafeMutableBufferPointer { o in
+                let scale: Float = 1 / 255
+                var r = 0, g = 0, b = 0
+                for i in 0..<n {
+                    let (x, y, z) = (p[3 * i], p[3 * i + 1], p[3 * i + 2])
+                    r &+= Int(x); g &+= Int(y); b &+= Int(z)
+                    o[i] = Float(x) * scale
+                    o[n + i] = Float(y) * scale
+                    o[2 * n + i] = Float(z) * scale
+                }
+                sums = [r, g, b]
+            }
+        }
+        values = planes
+        let count = Float(max(n, 1))
+        mean = sums.map { Float($0) / count }
     }
 }
 
@@ -130,8 +166,7 @@ public final class SiameseCue: AppearanceCue, @unchecked Sendable {
     public var updateEvery = 5
     let exemplarRunner: GraphRunner
     let searchRunner: GraphRunner
-    private var image: Image?
-    private var fill: [Float] = [0, 0, 0]
+    private var frame: FramePlanes?
     private var templates: [Int: (features: FeatureMap, age: Int)] = [:]
     /// Crops cut and backbone runs since the start (for the bench and the tests).
     public private(set) var searches = 0
@@ -144,17 +179,16 @@ public final class SiameseCue: AppearanceCue, @unchecked Sendable {
     }
 
     /// The frame the next calls cut their crops from.
-    public func show(_ frame: Image) {
-        image = frame
-        fill = SiameseCrop.meanColour(frame)
+    public func show(_ image: Image) {
+        frame = FramePlanes(image)
     }
 
     /// Templates held now.
     public var templateCount: Int { templates.count }
 
     func features(_ runner: GraphRunner, cx: Double, cy: Double, side: Double, size: Int) throws -> FeatureMap {
-        guard let image else { throw StagesError.unsupported("the tracker was asked to search before any frame") }
-        let crop = SiameseCrop.cut(image, cx: cx, cy: cy, side: side, size: size, fill: fill)
+        guard let frame else { throw StagesError.unsupported("the tracker was asked to search before any frame") }
+        let crop = SiameseCrop.cut(frame, cx: cx, cy: cy, side: side, size: size, fill: frame.mean)
         let out = try runner.run(Tensor(shape: [3, size, size], floats: crop))
         return FeatureMap(values: out.floatValues, channels: out.shape[1], height: out.shape[2], width: out.shape[3])
     }
@@ -283,6 +317,9 @@ public struct TrackStage: GraphStage {
         let detections = try input.value(StreamPorts.detections)
         try await emit.emit(StreamPorts.tracks, input.timestamped(try step(frame, detections)))
     }
+
+    /// Search crops run so far (0 for `kind: iou`).
+    public var searchCount: Int { cue?.searches ?? 0 }
 
     /// One frame: detections in source pixels → tracks (working and source pixels).
     public mutating func step(_ frame: Image, _ detections: [Detection]) throws -> [TrackBox] {

@@ -64,27 +64,49 @@ public enum SiameseCorrelation {
     /// the search features without padding (PyTorch's `conv2d(x, z)`), as a (H−h+1)×(W−w+1) map of logits.
     public static func correlate(_ z: FeatureMap, over x: FeatureMap, scale: Float, bias: Float) -> [Float] {
         precondition(z.channels == x.channels && z.height <= x.height && z.width <= x.width)
-        let rows = x.height - z.height + 1, columns = x.width - z.width + 1
+        let rows = x.height - z.height + 1, columns = x.width - z.width + 1, channels = z.channels
+        // Channels last, so each term is one contiguous dot product over the channels.
+        let zt = channelsLast(z), xt = channelsLast(x)
         var response = [Float](repeating: 0, count: rows * columns)
-        z.values.withUnsafeBufferPointer { zp in
-            x.values.withUnsafeBufferPointer { xp in
-                for c in 0..<z.channels {
-                    let zBase = c * z.height * z.width, xBase = c * x.height * x.width
-                    for u in 0..<rows {
+        zt.withUnsafeBufferPointer { zp in
+            xt.withUnsafeBufferPointer { xp in
+                for u in 0..<rows {
+                    for v in 0..<columns {
+                        var sum: Float = 0
                         for i in 0..<z.height {
-                            let xRow = xBase + (u + i) * x.width, zRow = zBase + i * z.width
-                            for v in 0..<columns {
-                                var sum: Float = 0
-                                for j in 0..<z.width { sum += zp[zRow + j] * xp[xRow + v + j] }
-                                response[u * columns + v] += sum
+                            for j in 0..<z.width {
+                                let zBase = (i * z.width + j) * channels, xBase = ((u + i) * x.width + v + j) * channels
+                                // Eight lanes at a time (the order of the float sums is fixed, so results do not
+                                // depend on the machine), then the remainder.
+                                var lanes = SIMD8<Float>()
+                                var c = 0
+                                while c + 8 <= channels {
+                                    let zv = SIMD8<Float>(zp[(zBase + c)..<(zBase + c + 8)])
+                                    let xv = SIMD8<Float>(xp[(xBase + c)..<(xBase + c + 8)])
+                                    lanes += zv * xv
+                                    c += 8
+                                }
+                                var partial = lanes.sum()
+                                while c < channels {
+                                    partial += zp[zBase + c] * xp[xBase + c]
+                                    c += 1
+                                }
+                                sum += partial
                             }
                         }
+                        response[u * columns + v] = sum * scale + bias
                     }
                 }
             }
         }
-        for i in response.indices { response[i] = response[i] * scale + bias }
         return response
+    }
+
+    private static func channelsLast(_ f: FeatureMap) -> [Float] {
+        let hw = f.height * f.width
+        var out = [Float](repeating: 0, count: f.values.count)
+        for c in 0..<f.channels { for p in 0..<hw { out[p * f.channels + c] = f.values[c * hw + p] } }
+        return out
     }
 }
 
@@ -141,31 +163,35 @@ public enum SiamesePeak {
     public static func upsample(_ map: [Float], rows: Int, columns: Int, factor: Int) -> (values: [Double], rows: Int,
                                                                                           columns: Int) {
         let outRows = (rows - 1) * factor + 1, outColumns = (columns - 1) * factor + 1
-        func weights(_ t: Double) -> [Double] {
-            let a = -0.5
-            func k(_ x: Double) -> Double {
-                let x = abs(x)
-                if x <= 1 { return (a + 2) * x * x * x - (a + 3) * x * x + 1 }
-                if x < 2 { return a * x * x * x - 5 * a * x * x + 8 * a * x - 4 * a }
-                return 0
+        // Separable: each output coordinate's four source indices (clamped) and weights, once per axis.
+        func taps(_ count: Int, _ outCount: Int) -> [(index: [Int], weight: [Double])] {
+            (0..<outCount).map { o in
+                let p = Double(o) / Double(factor), base = min(Int(p), count - 1), t = p - Double(base)
+                let a = -0.5
+                func k(_ x: Double) -> Double {
+                    let x = abs(x)
+                    if x <= 1 { return (a + 2) * x * x * x - (a + 3) * x * x + 1 }
+                    if x < 2 { return a * x * x * x - 5 * a * x * x + 8 * a * x - 4 * a }
+                    return 0
+                }
+                return ((0..<4).map { min(max(base - 1 + $0, 0), count - 1) }, [k(1 + t), k(t), k(1 - t), k(2 - t)])
             }
-            return [k(1 + t), k(t), k(1 - t), k(2 - t)]
         }
-        func at(_ r: Int, _ c: Int) -> Double {
-            Double(map[min(max(r, 0), rows - 1) * columns + min(max(c, 0), columns - 1)])
+        let across = taps(columns, outColumns), down = taps(rows, outRows)
+        var wide = [Double](repeating: 0, count: rows * outColumns)
+        for r in 0..<rows {
+            for (o, tap) in across.enumerated() {
+                var sum = 0.0
+                for j in 0..<4 { sum += tap.weight[j] * Double(map[r * columns + tap.index[j]]) }
+                wide[r * outColumns + o] = sum
+            }
         }
         var out = [Double](repeating: 0, count: outRows * outColumns)
-        for oy in 0..<outRows {
-            let y = Double(oy) / Double(factor), y0 = min(Int(y), rows - 1), wy = weights(y - Double(y0))
-            for ox in 0..<outColumns {
-                let x = Double(ox) / Double(factor), x0 = min(Int(x), columns - 1), wx = weights(x - Double(x0))
+        for (o, tap) in down.enumerated() {
+            for c in 0..<outColumns {
                 var sum = 0.0
-                for i in 0..<4 {
-                    var row = 0.0
-                    for j in 0..<4 { row += wx[j] * at(y0 - 1 + i, x0 - 1 + j) }
-                    sum += wy[i] * row
-                }
-                out[oy * outColumns + ox] = sum
+                for i in 0..<4 { sum += tap.weight[i] * wide[tap.index[i] * outColumns + c] }
+                out[o * outColumns + c] = sum
             }
         }
         return (out, outRows, outColumns)

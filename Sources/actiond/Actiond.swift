@@ -53,5 +53,6 @@ struct Bench: AsyncParsableCommand {
             BenchFlow.self,
             BenchSynth.self,
             BenchDetect.self,
+            BenchTrack.self,
         ])
 }

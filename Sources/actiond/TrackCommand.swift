@@ -204,3 +204,78 @@ enum TrackJSON {
         return lines.joined(separator: "\n")
     }
 }
+
+/// `actiond bench track`: milliseconds per frame of the track stage alone (association, and for a Siamese
+/// tracker the search crops, backbone runs and correlations), on rendered frames whose detections are found once
+/// beforehand; the `iou` tracker on the same detections beside it.
+struct BenchTrack: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "track",
+        abstract: "Time the track stage (association + Siamese search) per frame; prints medians beside kind iou.")
+
+    @Option(help: "The pipeline config with decode, detect and track stages (default: pipelines/people.yaml).")
+    var pipeline: String?
+
+    @Option(help: "People in the rendered scene (one performer and people walking across).")
+    var people: Int = 4
+
+    @Option(help: "Rendered frames (15 per second); each timed run tracks all of them from a fresh tracker.")
+    var frames: Int = 60
+
+    @Option(help: "Timed runs; the median frame time over all runs is reported.")
+    var runs: Int = 3
+
+    @Option(help: "Kernel threads (default: ACTIOND_THREADS, else the config's `threads:`, else all cores).")
+    var threads: Int?
+
+    func run() throws {
+        guard frames >= 2, runs >= 1, (1...16).contains(people) else {
+            throw UsageError("--frames must be at least 2, --runs at least 1, --people 1...16")
+        }
+        let config = try PeoplePipeline.load(pipeline, track: true)
+        let threadCount = try ThreadKnob.apply(threads, config: config.threads)
+        guard let decode = config.decode,
+              case let .detect(detectOptions)? = config.stages.first(where: { $0.kind == .detect })?.options,
+              let detectCard = config.model(named: detectOptions.model)?.card,
+              case let .track(trackOptions)? = config.stages.first(where: { $0.kind == .track })?.options
+        else { throw UsageError("the pipeline needs decode, detect and track stages") }
+        var detect = DetectStage(try CompiledDetector(card: detectCard, model: detectOptions.model),
+                                 options: detectOptions)
+        let size = decode.size
+        var synth = SynthOptions(width: size.width, height: size.height, seconds: Double(frames) / 15)
+        synth.people = people
+        let scene = ClipScene(options: synth, seed: 1, clip: 0)
+        let images = (0..<min(frames, scene.frameCount)).map { index in
+            Image(width: size.width, height: size.height, format: .rgb24, pixels: scene.renderFrame(index).pixels)
+        }
+        let detections = try images.map { try detect.detect($0) }
+        var kinds: [(String, TrackOptions, CompiledTracker?)] = []
+        if trackOptions.kind == .siamese, let name = trackOptions.model, let card = config.model(named: name)?.card {
+            kinds.append(("siamese (\(card.name))", trackOptions, try CompiledTracker(card: card, model: name)))
+        }
+        var iou = trackOptions
+        iou.kind = .iou
+        iou.model = nil
+        kinds.append(("iou", iou, nil))
+        let perFrame = Double(detections.map(\.count).reduce(0, +)) / Double(detections.count)
+        print("track on \(images.count) rendered \(size) frames, \(decimal(perFrame, digits: 1)) detections/frame, "
+              + "\(threadCount) thread\(threadCount == 1 ? "" : "s"):")
+        for (label, options, compiled) in kinds {
+            var times: [Double] = [], reported = 0, searches = 0
+            for _ in 0..<runs {
+                var stage = try TrackStage(options: options, compiled: compiled)
+                for (image, found) in zip(images, detections) {
+                    let start = monotonicMilliseconds()
+                    reported += try stage.step(image, found).filter { $0.state == .confirmed }.count
+                    times.append(monotonicMilliseconds() - start)
+                }
+                searches += stage.searchCount
+            }
+            times.sort()
+            print("  \(label): median \(decimal(times[times.count / 2], digits: 3)) ms/frame (p90 "
+                  + "\(decimal(times[times.count * 9 / 10], digits: 3)), max \(decimal(times[times.count - 1], digits: 3)) "
+                  + "ms); \(decimal(Double(reported) / Double(times.count), digits: 1)) confirmed tracks/frame, "
+                  + "\(decimal(Double(searches) / Double(times.count), digits: 1)) searches/frame")
+        }
+    }
+}
