@@ -60,7 +60,7 @@ final class ModelCardTests: XCTestCase {
             "3:52: unknown key `color` in `input`; did you mean `colour`? (known keys: name, layout, frames, stride, "
                 + "fps, size, resize, mean, std, colour, pixels, fill)",
             "5:1: unknown key `weights` in the model card (known keys: kind, name, onnx, input, output, flow, "
-                + "encoder, head)",
+                + "encoder, head, siamese)",
         ])
     }
 
