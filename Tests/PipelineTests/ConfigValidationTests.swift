@@ -273,6 +273,27 @@ final class ConfigValidationTests: XCTestCase {
         ])
     }
 
+    func testTrackThresholdsMustBeOrderedAndAppearanceNeedsSiamese() throws {
+        XCTAssertEqual(try stages("  - decode\n  - detect: { model: person }\n"
+                                  + "  - track: { kind: iou, high: 0.4, low: 0.5, appearance: 0.3, refind: 0.9 }"), [
+            "12:36: `low` (0.5) must not exceed `high` (0.4)",
+            "12:46: `appearance` only applies to `kind: siamese`",
+            "12:63: `refind` only applies to `kind: siamese`",
+        ])
+        XCTAssertEqual(try stages("  - decode\n  - detect: { model: person }\n"
+                                  + "  - track: { model: tracker, high: 0.7, start: 0.6, confirm: 0 }"), [
+            "12:41: `start` (0.6) must be at least `high` (0.7): a detection too weak for the first association "
+                + "cannot start a track",
+            "12:62: `confirm` must be between 1 and 1000, got 0",
+        ])
+        // `start` follows a raised `high` when not given.
+        let config = try sandbox.load(ConfigSandbox.config(stages: "  - decode\n  - detect: { model: person }\n"
+                                                           + "  - track: { model: tracker, high: 0.8 }"))
+        guard case let .track(options) = config.stages[2].options else { return XCTFail("no track stage") }
+        XCTAssertEqual(options.start, 0.8)
+        XCTAssertEqual(options.confirm, 3)
+    }
+
     func testOptionsBesideInsteadOfInsideAndTwoKindsInOneEntry() throws {
         XCTAssertEqual(try stages("  - decode:\n    fps: 10\n  - smooth: {}\n    classify: { model: actions }"), [
             "11:5: `fps` is written beside `decode`, not inside it: indent the options under `decode:` "
