@@ -147,10 +147,14 @@ public struct MultiTracker: Sendable {
             if tracks[index].phase == .lost { tracks[index].kalman.holdSize() }
             tracks[index].kalman.predict()
         }
-        let searched = tracks.filter { $0.phase != .tentative && $0.hasTemplate }
-        let responses = try cue?.search(searched.map { ($0.id, $0.kalman.box) }) ?? [:]
-
         let high = detections.indices.filter { Double(detections[$0].score) >= settings.high }
+        // The appearance cue is asked only where boxes are ambiguous: a track whose prediction overlaps exactly
+        // one high detection well, with no other box or track near either, matches on its box alone (searched
+        // later only if it ends up unmatched).
+        let withTemplate = tracks.filter { $0.phase != .tentative && $0.hasTemplate }
+        let ambiguous = cue == nil ? [] : withTemplate.filter { !isClear($0, high: high, detections: detections) }
+        var responses = try cue?.search(ambiguous.map { ($0.id, $0.kalman.box) }) ?? [:]
+
         let low = detections.indices.filter {
             let s = Double(detections[$0].score)
             return s >= settings.low && s < settings.high
@@ -178,6 +182,17 @@ public struct MultiTracker: Sendable {
             freeHigh.removeAll { $0 == d }
         }
 
+        // Tracks left unmatched that were not searched yet: searched now, to follow them or let them go.
+        if let cue {
+            let late = tracks.indices.filter { index in
+                matchOf[index] == nil && tracks[index].phase == .confirmed && tracks[index].hasTemplate
+                    && responses[tracks[index].id] == nil
+            }
+            if !late.isEmpty {
+                responses.merge(try cue.search(late.map { (tracks[$0].id, tracks[$0].kalman.box) })) { a, _ in a }
+            }
+        }
+
         var reports: [TrackedPerson] = []
         var removed: [Int] = []
         let matchedBoxes = matchOf.map { detections[$0.value.detection].box }
@@ -197,9 +212,10 @@ public struct MultiTracker: Sendable {
                 if track.phase == .confirmed, let cue {
                     // Refresh the template only from a sure, unoccluded view of the person.
                     let crowded = matchedBoxes.contains { $0 != detection.box && $0.iou(detection.box) > 0.1 }
-                    let confident = Double(detection.score) >= settings.high && !crowded
-                        && (responses[track.id].flatMap { r in
-                            r.probability(x: detection.box.centre.x, y: detection.box.centre.y) } ?? 0) >= 0.5
+                    // A track not searched this frame was clear of everyone else: its view is sure.
+                    let agrees = responses[track.id].map { r in
+                        (r.probability(x: detection.box.centre.x, y: detection.box.centre.y) ?? 0) >= 0.5 } ?? true
+                    let confident = Double(detection.score) >= settings.high && !crowded && agrees
                     try cue.observe(id: track.id, box: detection.box, fresh: fresh || !track.hasTemplate,
                                     confident: confident)
                     track.hasTemplate = true
@@ -257,6 +273,22 @@ public struct MultiTracker: Sendable {
             tracks.append(track)
         }
         return reports.sorted { $0.id < $1.id }
+    }
+
+    /// A track that boxes alone match without doubt: its prediction overlaps exactly one high detection by at
+    /// least 0.5 IoU, and neither comes near (IoU > 0.05) any other detection or another track's prediction.
+    private func isClear(_ track: Track, high: [Int], detections: [Detection]) -> Bool {
+        let predicted = track.kalman.box
+        let close = high.filter { predicted.iou(detections[$0].box) >= 0.5 }
+        guard close.count == 1 else { return false }
+        let mine = detections[close[0]].box
+        for (index, detection) in detections.enumerated() where index != close[0] {
+            if detection.box.iou(mine) > 0.05 || detection.box.iou(predicted) > 0.05 { return false }
+        }
+        for other in tracks where other.id != track.id && other.phase != .tentative {
+            if other.kalman.box.iou(predicted) > 0.05 || other.kalman.box.iou(mine) > 0.05 { return false }
+        }
+        return true
     }
 
     /// Optimal matching of `trackIndices` to `detectionIndices`. Similarity = (1 − a)·IoU + a·P(appearance at
