@@ -20,14 +20,14 @@ public struct TrackerSettings: Sendable, Equatable {
     /// The box overlap (IoU) that lets a track and a detection be matched on boxes alone.
     public var iou: Double = 0.3
     /// Matched frames in a row before a tentative track is confirmed (1: at once).
-    public var confirm: Int = 3
+    public var confirm: Int = 2
     /// Frames a confirmed track may go without a detection before it is removed.
     public var maxLost: Int = 30
     /// Weight of the appearance cue in the matching score, 0…1 (0: boxes only).
     public var appearance: Double = 0.5
     /// Appearance probability at which a detection matches a track without box overlap (re-finding a lost track
     /// far from its prediction), and at which a search peak follows a track the detector missed.
-    public var refind: Double = 0.6
+    public var refind: Double = 0.8
 
     public init() {}
 }

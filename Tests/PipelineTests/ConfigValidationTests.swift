@@ -291,7 +291,7 @@ final class ConfigValidationTests: XCTestCase {
                                                            + "  - track: { model: tracker, high: 0.8 }"))
         guard case let .track(options) = config.stages[2].options else { return XCTFail("no track stage") }
         XCTAssertEqual(options.start, 0.8)
-        XCTAssertEqual(options.confirm, 3)
+        XCTAssertEqual(options.confirm, 2)
     }
 
     func testOptionsBesideInsteadOfInsideAndTwoKindsInOneEntry() throws {

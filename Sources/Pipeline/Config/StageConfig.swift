@@ -156,11 +156,11 @@ public struct DetectOptions: Sendable, Equatable {
 ///     low: 0.1           # detections from `low` up to `high` only extend confirmed tracks; default 0.1
 ///     start: 0.6         # score a detection needs to start a track (>= high); default 0.6
 ///     iou: 0.3           # box overlap that lets a track and a detection match on boxes alone, 0...1; default 0.3
-///     confirm: 3         # matched frames in a row before a new track is confirmed (>= 1); default 3
+///     confirm: 2         # matched frames in a row before a new track is confirmed (>= 1); default 2
 ///     max_lost: 30       # frames a track lives without a detection before it is removed (>= 0); default 30
 ///     appearance: 0.5    # siamese: weight of the appearance response in the matching score, 0...1; default 0.5
-///     refind: 0.6        # siamese: response probability that re-finds a lost track away from its predicted box,
-///                        # or follows a person the detector missed, 0...1; default 0.6
+///     refind: 0.8        # siamese: response probability that re-finds a lost track away from its predicted box,
+///                        # or follows a person the detector missed, 0...1; default 0.8
 /// ```
 /// Takes `frames`, `detections`; gives `tracks`.
 public struct TrackOptions: Sendable, Equatable {
@@ -173,10 +173,10 @@ public struct TrackOptions: Sendable, Equatable {
     public var low: Double = 0.1
     public var start: Double = 0.6
     public var iou: Double = 0.3
-    public var confirm = 3
+    public var confirm = 2
     public var maxLost = 30
     public var appearance: Double = 0.5
-    public var refind: Double = 0.6
+    public var refind: Double = 0.8
     public init() {}
 }
 
