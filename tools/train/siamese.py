@@ -295,7 +295,8 @@ def export(net: SiameseNet, path: str) -> dict:
     torch.onnx.export(graph, (sample,), path, input_names=["image"], output_names=["features"], opset_version=17,
                       dynamo=False, do_constant_folding=True,
                       dynamic_axes={"image": {0: "N", 2: "H", 3: "W"}, "features": {0: "N", 2: "h", 3: "w"}})
-    model = onnx.load(path)
+    model = without_identities(onnx.load(path))
+    onnx.save(model, path)
     onnx.checker.check_model(model)
     ops = sorted({n.op_type for n in model.graph.node})
     for n in model.graph.node:
@@ -329,6 +330,24 @@ def export(net: SiameseNet, path: str) -> dict:
         info[f"shape_{side}"] = list(got.shape[1:])
     net.train()
     return info
+
+
+def without_identities(model):
+    """The exporter shares equal constants through Identity nodes (e.g. the BN-folded biases of an untrained net);
+    give each its own initializer instead, so the graph holds only Conv, Relu and MaxPool."""
+    import copy
+    inits = {i.name: i for i in model.graph.initializer}
+    keep = []
+    for node in model.graph.node:
+        if node.op_type == "Identity" and node.input[0] in inits:
+            t = copy.deepcopy(inits[node.input[0]])
+            t.name = node.output[0]
+            model.graph.initializer.append(t)
+        else:
+            keep.append(node)
+    del model.graph.node[:]
+    model.graph.node.extend(keep)
+    return model
 
 
 def main() -> None:
