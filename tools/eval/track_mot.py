@@ -33,7 +33,8 @@ MATCH_IOU = 0.5
 
 
 def render(actiond: str, out: str, seed: int, clips: int, synth_args: list) -> None:
-    have = len([f for f in os.listdir(out) if f.endswith(".json")]) if os.path.isdir(out) else 0
+    have = len([f for f in os.listdir(out) if f.endswith(".json") and not f.endswith(".sot.json")]) \
+        if os.path.isdir(out) else 0
     if have < clips:
         subprocess.run([actiond, "synth", "--out", out, "--seed", str(seed), "--clips", str(clips), *synth_args],
                        check=True, stdout=subprocess.DEVNULL)
@@ -211,7 +212,7 @@ def main() -> None:
             dirs.append(out)
     clips = []
     for d in dirs:
-        names = sorted(f for f in os.listdir(d) if f.endswith(".json") and not f.endswith(".det.json"))
+        names = sorted(f for f in os.listdir(d) if f.endswith(".json") and not f.endswith(".sot.json"))
         for name in names[:args.clips] if not args.dir else names:
             truth = json.load(open(os.path.join(d, name)))
             if args.min_people <= people_in(truth) <= args.max_people:

@@ -35,7 +35,8 @@ THRESHOLDS = np.linspace(0, 1, 21)
 
 
 def render(actiond: str, out: str, seed: int, clips: int, synth_args: list) -> None:
-    have = len([f for f in os.listdir(out) if f.endswith(".json")]) if os.path.isdir(out) else 0
+    have = len([f for f in os.listdir(out) if f.endswith(".json") and not f.endswith(".sot.json")]) \
+        if os.path.isdir(out) else 0
     if have < clips:
         subprocess.run([actiond, "synth", "--out", out, "--seed", str(seed), "--clips", str(clips), *synth_args],
                        check=True, stdout=subprocess.DEVNULL)
@@ -147,7 +148,7 @@ def main() -> None:
             dirs.append(out)
     sequences = []
     for d in dirs:
-        names = sorted(f for f in os.listdir(d) if f.endswith(".json"))
+        names = sorted(f for f in os.listdir(d) if f.endswith(".json") and not f.endswith(".sot.json"))
         for name in names if args.dir else names[:args.clips]:
             truth = json.load(open(os.path.join(d, name)))
             target = pick_target(truth)
@@ -174,9 +175,19 @@ def main() -> None:
         init, last = gt[0][0], target["frames"][-1]["index"]
         runs = {}
         for name in opencv:
+            # OpenCV's results are kept beside the clip (they do not change between runs of actiond).
+            cache = f"{video[:-4]}.{name}-{cv2.__version__}.sot.json"
+            if os.path.exists(cache):
+                saved = json.load(open(cache))
+                runs[f"OpenCV {name}"] = {int(k): v for k, v in saved["boxes"].items()}
+                seconds[f"OpenCV {name}"] = seconds.get(f"OpenCV {name}", 0.0) + saved["seconds"]
+                continue
             t0 = time.time()
             runs[f"OpenCV {name}"] = run_opencv(name, frames, init, last)
-            seconds[f"OpenCV {name}"] = seconds.get(f"OpenCV {name}", 0.0) + time.time() - t0
+            spent = time.time() - t0
+            seconds[f"OpenCV {name}"] = seconds.get(f"OpenCV {name}", 0.0) + spent
+            with open(cache, "w") as f:
+                json.dump({"target": target["id"], "seconds": spent, "boxes": runs[f"OpenCV {name}"]}, f)
         for label, pipeline in list(ours):
             t0 = time.time()
             boxes, error = run_actiond(args.actiond, video, init, truth["fps"], pipeline)
