@@ -447,8 +447,8 @@ def train_loop(net: SiameseNet, train: Split, val_pairs: list, args, best_path: 
 
 
 def write_card(path: str, net: SiameseNet, m: dict, params: int, mac: dict, info: dict) -> None:
-    text = f"""# tracker: Siamese-correlation backbone (SiamFC family) of actiond's rendered world (actiond synth), NOT a
-# model of real video. Trained by tools/train/siamese.py on exemplar/search pairs of the same person up to 2 s
+    text = f"""# tracker: Siamese-correlation backbone (SiamFC family) of actiond's rendered world (actiond synth),
+# NOT a model of real video. Trained by tools/train/siamese.py on exemplar/search pairs of the same person up to 2 s
 # apart in busy rendered scenes (seed {SEEDS['train']}); see docs/models.md and docs/tracking-eval.md.
 # {params} parameters; {mac[SEARCH] / 1e6:.1f} M multiply-adds on a {SEARCH}x{SEARCH} search crop, \
 {mac[EXEMPLAR] / 1e6:.1f} M on a {EXEMPLAR}x{EXEMPLAR} exemplar;
@@ -459,8 +459,8 @@ def write_card(path: str, net: SiameseNet, m: dict, params: int, mac: dict, info
 # centre error {m['centre_error']:.1f} px mean / {m['median_error']:.1f} px median (320x240 frames), \
 P@10 {m['P@10']:.3f}, P@20 {m['P@20']:.3f};
 # peak on the right person when another is in the search crop: {m['right_person']:.3f} \
-({m['with_distractor']} pairs); mean peak probability target present {m['p_present']:.2f}, absent \
-{m['p_absent']:.2f}.
+({m['with_distractor']} pairs);
+# mean peak probability with the target present {m['p_present']:.2f}, hidden (< 10 % visible) {m['p_absent']:.2f}.
 kind: tracker
 onnx: tracker.onnx
 input:
