@@ -14,8 +14,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import data  # noqa: E402
 import make_models  # noqa: E402
 import people  # noqa: E402
+import siamese  # noqa: E402
 import train  # noqa: E402
 from people_net import PeopleNet  # noqa: E402
+from siamese_net import SiameseNet  # noqa: E402
 
 ENC = data.Encoding(mean=torch.tensor([0.45] * 3), std=torch.tensor([0.225] * 3), scale=1.0, flow_zero=0.0)
 
@@ -183,6 +185,57 @@ class PeopleTests(unittest.TestCase):
             info = people.export(model, os.path.join(d, "p.onnx"), x)
         cells = sum((people.INPUT_H // s) * (people.INPUT_W // s) for s in (8, 16, 32))
         self.assertEqual(info["shape"], [1, 56, cells])
+
+
+class SiameseTests(unittest.TestCase):
+    """The Siamese tracker's recipe: the crop formula the Swift side reproduces, the sizes and translation
+    equivariance the response geometry relies on, labels at the target's displacement, and the export contract."""
+
+    def test_crop_of_the_whole_frame_at_scale_one_is_the_frame(self):
+        frame = np.random.default_rng(0).integers(0, 256, (10, 10, 3), dtype=np.uint8)
+        out = siamese.crop(frame, 5.0, 5.0, 10.0, 10)
+        np.testing.assert_allclose(out, frame.astype(np.float32), atol=1e-4)
+
+    def test_crop_outside_the_frame_is_the_mean_colour(self):
+        frame = np.random.default_rng(1).integers(0, 256, (12, 16, 3), dtype=np.uint8)
+        out = siamese.crop(frame, -100.0, -100.0, 20.0, 8)
+        np.testing.assert_allclose(out, np.broadcast_to(frame.reshape(-1, 3).mean(0), out.shape), atol=1e-3)
+
+    def test_half_pixel_shift_averages_neighbours(self):
+        frame = np.zeros((4, 4, 3), np.uint8)
+        frame[:, 2:] = 200
+        # Centre 2.5 instead of 2: every sample sits half a pixel right of a pixel centre.
+        out = siamese.crop(frame, 2.5, 2.0, 4.0, 4)
+        np.testing.assert_allclose(out[1, :3, 0], [0.0, 100.0, 200.0], atol=1e-4)
+
+    def test_sizes_and_translation_equivariance(self):
+        net = SiameseNet().eval()
+        x = torch.rand(1, 3, 136, 136)
+        with torch.no_grad():
+            self.assertEqual(tuple(net(torch.rand(1, 3, 64, 64)).shape), (1, 128, 4, 4))
+            self.assertEqual(tuple(net(x[:, :, :128, :128]).shape), (1, 128, 12, 12))
+            # No padding: moving the input 8 pixels (the stride) moves the features exactly one cell.
+            a = net(x[:, :, :128, :128])
+            b = net(x[:, :, 8:, 8:])
+        torch.testing.assert_close(a[:, :, 1:, 1:], b[:, :, :11, :11], atol=1e-5, rtol=1e-5)
+        self.assertEqual(siamese.response_size(), 9)
+
+    def test_labels_put_positives_at_the_displacement(self):
+        pairs = [{"present": True, "d": np.array([16.0, -8.0])}, {"present": False, "d": np.zeros(2)}]
+        y, w = siamese.labels(pairs)
+        rows, cols = torch.nonzero(y[0, 0], as_tuple=True)
+        self.assertIn((3, 6), list(zip(rows.tolist(), cols.tolist())))   # row 4 − 1 (up 8), column 4 + 2
+        self.assertEqual(float(y[1].sum()), 0.0)
+        self.assertAlmostEqual(float((w[0] * (y[0] > 0)).sum()), 0.5, places=5)
+        self.assertAlmostEqual(float(w[1].sum()), 0.5, places=5)
+
+    def test_export_is_dynamic_unpadded_and_matches_torch(self):
+        net = SiameseNet()
+        with tempfile.TemporaryDirectory() as d:
+            info = siamese.export(net, os.path.join(d, "t.onnx"))
+        self.assertEqual(set(info["ops"]), {"Conv", "MaxPool", "Relu"})
+        self.assertEqual(info["shape_64"], [128, 4, 4])
+        self.assertEqual(info["shape_128"], [128, 12, 12])
 
 
 if __name__ == "__main__":
