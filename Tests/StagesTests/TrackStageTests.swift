@@ -91,6 +91,74 @@ final class TrackStageTests: XCTestCase {
         XCTAssertEqual(try run(.siamese), siamese)
     }
 
+    /// The fixture (tools/fixtures/make_siamese_fixture.py): crops by the training recipe's formula, backbone
+    /// features from ONNX Runtime, the response from PyTorch's conv2d, on a real rendered frame.
+    func testCropsFeaturesAndResponseMatchTheTrainingSideAndONNXRuntime() throws {
+        struct Fixture: Decodable {
+            struct CropBox: Decodable { var box: [Double]; var side: Double; var output: String }
+            var box: [Double]
+            var search_offset: [Double]
+            var frame_mean: [Float]
+            var crop_frame_mean: [Float]
+            var crop_boxes: [String: CropBox]
+        }
+        let fixture = try JSONDecoder().decode(Fixture.self, from: Data(contentsOf: Self.fixtures
+            .appendingPathComponent("siamese.json")))
+        func image(_ name: String) throws -> Image {
+            let array = try NPYArray(npyFile: Self.fixtures.appendingPathComponent(name).path)
+            return Image(width: array.shape[1], height: array.shape[0], format: .rgb24, pixels: [UInt8](array.payload))
+        }
+        func tensor(_ name: String) throws -> [Float] {
+            try Tensor(npyFile: Self.fixtures.appendingPathComponent(name).path).floatValues
+        }
+        func worst(_ a: [Float], _ b: [Float]) -> Float {
+            XCTAssertEqual(a.count, b.count)
+            return zip(a, b).map { abs($0 - $1) }.max() ?? .infinity
+        }
+        // Crops of the random frame: inside (upscaled) and partly outside (downscaled).
+        let small = try image("crop_frame.npy")
+        let planes = FramePlanes(small)
+        for (c, want) in zip(planes.mean, fixture.crop_frame_mean) { XCTAssertEqual(c, want, accuracy: 1e-3) }
+        for (_, crop) in fixture.crop_boxes {
+            let b = crop.box
+            let got = SiameseCrop.cut(planes, cx: b[0] + b[2] / 2, cy: b[1] + b[3] / 2, side: crop.side, size: 64,
+                                      fill: planes.mean)
+            XCTAssertLessThan(worst(got, try tensor(crop.output)), 1e-3, crop.output)
+        }
+        // The rendered frame: exemplar crop + backbone, search crop + backbone, correlation.
+        let frame = try image("frame.npy")
+        let tracker = try CompiledTracker(card: Self.card("tracker"))
+        let cue = SiameseCue(tracker)
+        cue.show(frame)
+        let b = fixture.box
+        let box = PixelRect(x: b[0], y: b[1], width: b[2], height: b[3])
+        let g = tracker.geometry
+        let exemplarCrop = SiameseCrop.cut(FramePlanes(frame), cx: box.centre.x, cy: box.centre.y,
+                                           side: g.exemplarSide(width: b[2], height: b[3]), size: 64,
+                                           fill: fixture.frame_mean)
+        XCTAssertLessThan(worst(exemplarCrop, try tensor("exemplar.npy")), 1e-3)
+        let z = try cue.exemplar(box)
+        let zWant = try tensor("z.npy")
+        XCTAssertEqual([z.channels, z.height, z.width], [128, 4, 4])
+        XCTAssertLessThan(worst(z.values, zWant), 1e-3 * max(1, zWant.map(abs).max()!))
+        // The search crop is centred off the box by the fixture's offset, so the peak is off-centre.
+        let shifted = PixelRect(x: b[0] + fixture.search_offset[0], y: b[1] + fixture.search_offset[1], width: b[2],
+                                height: b[3])
+        let located = try cue.response(z, around: shifted)
+        let responseWant = try tensor("response.npy")
+        XCTAssertEqual([located.rows, located.columns], [9, 9])
+        XCTAssertLessThan(worst(located.logits, responseWant), 1e-3 * max(1, responseWant.map(abs).max()!))
+        // The Swift correlation alone on ONNX Runtime's features equals PyTorch's conv2d.
+        let x = FeatureMap(values: try tensor("x.npy"), channels: 128, height: 12, width: 12)
+        let fromReference = SiameseCorrelation.correlate(FeatureMap(values: zWant, channels: 128, height: 4, width: 4),
+                                                         over: x, scale: tracker.scale, bias: tracker.bias)
+        XCTAssertLessThan(worst(fromReference, responseWant), 1e-4 * max(1, responseWant.map(abs).max()!))
+        // The peak lands back on the person: the box centre, in frame pixels.
+        let peak = SiamesePeak.locate(located, settings: SiameseSearchSettings())
+        XCTAssertEqual(peak.x, box.centre.x, accuracy: 8)
+        XCTAssertEqual(peak.y, box.centre.y, accuracy: 8)
+    }
+
     func testCardWhoseBackboneDoesNotFitItsGeometryIsRefused() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tracker-card-\(getpid())")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)

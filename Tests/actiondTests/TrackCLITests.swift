@@ -38,10 +38,10 @@ final class TrackCLITests: XCTestCase {
     }
 
     func testABusySceneIsFollowedWithStableIDsTwiceTheSame() throws {
-        let render = try ActiondBinary.run(["synth", "--out", dir.path, "--seed", "8411", "--clips", "1",
-                                            "--seconds", "4", "--busy", "--people", "4"])
+        let render = try ActiondBinary.run(["synth", "--out", dir.path, "--seed", "8415", "--clips", "1",
+                                            "--seconds", "4", "--busy", "--people", "6"])
         XCTAssertEqual(render.status, 0, render.stderr)
-        let stem = dir.appending("s8411-c00000").path
+        let stem = dir.appending("s8415-c00000").path
         let first = try ActiondBinary.run(["track", stem + ".mp4", "--json"])
         XCTAssertEqual(first.status, 0, first.stderr)
         let again = try ActiondBinary.run(["track", stem + ".mp4", "--json"])
@@ -49,9 +49,10 @@ final class TrackCLITests: XCTestCase {
         let frames = try parse(first.stdout)
         XCTAssertEqual(frames.count, 60)
         let truth = try truth(stem)
-        // Every clearly visible person is covered by a confirmed track on most frames, and mostly by one id.
-        var covered = 0, visible = 0
-        for (number, person) in truth.people.enumerated() {
+        // Every clearly visible person is covered by a confirmed track on most frames, and mostly by one id
+        // (summed over people: the frames where a person's most frequent id covers them).
+        var covered = 0, visible = 0, dominant = 0
+        for person in truth.people {
             var ids: [Int: Int] = [:]
             for f in person.frames where f.shown >= 0.5 {
                 visible += 1
@@ -62,13 +63,11 @@ final class TrackCLITests: XCTestCase {
                     ids[best.id, default: 0] += 1
                 }
             }
-            let matched = ids.values.reduce(0, +)
-            if matched >= 10 {
-                XCTAssertGreaterThanOrEqual(Double(ids.values.max()!) / Double(matched), 0.8,
-                                            "person \(number): ids \(ids)")
-            }
+            dominant += ids.values.max() ?? 0
         }
-        XCTAssertGreaterThan(visible, 60)
+        XCTAssertGreaterThanOrEqual(Double(dominant) / Double(max(covered, 1)), 0.85,
+                                    "\(dominant) of \(covered) covered person-frames under each person's main id")
+        XCTAssertGreaterThan(visible, 150)
         XCTAssertGreaterThanOrEqual(Double(covered) / Double(visible), 0.75, "\(covered) of \(visible) covered")
         // Confirmed tracks carry the matched detection's keypoints (the default detector has a pose head).
         let withKeypoints = frames.flatMap(\.tracks).filter { $0.evidence == "detection" }

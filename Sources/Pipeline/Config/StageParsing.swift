@@ -417,6 +417,14 @@ struct StageChecker {
                          + "`\(options.model)` (\(card.input.size)): clips will be upscaled; decode at "
                          + "\(card.input.size) or larger", at: decode.nodes["size"] ?? decode.kindNode)
         }
+        // The tracker's second association uses boxes from `low` up to `high`: the detector must let them through.
+        if case let .detect(detect)? = stages.first(where: { $0.options.kind == .detect })?.options,
+           let track = stages.first(where: { $0.options.kind == .track }), case let .track(options) = track.options,
+           detect.threshold > options.low {
+            file.warning("`detect` keeps boxes scoring \(detect.threshold) or more, but `track` matches boxes from "
+                         + "`low` (\(options.low)) up: set the detect threshold to \(options.low) so partly hidden "
+                         + "people keep their tracks", at: track.kindNode)
+        }
         let used = Set(stages.compactMap(\.options.modelName))
         for model in models where !used.contains(model.name) {
             file.warning("model `\(model.name)` is declared but no stage uses it", at: model.keyNode)
