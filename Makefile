@@ -12,7 +12,7 @@ SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Tests run optimised: kernels, flow and decoding are too slow unoptimised to test at real sizes.
 TESTFLAGS  := -c $(CONFIG) -Xswiftc -enable-testing
 
-.PHONY: deps build test demo bench-decode models people-model clean install uninstall fuzz
+.PHONY: deps build test demo bench-decode models people-model tracker-model clean install uninstall fuzz
 
 deps:
 	@missing=""; for p in $(APT_PKGS); do \
@@ -56,7 +56,10 @@ demo: build
 	@echo "events: demo-out/events.jsonl ($$(wc -l < demo-out/events.jsonl) lines, docs/output.md)"
 	@echo "--- people: boxes and keypoints with the embedded person + pose model, two frames a second (docs/models.md)"
 	$(BIN) synth --out demo-out/people --seed 21 --clips 1 --seconds 2 --size 320x240 --busy
-	$(BIN) detect demo-out/people/s21-c00000.mp4 --fps 2
+	$(BIN) detect demo-out/people/s21-c00000.mp4 --fps 2 --threshold 0.4
+	@echo "--- tracks: the same people followed with stable ids (Siamese tracker; the last second, docs/tracking.md)"
+	$(BIN) synth --out demo-out/people --seed 8415 --clips 1 --seconds 4 --size 320x240 --busy
+	$(BIN) track demo-out/people/s8415-c00000.mp4 | tail -16
 	@echo "demo: rendered clips + ground truth, frames, a flow picture are in demo-out/ (demo models: docs/models.md)"
 
 # Long fuzz campaigns (Tests/FuzzTests; `make test` runs them short): FUZZ_ITERATIONS inputs per campaign on seed
@@ -107,6 +110,16 @@ people-model: build
 	    --epochs 10 --synth="--people 6"
 	$(PEOPLE) --work /tmp/actiond-people-2 --out models/default --train-clips 400 --val-clips 30 --epochs 5 \
 	    --lr 1e-3 --synth=--busy --init /tmp/actiond-people-1/people-best.pt
+
+# The Siamese tracker backbone (models/default/tracker.*; docs/models.md, docs/tracking-eval.md): exemplar/search
+# pairs of the same person from 400 busy clips (seed 8101), validation on 40 (8202); at most 42 minutes on 2 cores
+# (the learning rate follows whichever of --steps and --minutes runs out first).
+SIAMESE := $(TRAIN_VENV)/bin/python tools/train/siamese.py --actiond $(BIN)
+tracker-model: build
+	@[ -x $(TRAIN_VENV)/bin/python ] || python3 -m venv $(TRAIN_VENV)
+	$(TRAIN_VENV)/bin/pip install -q -r tools/train/requirements.txt
+	$(SIAMESE) --work /tmp/actiond-siamese --out models/default --train-clips 400 --val-clips 40 \
+	    --steps 6000 --minutes 42 --eval-every 400
 
 # `make install` (after `make build`, as your user): the binary, pipelines and models under $(PREFIX), the unit files
 # with ExecStart rewritten to $(PREFIX)/bin/actiond, and in $(SYSCONFDIR)/actiond an example config (only if none

@@ -122,6 +122,8 @@ public struct MultiTracker: Sendable {
         var hits: Int
         var lostFrames = 0
         var hasTemplate = false
+        /// The size of the last detection matched: a search peak measures a position, not a size.
+        var size: (width: Double, height: Double)
     }
 
     public let settings: TrackerSettings
@@ -142,9 +144,9 @@ public struct MultiTracker: Sendable {
         -> [TrackedPerson]
     {
         for index in tracks.indices {
-            // A lost track keeps moving as it did, but stops changing size (its size velocity came from boxes
-            // that were being occluded or cut by the frame edge).
-            if tracks[index].phase == .lost { tracks[index].kalman.holdSize() }
+            // A track not detected on the last frame (lost, or followed by search) keeps moving as it did, but
+            // stops changing size: its size velocity came from boxes that were being hidden or cut by the frame edge.
+            if tracks[index].lostFrames > 0 { tracks[index].kalman.holdSize() }
             tracks[index].kalman.predict()
         }
         let high = detections.indices.filter { Double(detections[$0].score) >= settings.high }
@@ -201,6 +203,7 @@ public struct MultiTracker: Sendable {
             if let (d, _) = matchOf[index] {
                 let detection = detections[d]
                 track.kalman.update(detection.box)
+                track.size = (detection.box.width, detection.box.height)
                 track.hits += 1
                 track.lostFrames = 0
                 var fresh = false
@@ -232,7 +235,10 @@ public struct MultiTracker: Sendable {
                       track.lostFrames < settings.maxLost {
                 // The detector missed the person; the search found them. Followed, but it counts toward removal
                 // so a search that latched onto the background cannot keep a track forever.
-                track.kalman.update(response.peak, confidence: response.confidence)
+                let c = response.peak.centre
+                track.kalman.update(PixelRect(x: c.x - track.size.width / 2, y: c.y - track.size.height / 2,
+                                              width: track.size.width, height: track.size.height),
+                                    confidence: response.confidence)
                 track.phase = .confirmed
                 track.lostFrames += 1
                 reports.append(TrackedPerson(id: track.id, box: track.kalman.box, phase: .confirmed,
@@ -259,7 +265,9 @@ public struct MultiTracker: Sendable {
         for d in freeHigh.sorted(by: { detections[$0].score > detections[$1].score || (detections[$0].score
                                        == detections[$1].score && $0 < $1) })
         where Double(detections[d].score) >= settings.start {
-            var track = Track(id: nextID, kalman: BoxKalman(detections[d].box), phase: .tentative, hits: 1)
+            let box = detections[d].box
+            var track = Track(id: nextID, kalman: BoxKalman(box), phase: .tentative, hits: 1,
+                              size: (box.width, box.height))
             nextID += 1
             if settings.confirm <= 1 {
                 track.phase = .confirmed

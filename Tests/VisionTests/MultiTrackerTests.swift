@@ -43,7 +43,9 @@ final class MultiTrackerTests: XCTestCase {
     func testTracksAreConfirmedAfterConfirmFramesAndFalseStartsNeverShow() throws {
         var frames: [[Detection]] = (0..<6).map { [person($0, x0: 100, vx: 2)] }
         frames[1].append(Detection(box: PixelRect(x: 400, y: 300, width: 30, height: 60), score: 0.95, classIndex: 0))
-        let out = try run(frames)
+        var three = TrackerSettings()
+        three.confirm = 3
+        let out = try run(frames, settings: three)
         XCTAssertTrue(out[0].isEmpty && out[1].isEmpty, "not yet confirmed: \(out[0]) \(out[1])")
         XCTAssertEqual(out[2].map(\.id), [1])
         XCTAssertEqual(out[2][0].evidence, .detection)
