@@ -117,6 +117,29 @@ enum PeoplePipeline {
     }
 }
 
+extension PeoplePipeline {
+    /// The config's detect stage, compiled, and its decode size (the benches).
+    static func detectStage(_ config: PipelineConfig) throws -> (stage: DetectStage, size: PixelSize) {
+        guard let decode = config.decode,
+              case let .detect(options)? = config.stages.first(where: { $0.kind == .detect })?.options,
+              let card = config.model(named: options.model)?.card
+        else { throw UsageError("the pipeline needs a decode and a detect stage") }
+        return (DetectStage(try CompiledDetector(card: card, model: options.model), options: options), decode.size)
+    }
+
+    /// The first `count` frames (15 per second) of a scene rendered in memory with seed 1: a busy scene of up to
+    /// `people`, or one performer and `people` − 1 people walking across.
+    static func renderedFrames(size: PixelSize, count: Int, busy: Bool, people: Int) -> [Image] {
+        var synth = SynthOptions(width: size.width, height: size.height, seconds: Double(count) / 15)
+        synth.busy = busy
+        synth.people = people
+        let scene = ClipScene(options: synth, seed: 1, clip: 0)
+        return (0..<min(count, scene.frameCount)).map { index in
+            Image(width: size.width, height: size.height, format: .rgb24, pixels: scene.renderFrame(index).pixels)
+        }
+    }
+}
+
 /// How detections are printed: one JSON object, or one line, per frame.
 enum PeopleJSON {
     static func frame(time: Double, index: Int, people: [Detection], labels: [String]) -> String {
@@ -178,20 +201,9 @@ struct BenchDetect: ParsableCommand {
         guard frames >= 1, runs >= 1 else { throw UsageError("--frames and --runs must be at least 1") }
         let config = try PeoplePipeline.load(pipeline)
         let threadCount = try ThreadKnob.apply(threads, config: config.threads)
-        guard let decode = config.decode,
-              case let .detect(options)? = config.stages.first(where: { $0.kind == .detect })?.options,
-              let card = config.model(named: options.model)?.card
-        else { throw UsageError("the pipeline needs a decode and a detect stage") }
-        let detector = try CompiledDetector(card: card, model: options.model)
-        var stage = DetectStage(detector, options: options)
-        let size = decode.size
-        var synth = SynthOptions(width: size.width, height: size.height, seconds: Double(frames) / 15)
-        synth.busy = true
-        synth.people = 6
-        let scene = ClipScene(options: synth, seed: 1, clip: 0)
-        let images = (0..<min(frames, scene.frameCount)).map { index in
-            Image(width: size.width, height: size.height, format: .rgb24, pixels: scene.renderFrame(index).pixels)
-        }
+        var (stage, size) = try PeoplePipeline.detectStage(config)
+        let card = stage.detector.card
+        let images = PeoplePipeline.renderedFrames(size: size, count: frames, busy: true, people: 6)
         _ = try stage.detect(images[0])
         var times: [Double] = [], found = 0
         for _ in 0..<runs {

@@ -234,20 +234,11 @@ struct BenchTrack: ParsableCommand {
         }
         let config = try PeoplePipeline.load(pipeline, track: true)
         let threadCount = try ThreadKnob.apply(threads, config: config.threads)
-        guard let decode = config.decode,
-              case let .detect(detectOptions)? = config.stages.first(where: { $0.kind == .detect })?.options,
-              let detectCard = config.model(named: detectOptions.model)?.card,
-              case let .track(trackOptions)? = config.stages.first(where: { $0.kind == .track })?.options
-        else { throw UsageError("the pipeline needs decode, detect and track stages") }
-        var detect = DetectStage(try CompiledDetector(card: detectCard, model: detectOptions.model),
-                                 options: detectOptions)
-        let size = decode.size
-        var synth = SynthOptions(width: size.width, height: size.height, seconds: Double(frames) / 15)
-        synth.people = people
-        let scene = ClipScene(options: synth, seed: 1, clip: 0)
-        let images = (0..<min(frames, scene.frameCount)).map { index in
-            Image(width: size.width, height: size.height, format: .rgb24, pixels: scene.renderFrame(index).pixels)
+        guard case let .track(trackOptions)? = config.stages.first(where: { $0.kind == .track })?.options else {
+            throw UsageError("the pipeline needs decode, detect and track stages")
         }
+        var (detect, size) = try PeoplePipeline.detectStage(config)
+        let images = PeoplePipeline.renderedFrames(size: size, count: frames, busy: false, people: people)
         let detections = try images.map { try detect.detect($0) }
         var kinds: [(String, TrackOptions, CompiledTracker?)] = []
         if trackOptions.kind == .siamese, let name = trackOptions.model, let card = config.model(named: name)?.card {
