@@ -320,6 +320,9 @@ public struct TrackStage: GraphStage {
 
     /// Search crops run so far (0 for `kind: iou`).
     public var searchCount: Int { cue?.searches ?? 0 }
+    /// Tracks alive (tentative, confirmed or lost) and appearance templates held: templates never outlive tracks.
+    public var liveTracks: Int { tracker.count }
+    public var templateCount: Int { cue?.templateCount ?? 0 }
 
     /// One frame: detections in source pixels → tracks (working and source pixels).
     public mutating func step(_ frame: Image, _ detections: [Detection]) throws -> [TrackBox] {

@@ -216,8 +216,11 @@ struct BenchTrack: ParsableCommand {
     @Option(help: "The pipeline config with decode, detect and track stages (default: pipelines/people.yaml).")
     var pipeline: String?
 
-    @Option(help: "People in the rendered scene (one performer and people walking across).")
+    @Option(help: "People in the rendered scene (one performer and people walking across; with --busy, at most).")
     var people: Int = 4
+
+    @Flag(help: "A busy scene (people at all distances who come and go, props in front) instead.")
+    var busy = false
 
     @Option(help: "Rendered frames (15 per second); each timed run tracks all of them from a fresh tracker.")
     var frames: Int = 60
@@ -238,7 +241,7 @@ struct BenchTrack: ParsableCommand {
             throw UsageError("the pipeline needs decode, detect and track stages")
         }
         var (detect, size) = try PeoplePipeline.detectStage(config)
-        let images = PeoplePipeline.renderedFrames(size: size, count: frames, busy: false, people: people)
+        let images = PeoplePipeline.renderedFrames(size: size, count: frames, busy: busy, people: people)
         let detections = try images.map { try detect.detect($0) }
         var kinds: [(String, TrackOptions, CompiledTracker?)] = []
         if trackOptions.kind == .siamese, let name = trackOptions.model, let card = config.model(named: name)?.card {
@@ -266,7 +269,9 @@ struct BenchTrack: ParsableCommand {
             print("  \(label): median \(decimal(times[times.count / 2], digits: 3)) ms/frame (p90 "
                   + "\(decimal(times[times.count * 9 / 10], digits: 3)), max \(decimal(times[times.count - 1], digits: 3)) "
                   + "ms); \(decimal(Double(reported) / Double(times.count), digits: 1)) confirmed tracks/frame, "
-                  + "\(decimal(Double(searches) / Double(times.count), digits: 1)) searches/frame")
+                  + "\(decimal(Double(searches) / Double(times.count), digits: 1)) searches/frame"
+                  + (searches > 0 ? ", \(decimal(times.reduce(0, +) / Double(searches), digits: 2)) ms per search "
+                     + "(association included)" : ""))
         }
     }
 }

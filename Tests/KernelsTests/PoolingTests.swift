@@ -74,6 +74,19 @@ final class PoolingTests: XCTestCase {
         }
     }
 
+    func testTwoByTwoMaxPoolKeepsTheReferencesNaNAndInfinityRules() {
+        let g = PoolGeometry(kernel: [2, 2], strides: [2, 2], dilations: [1, 1], padsBegin: [0, 0], padsEnd: [0, 0],
+                             ceilMode: false)
+        let x: [Float] = [.nan, 1, -.infinity, -.infinity, 2, .nan, -.infinity, -.infinity,
+                          3, 3, -1, .nan, -2, 3, .nan, .nan]
+        var fast = [Float](repeating: 0, count: 4), ref = fast
+        Pooling.maxPool(g, planes: 1, inputSpatial: [4, 4], input: x, output: &fast, indices: nil)
+        ReferencePooling.maxPool(g, planes: 1, inputSpatial: [4, 4], input: x, output: &ref, indices: nil)
+        XCTAssertEqual(fast.map(\.bitPattern), ref.map(\.bitPattern))
+        XCTAssertEqual(fast[0], 2)
+        XCTAssertEqual(fast[1], -.infinity)
+    }
+
     func testSweepAgainstReference() {
         var seed: UInt64 = 500
         for (k, s, d, pb, pe, spatial) in [
@@ -83,6 +96,7 @@ final class PoolingTests: XCTestCase {
             ([3, 3, 3], [2, 2, 2], [1, 1, 1], [1, 1, 1], [1, 1, 1], [5, 8, 7]),
             ([2, 2, 2], [2, 2, 2], [1, 1, 1], [0, 0, 0], [1, 0, 1], [5, 5, 5]),
             ([4], [3], [1], [1], [2], [20]),
+            ([2, 2], [2, 2], [1, 1], [0, 0], [0, 0], [9, 12]), ([2, 2], [2, 2], [1, 1], [0, 0], [1, 1], [7, 7]),
         ] {
             for ceil in [false, true] {
                 seed += 1
@@ -98,6 +112,10 @@ final class PoolingTests: XCTestCase {
                                          indices: &refIdx)
                 XCTAssertEqual(fast, ref, "max \(g)")
                 XCTAssertEqual(fastIdx, refIdx, "max indices \(g)")
+                // Without indices (the 2×2 / 2 fast path where it applies): the same values.
+                var plain = [Float](repeating: .nan, count: n)
+                Pooling.maxPool(g, planes: planes, inputSpatial: spatial, input: x, output: &plain, indices: nil)
+                XCTAssertEqual(plain, ref, "max without indices \(g)")
                 for include in [false, true] {
                     Pooling.averagePool(g, countIncludePad: include, planes: planes, inputSpatial: spatial, input: x,
                                         output: &fast)

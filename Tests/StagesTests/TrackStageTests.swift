@@ -65,7 +65,14 @@ final class TrackStageTests: XCTestCase {
             options.model = kind == .siamese ? "tracker" : nil
             let compiled = kind == .siamese ? try CompiledTracker(card: Self.card("tracker")) : nil
             var stage = try TrackStage(options: options, compiled: compiled)
-            return try zip(scene.images, detections).map { try stage.step($0, $1) }
+            let out = try zip(scene.images, detections).map { try stage.step($0, $1) }
+            // Memory is bounded by the live tracks: a removed track's template is gone with it.
+            XCTAssertLessThanOrEqual(stage.templateCount, stage.liveTracks)
+            let after = try (0..<(options.maxLost + 2)).map { _ in try stage.step(scene.images.last!, []) }
+            XCTAssertEqual(stage.liveTracks, 0, "every track removed after max_lost frames without a detection")
+            XCTAssertEqual(stage.templateCount, 0)
+            XCTAssertTrue(after.flatMap { $0 }.contains { $0.state == .removed })
+            return out
         }
         func id(_ frame: [TrackBox], _ t: Int) -> Int? {
             frame.filter { $0.state == .confirmed }.max { Self.iou($0.box, truthBox(t)) < Self.iou($1.box, truthBox(t)) }

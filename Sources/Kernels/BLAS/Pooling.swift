@@ -12,6 +12,30 @@ public enum Pooling {
         let ax = g.axes(inputSpatial: inputSpatial)
         let (d, h, w) = (ax[0], ax[1], ax[2])
         let inPlane = d.input * h.input * w.input, outPlane = d.output * h.output * w.output
+        if indices == nil, d.input == 1, d.kernel == 1, [h, w].allSatisfy({
+            $0.kernel == 2 && $0.stride == 2 && $0.dilation == 1 && $0.padBegin == 0 && 2 * $0.output <= $0.input
+        }) {
+            // The common 2×2 / 2 window inside the picture: four loads, no bounds or index bookkeeping. The
+            // comparisons are the general loop's, in its order (`>` from −∞), so ties and NaN come out the same.
+            Parallel.forRanges(planes, work: planes * outPlane * 4) { range in
+                for p in range {
+                    let src = input + p * inPlane, dst = output + p * outPlane
+                    for oh in 0..<h.output {
+                        let r0 = src + 2 * oh * w.input, r1 = r0 + w.input, out = dst + oh * w.output
+                        for ow in 0..<w.output {
+                            let a = r0[2 * ow], b = r0[2 * ow + 1], c = r1[2 * ow], e = r1[2 * ow + 1]
+                            var best = -Float.infinity
+                            if a > best { best = a }
+                            if b > best { best = b }
+                            if c > best { best = c }
+                            if e > best { best = e }
+                            out[ow] = best
+                        }
+                    }
+                }
+            }
+            return
+        }
         let wTaps = (0..<w.output).map { w.validTaps(at: $0) }
         Parallel.forRanges(planes, work: planes * outPlane * g.kernel.reduce(1, *)) { range in
             for p in range {
