@@ -611,6 +611,9 @@ final class ConfigValidationTests: XCTestCase {
         XCTAssertEqual(used.warnings.map(\.message), [
             "model `actions` is declared but no stage uses it",
             "model `cnnrnn` is declared but no stage uses it",
+            // The detect stage's default threshold (0.5) hides the tracker's weak boxes (its `low`, 0.1).
+            "`detect` keeps boxes scoring 0.5 or more, but `track` matches boxes from `low` (0.1) up: set the "
+                + "detect threshold to 0.1 so partly hidden people keep their tracks",
         ])
     }
 

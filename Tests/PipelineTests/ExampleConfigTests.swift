@@ -89,6 +89,7 @@ final class ExampleConfigTests: XCTestCase {
         track.maxLost = 30
         track.confirm = 2
         track.iou = 0.25
+        track.low = 0.4
         XCTAssertEqual(config.stages[2].options, .track(track))
         var poseOptions = PoseOptions(model: "pose")
         poseOptions.threshold = 0.2
