@@ -161,26 +161,25 @@ public struct MultiTracker: Sendable {
             let s = Double(detections[$0].score)
             return s >= settings.low && s < settings.high
         }
-        var matchOf: [Int: (detection: Int, similarity: Double)] = [:]  // track index → detection
-        var evidence: [Int: TrackEvidence] = [:]
+        var matchOf: [Int: Int] = [:]  // track index → detection index
 
         // 1. Confirmed and lost tracks against the high detections: overlap and appearance.
         let established = tracks.indices.filter { tracks[$0].phase != .tentative }
         var freeHigh = high
-        for (t, d, similarity) in match(established, freeHigh, detections, responses, useAppearance: true) {
-            matchOf[t] = (d, similarity)
+        for (t, d) in match(established, freeHigh, detections, responses, useAppearance: true) {
+            matchOf[t] = d
             freeHigh.removeAll { $0 == d }
         }
         // 2. Confirmed tracks still unmatched against the low detections: overlap only, stricter.
         let unmatchedConfirmed = established.filter { matchOf[$0] == nil && tracks[$0].phase == .confirmed }
-        for (t, d, similarity) in match(unmatchedConfirmed, low, detections, [:], useAppearance: false,
+        for (t, d) in match(unmatchedConfirmed, low, detections, [:], useAppearance: false,
                                         minimumIoU: max(settings.iou, 0.5)) {
-            matchOf[t] = (d, similarity)
+            matchOf[t] = d
         }
         // 3. Tentative tracks against the high detections left: overlap only.
         let tentative = tracks.indices.filter { tracks[$0].phase == .tentative }
-        for (t, d, similarity) in match(tentative, freeHigh, detections, [:], useAppearance: false) {
-            matchOf[t] = (d, similarity)
+        for (t, d) in match(tentative, freeHigh, detections, [:], useAppearance: false) {
+            matchOf[t] = d
             freeHigh.removeAll { $0 == d }
         }
 
@@ -197,10 +196,10 @@ public struct MultiTracker: Sendable {
 
         var reports: [TrackedPerson] = []
         var removed: [Int] = []
-        let matchedBoxes = matchOf.map { detections[$0.value.detection].box }
+        let matchedBoxes = matchOf.values.map { detections[$0].box }
         for index in tracks.indices {
             var track = tracks[index]
-            if let (d, _) = matchOf[index] {
+            if let d = matchOf[index] {
                 let detection = detections[d]
                 track.kalman.update(detection.box)
                 track.size = (detection.box.width, detection.box.height)
@@ -223,7 +222,6 @@ public struct MultiTracker: Sendable {
                                     confident: confident)
                     track.hasTemplate = true
                 }
-                evidence[index] = .detection
                 if track.phase == .confirmed {
                     reports.append(TrackedPerson(id: track.id, box: track.kalman.box, phase: .confirmed,
                                                  evidence: .detection, score: Double(detection.score), detection: d))
@@ -304,7 +302,7 @@ public struct MultiTracker: Sendable {
     /// `minimumIoU`, or the appearance probability reaches `refind`.
     private func match(_ trackIndices: [Int], _ detectionIndices: [Int], _ detections: [Detection],
                        _ responses: [Int: AppearanceResponse], useAppearance: Bool, minimumIoU: Double? = nil)
-        -> [(track: Int, detection: Int, similarity: Double)]
+        -> [(track: Int, detection: Int)]
     {
         guard !trackIndices.isEmpty, !detectionIndices.isEmpty else { return [] }
         let minIoU = minimumIoU ?? settings.iou
@@ -327,9 +325,6 @@ public struct MultiTracker: Sendable {
             }
         }
         return LinearAssignment.solve(cost: cost, rows: trackIndices.count, columns: detectionIndices.count,
-                                      limit: 1 + 1e-9).map { pair in
-            (trackIndices[pair.row], detectionIndices[pair.column], 1 - cost[pair.row * detectionIndices.count
-                                                                             + pair.column])
-        }
+                                      limit: 1 + 1e-9).map { (trackIndices[$0.row], detectionIndices[$0.column]) }
     }
 }

@@ -28,16 +28,11 @@ import time
 
 import numpy as np
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import rendered  # noqa: E402
+
 MIN_VISIBLE = 0.30
 MATCH_IOU = 0.5
-
-
-def render(actiond: str, out: str, seed: int, clips: int, synth_args: list) -> None:
-    have = len([f for f in os.listdir(out) if f.endswith(".json") and not f.endswith(".sot.json")]) \
-        if os.path.isdir(out) else 0
-    if have < clips:
-        subprocess.run([actiond, "synth", "--out", out, "--seed", str(seed), "--clips", str(clips), *synth_args],
-                       check=True, stdout=subprocess.DEVNULL)
 
 
 def json_lines(cmd: list) -> list:
@@ -202,21 +197,8 @@ def main() -> None:
     args = ap.parse_args()
 
     work = args.work or tempfile.mkdtemp(prefix="actiond-track-eval-")
-    if args.dir:
-        dirs = [args.dir]
-    else:
-        dirs = []
-        for seed in args.seed:
-            out = os.path.join(work, f"s{seed}")
-            render(args.actiond, out, seed, args.clips, args.synth.split())
-            dirs.append(out)
-    clips = []
-    for d in dirs:
-        names = sorted(f for f in os.listdir(d) if f.endswith(".json") and not f.endswith(".sot.json"))
-        for name in names[:args.clips] if not args.dir else names:
-            truth = json.load(open(os.path.join(d, name)))
-            if args.min_people <= people_in(truth) <= args.max_people:
-                clips.append((d, truth))
+    found, dirs = rendered.truths(args, work)
+    clips = [(d, truth) for d, truth in found if args.min_people <= people_in(truth) <= args.max_people]
     print(f"{len(clips)} clips with {args.min_people}…{args.max_people} people from {', '.join(dirs)}",
           file=sys.stderr)
 

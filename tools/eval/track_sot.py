@@ -29,17 +29,12 @@ import time
 
 import numpy as np
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import rendered  # noqa: E402
+
 MIN_VISIBLE = 0.30
 INIT_VISIBLE = 0.50
 THRESHOLDS = np.linspace(0, 1, 21)
-
-
-def render(actiond: str, out: str, seed: int, clips: int, synth_args: list) -> None:
-    have = len([f for f in os.listdir(out) if f.endswith(".json") and not f.endswith(".sot.json")]) \
-        if os.path.isdir(out) else 0
-    if have < clips:
-        subprocess.run([actiond, "synth", "--out", out, "--seed", str(seed), "--clips", str(clips), *synth_args],
-                       check=True, stdout=subprocess.DEVNULL)
 
 
 def decode_video(path: str, w: int, h: int) -> np.ndarray:
@@ -138,22 +133,8 @@ def main() -> None:
     import cv2
 
     work = args.work or tempfile.mkdtemp(prefix="actiond-sot-eval-")
-    if args.dir:
-        dirs = [args.dir]
-    else:
-        dirs = []
-        for seed in args.seed:
-            out = os.path.join(work, f"s{seed}")
-            render(args.actiond, out, seed, args.clips, args.synth.split())
-            dirs.append(out)
-    sequences = []
-    for d in dirs:
-        names = sorted(f for f in os.listdir(d) if f.endswith(".json") and not f.endswith(".sot.json"))
-        for name in names if args.dir else names[:args.clips]:
-            truth = json.load(open(os.path.join(d, name)))
-            target = pick_target(truth)
-            if target is not None:
-                sequences.append((d, truth, target))
+    found, dirs = rendered.truths(args, work)
+    sequences = [(d, truth, target) for d, truth in found if (target := pick_target(truth)) is not None]
     opencv = []
     for name in args.opencv.split(","):
         if opencv_tracker(name) is None:
